@@ -1,0 +1,147 @@
+//! The ports: what the domain needs from the world outside it.
+//!
+//! Every port is object-safe so the composition root can choose adapters at
+//! run time as `Arc<dyn Port>`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::BoxError;
+use crate::password::{Password, PasswordHash};
+use crate::session::{Session, SessionKey, SessionToken};
+use crate::user::{Email, User, UserId};
+
+/// What a storage adapter can report.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// Another user already has this email.
+    #[error("email already exists")]
+    DuplicateEmail,
+    /// The storage cannot be reached right now; the request may be retried.
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else; the source says what, and is logged, never sent.
+    #[error("storage failure")]
+    Unexpected(#[source] BoxError),
+}
+
+/// Where users live.
+#[async_trait]
+pub trait UserRepository: Send + Sync {
+    /// Stores a new user.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::DuplicateEmail`] when a stored user has
+    /// the same email (compared exactly), storing nothing.
+    async fn insert(&self, user: &User) -> Result<(), RepositoryError>;
+
+    /// The user with this id, `None` when there is none.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn get(&self, id: &UserId) -> Result<Option<User>, RepositoryError>;
+
+    /// The user with this email (compared exactly), `None` when there is
+    /// none. Must be an indexed look-up, not a scan.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError>;
+
+    /// Every user, in creation (or file) order.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn list(&self) -> Result<Vec<User>, RepositoryError>;
+
+    /// How many users there are.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn count(&self) -> Result<u64, RepositoryError>;
+
+    /// Replaces the stored user with the same id; `false` when there is none
+    /// (nothing is stored then).
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::DuplicateEmail`] when the new email
+    /// belongs to another user.
+    async fn update(&self, user: &User) -> Result<bool, RepositoryError>;
+
+    /// Removes the user and every session this storage holds for them;
+    /// `false` when there was no such user.
+    ///
+    /// # Errors
+    /// Only storage failures; on error nothing is removed.
+    async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError>;
+}
+
+/// Where sessions live.
+#[async_trait]
+pub trait SessionRepository: Send + Sync {
+    /// Stores a new session.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn insert(&self, session: &Session) -> Result<(), RepositoryError>;
+
+    /// The session stored under this key, `None` when there is none. Expiry
+    /// is not this port's business: the caller decides with the clock.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn find(&self, key: &SessionKey) -> Result<Option<Session>, RepositoryError>;
+
+    /// Removes the session; `false` when there was none.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError>;
+
+    /// Removes every session of a user; how many there were.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError>;
+
+    /// Removes every session created before `cutoff`; how many there were.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError>;
+}
+
+/// A hashing failure (a corrupt stored hash, a pool that went away).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HashError(#[source] pub BoxError);
+
+/// Hashes and verifies passwords. Implementations must keep CPU-heavy work
+/// off the async workers.
+#[async_trait]
+pub trait PasswordHasher: Send + Sync {
+    /// A new Argon2id hash of `password`.
+    ///
+    /// # Errors
+    /// [`HashError`] when hashing could not run.
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError>;
+
+    /// Whether `password` matches `hash`, of whichever kind it is.
+    /// [`PasswordHash::Unusable`] never matches.
+    ///
+    /// # Errors
+    /// [`HashError`] when the stored hash is corrupt or hashing could not run.
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError>;
+}
+
+/// The only source of time for the domain.
+pub trait Clock: Send + Sync {
+    /// The current instant, UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The source of new session tokens.
+pub trait TokenGenerator: Send + Sync {
+    /// A new token with at least 128 bits from a CSPRNG.
+    fn generate(&self) -> SessionToken;
+}
