@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::BoxError;
-use crate::password::{Password, PasswordHash};
+use crate::password::Password;
 use crate::ports::{
     Clock, HashError, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator,
     UserRepository,
