@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::gate::{ExcludedPaths, Gate, GateDecision};
+use crate::password::PasswordHash;
 use crate::policy::{AuthType, Credentials};
 use async_trait::async_trait;
 use base64::Engine as _;
