@@ -1,0 +1,538 @@
+//! The file format, start-up checks, locking, durability and write
+//! coalescing of [`FileStore`]. The port semantics themselves are covered
+//! by the shared storage contract suite in `tests/`.
+
+use super::*;
+use chrono::TimeZone;
+use domain::{Password, PasswordHash, SessionId};
+use std::fs;
+use tempfile::TempDir;
+
+const ALICE_ID: &str = "1f0e9a8e-2c4b-4d6a-9f0e-3b2a1c4d5e6f";
+const BOB_ID: &str = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
+const SESSION_RECORD_ID: &str = "0b5e3a1c-9d8f-4e7a-b6c5-d4e3f2a1b0c9";
+const RAW_TOKEN: &str = "5d2f8e4a-1b3c-4d5e-8f6a-7b8c9d0e1f2a";
+/// sha256("hello"), as the Flask API stored it.
+const HELLO_SHA256: &str = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+
+fn flask_user_file() -> String {
+    format!(
+        r#"{{"{ALICE_ID}": {{"id": "{ALICE_ID}", "created_at": "2023-04-01T10:20:30", "updated_at": "2023-04-02T11:21:31", "email": "alice@example.com", "_password": "{HELLO_SHA256}", "first_name": null, "last_name": "Liddell"}}, "{BOB_ID}": {{"id": "{BOB_ID}", "created_at": "2023-05-01T00:00:00", "updated_at": "2023-05-01T00:00:00", "email": "bob@example.com", "_password": null, "first_name": "Bob"}}}}"#
+    )
+}
+
+fn flask_session_file() -> String {
+    format!(
+        r#"{{"{SESSION_RECORD_ID}": {{"id": "{SESSION_RECORD_ID}", "created_at": "2023-06-01T08:00:00", "updated_at": "2023-06-01T08:00:00", "user_id": "{ALICE_ID}", "session_id": "{RAW_TOKEN}"}}}}"#
+    )
+}
+
+fn at(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0).unwrap()
+}
+
+fn user(email: &str) -> User {
+    User {
+        id: UserId::generate(),
+        email: Email::parse(email).unwrap(),
+        password_hash: PasswordHash::legacy_sha256_of(&Password::parse("pw").unwrap()),
+        first_name: Some("First".into()),
+        last_name: None,
+        created_at: at(1),
+        updated_at: at(2),
+    }
+}
+
+fn session_of(user_id: UserId, token: &str) -> Session {
+    Session {
+        id: SessionId::generate(),
+        key: SessionKey::digest_of(token),
+        user_id,
+        created_at: at(3),
+        updated_at: at(3),
+    }
+}
+
+fn write(dir: &TempDir, name: &str, content: &str) {
+    fs::write(dir.path().join(name), content).unwrap();
+}
+
+fn read_json(dir: &TempDir, name: &str) -> serde_json::Value {
+    serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap()
+}
+
+async fn open_err(dir: &TempDir) -> OpenError {
+    match FileStore::open(dir.path()).await {
+        Ok(_) => panic!("opening {} should have failed", dir.path().display()),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test]
+async fn flask_user_file_loads_and_its_user_is_found_by_email() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, USER_FILE, &flask_user_file());
+    let store = FileStore::open(dir.path()).await.unwrap();
+
+    let email = Email::parse("alice@example.com").unwrap();
+    let alice = store.find_by_email(&email).await.unwrap().unwrap();
+    assert_eq!(alice.id.to_string(), ALICE_ID);
+    assert_eq!(alice.first_name, None);
+    assert_eq!(alice.last_name.as_deref(), Some("Liddell"));
+    assert_eq!(
+        alice.created_at,
+        Utc.with_ymd_and_hms(2023, 4, 1, 10, 20, 30).unwrap()
+    );
+    assert_eq!(
+        alice
+            .password_hash
+            .verify_legacy(&Password::parse("hello").unwrap()),
+        Some(true)
+    );
+
+    let bob = store
+        .get(&UserId::parse(BOB_ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(bob.password_hash, PasswordHash::Unusable);
+    assert_eq!(bob.last_name, None, "a missing last_name key is null");
+    let ids: Vec<String> = store
+        .list()
+        .await
+        .unwrap()
+        .iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    assert_eq!(ids, [ALICE_ID, BOB_ID], "file order is kept");
+}
+
+#[tokio::test]
+async fn record_without_an_id_field_takes_its_key_and_fractional_seconds_are_dropped() {
+    let dir = TempDir::new().unwrap();
+    write(
+        &dir,
+        USER_FILE,
+        &format!(
+            r#"{{"{ALICE_ID}": {{"created_at": "2023-04-01T10:20:30.123456", "updated_at": "2023-04-01T10:20:30", "email": "a@b.c", "_password": null}}}}"#
+        ),
+    );
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = store
+        .get(&UserId::parse(ALICE_ID).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice.created_at, alice.updated_at);
+}
+
+#[tokio::test]
+async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_the_digest() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, USER_FILE, &flask_user_file());
+    write(&dir, SESSION_FILE, &flask_session_file());
+    let store = FileStore::open(dir.path()).await.unwrap();
+
+    let key = SessionKey::digest_of(RAW_TOKEN);
+    let session = store.find(&key).await.unwrap().unwrap();
+    assert_eq!(session.id.to_string(), SESSION_RECORD_ID);
+    assert_eq!(session.user_id.to_string(), ALICE_ID);
+
+    // A change to the users alone also rewrites the sessions file, so the
+    // live tokens leave the disk at the first opportunity.
+    UserRepository::insert(&store, &user("carol@example.com"))
+        .await
+        .unwrap();
+    let written = fs::read_to_string(dir.path().join(SESSION_FILE)).unwrap();
+    assert!(!written.contains(RAW_TOKEN), "raw token still on disk");
+    assert_eq!(
+        read_json(&dir, SESSION_FILE)[SESSION_RECORD_ID]["session_id"],
+        key.as_str()
+    );
+    drop(store);
+
+    let reopened = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(reopened.find(&key).await.unwrap(), Some(session));
+}
+
+#[tokio::test]
+async fn truncated_user_file_stops_the_start_and_is_left_untouched() {
+    let dir = TempDir::new().unwrap();
+    let full = flask_user_file();
+    let truncated = &full[..full.len() / 2];
+    write(&dir, USER_FILE, truncated);
+
+    let err = open_err(&dir).await;
+    let message = err.to_string();
+    assert!(matches!(err, OpenError::Syntax { line: 1, .. }), "{err:?}");
+    assert!(message.contains(".db_User.json"), "{message}");
+    assert!(message.contains("line 1, column"), "{message}");
+    assert_eq!(
+        fs::read(dir.path().join(USER_FILE)).unwrap(),
+        truncated.as_bytes()
+    );
+}
+
+#[tokio::test]
+async fn syntax_error_reports_the_line_and_column_where_it_is() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, SESSION_FILE, "{\n  \"a\": {},\n  oops\n}");
+    let err = open_err(&dir).await;
+    assert!(
+        matches!(
+            err,
+            OpenError::Syntax {
+                line: 3,
+                column: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(".db_UserSession.json"));
+}
+
+#[tokio::test]
+async fn file_that_is_not_an_object_stops_the_start() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, USER_FILE, "[]");
+    assert!(matches!(
+        open_err(&dir).await,
+        OpenError::NotAnObject { .. }
+    ));
+}
+
+/// The start-up error for a users file holding `record` under `key`, after
+/// checking that it names the file and the record.
+async fn bad_user_record_message(key: &str, record: &str) -> String {
+    let dir = TempDir::new().unwrap();
+    write(&dir, USER_FILE, &format!(r#"{{"{key}": {record}}}"#));
+    let err = open_err(&dir).await;
+    assert!(matches!(err, OpenError::BadRecord { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.contains(".db_User.json"), "{message}");
+    assert!(message.contains(&format!("record \"{key}\"")), "{message}");
+    message
+}
+
+#[tokio::test]
+async fn user_record_with_a_non_uuid_id_stops_the_start_naming_the_record() {
+    let message = bad_user_record_message(
+        "the-key",
+        r#"{"id": "the-key", "created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "email": "a@b.c", "_password": null}"#,
+    )
+    .await;
+    assert!(message.contains("not a UUID"), "{message}");
+}
+
+#[tokio::test]
+async fn user_record_with_a_bad_timestamp_stops_the_start_naming_the_field() {
+    let message = bad_user_record_message(
+        ALICE_ID,
+        r#"{"created_at": "01/02/2023", "updated_at": "2023-01-01T00:00:00", "email": "a@b.c", "_password": null}"#,
+    )
+    .await;
+    assert!(message.contains("created_at"), "{message}");
+}
+
+#[tokio::test]
+async fn user_record_without_an_email_stops_the_start() {
+    let message = bad_user_record_message(
+        ALICE_ID,
+        r#"{"created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "email": "", "_password": null}"#,
+    )
+    .await;
+    assert!(message.contains("empty email"), "{message}");
+    let message = bad_user_record_message(
+        ALICE_ID,
+        r#"{"created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "_password": null}"#,
+    )
+    .await;
+    assert!(message.contains("no email"), "{message}");
+}
+
+#[tokio::test]
+async fn user_record_with_an_unrecognised_password_stops_the_start_without_quoting_it() {
+    let message = bad_user_record_message(
+        ALICE_ID,
+        r#"{"created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "email": "a@b.c", "_password": "plaintext-secret"}"#,
+    )
+    .await;
+    assert!(message.contains("_password"), "{message}");
+    assert!(!message.contains("plaintext-secret"), "{message}");
+}
+
+#[tokio::test]
+async fn record_whose_id_differs_from_its_key_stops_the_start() {
+    let dir = TempDir::new().unwrap();
+    write(
+        &dir,
+        USER_FILE,
+        &format!(
+            r#"{{"{ALICE_ID}": {{"id": "{BOB_ID}", "created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "email": "a@b.c", "_password": null}}}}"#
+        ),
+    );
+    let message = open_err(&dir).await.to_string();
+    assert!(message.contains(ALICE_ID), "{message}");
+    assert!(message.contains("differs from its key"), "{message}");
+}
+
+#[tokio::test]
+async fn session_record_without_a_token_stops_the_start_naming_the_record() {
+    let dir = TempDir::new().unwrap();
+    write(
+        &dir,
+        SESSION_FILE,
+        &format!(
+            r#"{{"{SESSION_RECORD_ID}": {{"created_at": "2023-01-01T00:00:00", "updated_at": "2023-01-01T00:00:00", "user_id": "{ALICE_ID}", "session_id": null}}}}"#
+        ),
+    );
+    let message = open_err(&dir).await.to_string();
+    assert!(message.contains(".db_UserSession.json"), "{message}");
+    assert!(message.contains(SESSION_RECORD_ID), "{message}");
+    assert!(message.contains("session_id"), "{message}");
+}
+
+#[tokio::test]
+async fn second_open_fails_while_the_first_store_lives_and_succeeds_after_it_is_dropped() {
+    let dir = TempDir::new().unwrap();
+    let first = FileStore::open(dir.path()).await.unwrap();
+
+    let err = open_err(&dir).await;
+    assert!(matches!(err, OpenError::Locked { .. }), "{err:?}");
+    let expected = format!(
+        "another session-auth process is using {} (lock file {} is held); \
+         stop it or choose another DATA_DIR",
+        dir.path().display(),
+        dir.path().join(LOCK_FILE).display()
+    );
+    assert_eq!(err.to_string(), expected);
+
+    drop(first);
+    FileStore::open(dir.path()).await.unwrap();
+}
+
+#[tokio::test]
+async fn missing_directory_is_created_and_files_wait_for_the_first_write() {
+    let parent = TempDir::new().unwrap();
+    let dir = parent.path().join("nested").join("data");
+    let store = FileStore::open(&dir).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 0);
+    assert!(!dir.join(USER_FILE).exists());
+    assert!(!dir.join(SESSION_FILE).exists());
+
+    UserRepository::insert(&store, &user("a@example.com"))
+        .await
+        .unwrap();
+    assert!(dir.join(USER_FILE).exists());
+    assert!(
+        !dir.join(SESSION_FILE).exists(),
+        "a user change writes only the users file"
+    );
+    assert_eq!(store.writes_performed(), 1);
+}
+
+#[tokio::test]
+async fn written_files_have_the_flask_structure() {
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = user("alice@example.com");
+    let session = session_of(alice.id, "token");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    SessionRepository::insert(&store, &session).await.unwrap();
+
+    let users = read_json(&dir, USER_FILE);
+    let record = &users[alice.id.to_string()];
+    let keys: Vec<&str> = record
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "created_at",
+            "updated_at",
+            "email",
+            "_password",
+            "first_name",
+            "last_name"
+        ]
+    );
+    assert_eq!(record["id"], alice.id.to_string());
+    assert_eq!(record["created_at"], "2024-01-01T12:00:00");
+    assert_eq!(
+        record["_password"],
+        alice.password_hash.as_stored().unwrap()
+    );
+    assert_eq!(record["last_name"], serde_json::Value::Null);
+
+    let sessions = read_json(&dir, SESSION_FILE);
+    let record = &sessions[session.id.to_string()];
+    assert_eq!(record["user_id"], alice.id.to_string());
+    assert_eq!(record["session_id"], session.key.as_str());
+    assert_eq!(record["updated_at"], "2024-01-03T12:00:00");
+}
+
+#[tokio::test]
+async fn written_files_reload_into_equal_data() {
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let mut users = Vec::new();
+    for (i, hash) in [
+        PasswordHash::parse("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").unwrap(),
+        PasswordHash::parse(HELLO_SHA256).unwrap(),
+        PasswordHash::Unusable,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut u = user(&format!("user{i}@example.com"));
+        u.password_hash = hash;
+        u.last_name = Some(format!("Name \"{i}\" ünïcode"));
+        UserRepository::insert(&store, &u).await.unwrap();
+        users.push(u);
+    }
+    let sessions: Vec<Session> = users
+        .iter()
+        .map(|u| session_of(u.id, &u.email.to_string()))
+        .collect();
+    for s in &sessions {
+        SessionRepository::insert(&store, s).await.unwrap();
+    }
+    drop(store);
+
+    let reopened = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(reopened.list().await.unwrap(), users);
+    for s in &sessions {
+        assert_eq!(reopened.find(&s.key).await.unwrap().as_ref(), Some(s));
+    }
+}
+
+#[tokio::test]
+async fn no_temporary_files_remain_after_writes() {
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = user("alice@example.com");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    SessionRepository::insert(&store, &session_of(alice.id, "t"))
+        .await
+        .unwrap();
+    UserRepository::delete(&store, &alice.id).await.unwrap();
+
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [USER_FILE, SESSION_FILE, LOCK_FILE]);
+}
+
+#[tokio::test]
+async fn changes_that_change_nothing_write_nothing() {
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = user("alice@example.com");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    assert_eq!(store.writes_performed(), 1);
+
+    assert!(matches!(
+        UserRepository::insert(&store, &user("alice@example.com")).await,
+        Err(RepositoryError::DuplicateEmail)
+    ));
+    assert!(
+        !UserRepository::delete(&store, &UserId::generate())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !UserRepository::update(&store, &user("x@example.com"))
+            .await
+            .unwrap()
+    );
+    assert!(UserRepository::update(&store, &alice).await.unwrap());
+    assert!(
+        !SessionRepository::delete(&store, &SessionKey::digest_of("absent"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.delete_by_user(&alice.id).await.unwrap(), 0);
+    assert_eq!(store.delete_created_before(at(28)).await.unwrap(), 0);
+
+    assert_eq!(store.writes_performed(), 1);
+    assert!(!dir.path().join(SESSION_FILE).exists());
+}
+
+#[tokio::test]
+async fn deleting_a_user_with_sessions_writes_both_files_and_without_only_one() {
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = user("alice@example.com");
+    let bob = user("bob@example.com");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    UserRepository::insert(&store, &bob).await.unwrap();
+    SessionRepository::insert(&store, &session_of(alice.id, "t"))
+        .await
+        .unwrap();
+    let before = store.writes_performed();
+
+    assert!(UserRepository::delete(&store, &alice.id).await.unwrap());
+    assert_eq!(store.writes_performed(), before + 2);
+    assert_eq!(read_json(&dir, SESSION_FILE), serde_json::json!({}));
+
+    assert!(UserRepository::delete(&store, &bob.id).await.unwrap());
+    assert_eq!(store.writes_performed(), before + 3);
+}
+
+#[tokio::test]
+async fn concurrent_session_inserts_share_file_replacements() {
+    let dir = TempDir::new().unwrap();
+    let store = Arc::new(FileStore::open(dir.path()).await.unwrap());
+    let owner = UserId::generate();
+
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..50 {
+        let store = Arc::clone(&store);
+        tasks.spawn(async move {
+            SessionRepository::insert(&*store, &session_of(owner, &format!("token-{i}"))).await
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.unwrap().unwrap();
+    }
+
+    let writes = store.writes_performed();
+    assert!(writes < 10, "50 inserts took {writes} file replacements");
+    let on_disk = read_json(&dir, SESSION_FILE);
+    assert_eq!(on_disk.as_object().unwrap().len(), 50);
+    for i in 0..50 {
+        let key = SessionKey::digest_of(&format!("token-{i}"));
+        assert!(store.find(&key).await.unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn failed_write_reports_unexpected_and_the_next_write_carries_the_change() {
+    let parent = TempDir::new().unwrap();
+    let dir = parent.path().join("data");
+    let store = FileStore::open(&dir).await.unwrap();
+    // The directory vanishing under the store makes every write fail.
+    fs::remove_dir_all(&dir).unwrap();
+
+    let alice = user("alice@example.com");
+    let failed = UserRepository::insert(&store, &alice).await;
+    assert!(
+        matches!(failed, Err(RepositoryError::Unexpected(_))),
+        "{failed:?}"
+    );
+
+    fs::create_dir(&dir).unwrap();
+    let bob = user("bob@example.com");
+    UserRepository::insert(&store, &bob).await.unwrap();
+    drop(store);
+
+    let reopened = FileStore::open(&dir).await.unwrap();
+    assert_eq!(reopened.list().await.unwrap(), [alice, bob]);
+}
