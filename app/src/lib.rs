@@ -1,1 +1,158 @@
-//! placeholder
+//! The composition root of session-auth: configuration, wiring of adapters
+//! to the domain, and the operator commands. It is the only crate that knows
+//! every adapter.
+
+pub mod config;
+pub mod run;
+
+use std::sync::Arc;
+
+use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
+use adapter_file::FileStore;
+use adapter_http::{HttpSettings, ServiceEndpoint, Services};
+use adapter_memory::MemoryStore;
+use domain::{
+    AuthService, AuthType, Clock, ExcludedPaths, Gate, PasswordHasher, SessionLifetime,
+    SessionRepository, TokenGenerator, UserRepository, UserService,
+};
+
+use crate::config::{StorageArgs, StorageKind};
+
+/// The storage ports of one backend.
+#[derive(Clone)]
+pub struct Storage {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// Sessions (used by `session_db_auth`).
+    pub sessions: Arc<dyn SessionRepository>,
+}
+
+impl Storage {
+    /// Both ports served by one store.
+    pub fn of<S: UserRepository + SessionRepository + 'static>(store: S) -> Self {
+        let store = Arc::new(store);
+        Self {
+            users: store.clone(),
+            sessions: store,
+        }
+    }
+}
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The file storage refused to open.
+    #[error(transparent)]
+    File(#[from] adapter_file::OpenError),
+    /// The listen address is unusable.
+    #[error("cannot listen on {address}: {source}")]
+    Listen {
+        /// The address from API_HOST and API_PORT.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Opens the storage the configuration names.
+///
+/// # Errors
+/// [`StartError`] naming what to fix.
+pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
+    Ok(match args.storage {
+        StorageKind::Memory => Storage::of(MemoryStore::new()),
+        StorageKind::File => Storage::of(FileStore::open(&args.data_dir).await?),
+    })
+}
+
+/// The settings that shape the service, independent of where they came
+/// from.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// `AUTH_TYPE`.
+    pub auth_type: AuthType,
+    /// `SESSION_NAME`.
+    pub session_name: String,
+    /// `SESSION_DURATION`, seconds.
+    pub session_duration: i64,
+    /// `COOKIE_SECURE`.
+    pub cookie_secure: bool,
+}
+
+/// The non-storage ports; [`Infrastructure::real`] in production, fakes
+/// (a test clock) in tests.
+#[derive(Clone)]
+pub struct Infrastructure {
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Session tokens.
+    pub tokens: Arc<dyn TokenGenerator>,
+}
+
+impl Infrastructure {
+    /// Argon2id on every core, the OS CSPRNG and the system clock.
+    pub fn real() -> Self {
+        Self {
+            hasher: Arc::new(Argon2Hasher::per_core()),
+            clock: Arc::new(SystemClock),
+            tokens: Arc::new(OsTokenGenerator),
+        }
+    }
+}
+
+/// The use cases wired for these settings.
+pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) -> Services {
+    // session_auth and session_exp_auth keep sessions in process memory,
+    // whatever the storage; session_db_auth keeps them in the storage.
+    let sessions: Arc<dyn SessionRepository> = if settings.auth_type.stores_sessions() {
+        storage.sessions.clone()
+    } else {
+        Arc::new(MemoryStore::new())
+    };
+    let lifetime = if settings.auth_type.sessions_expire() {
+        SessionLifetime::from_seconds(settings.session_duration)
+    } else {
+        SessionLifetime::Unlimited
+    };
+    let auth = Arc::new(AuthService::new(
+        storage.users.clone(),
+        sessions.clone(),
+        infra.hasher.clone(),
+        infra.clock.clone(),
+        infra.tokens.clone(),
+        lifetime,
+    ));
+    let users = Arc::new(UserService::new(
+        storage.users.clone(),
+        sessions,
+        infra.hasher.clone(),
+        infra.clock.clone(),
+    ));
+    let gate = Gate::new(
+        ExcludedPaths::standard(),
+        settings.auth_type.policy(auth.clone()),
+    );
+    Services {
+        auth_type: settings.auth_type,
+        gate,
+        auth,
+        users,
+    }
+}
+
+/// The complete HTTP service for these settings.
+pub fn http_endpoint(
+    settings: &Settings,
+    storage: &Storage,
+    infra: &Infrastructure,
+) -> ServiceEndpoint {
+    adapter_http::endpoint(
+        services(settings, storage, infra),
+        HttpSettings {
+            session_name: settings.session_name.clone(),
+            cookie_secure: settings.cookie_secure,
+        },
+    )
+}

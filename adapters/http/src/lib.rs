@@ -1,1 +1,51 @@
-//! placeholder
+//! The HTTP adapter: the Flask API's routes under `/api/v1` as a
+//! poem-openapi service, behind the authentication gate, with CORS, JSON
+//! errors, the OpenAPI document and Swagger UI.
+//!
+//! [`endpoint`] builds the whole thing from the use cases and
+//! [`HttpSettings`]; it is the only entry point the composition root needs.
+
+mod api;
+mod docs;
+mod dto;
+mod error;
+mod extract;
+mod pipeline;
+
+use std::sync::Arc;
+
+use domain::{AuthService, AuthType, Gate, UserService};
+
+pub use pipeline::ServiceEndpoint;
+
+/// What the HTTP layer needs from the use cases.
+#[derive(Clone)]
+pub struct Services {
+    /// The active `AUTH_TYPE` (decides whether login creates sessions).
+    pub auth_type: AuthType,
+    /// The gate that runs before every route.
+    pub gate: Gate,
+    /// Logins, logouts and sessions.
+    pub auth: Arc<AuthService>,
+    /// User management.
+    pub users: Arc<UserService>,
+}
+
+/// HTTP-level settings.
+#[derive(Clone, Debug)]
+pub struct HttpSettings {
+    /// Name of the session cookie (`SESSION_NAME`).
+    pub session_name: String,
+    /// Whether the session cookie carries `Secure` (`COOKIE_SECURE`).
+    pub cookie_secure: bool,
+}
+
+/// The OpenAPI document's path.
+pub const OPENAPI_PATH: &str = "/api/v1/openapi.json";
+/// Swagger UI's path.
+pub const DOCS_PATH: &str = "/api/v1/docs";
+
+/// The complete HTTP service.
+pub fn endpoint(services: Services, settings: HttpSettings) -> ServiceEndpoint {
+    ServiceEndpoint::new(services, settings)
+}

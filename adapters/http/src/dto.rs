@@ -1,0 +1,106 @@
+//! The wire shapes of requests and responses, kept apart from domain types
+//! and converted at the edge.
+
+use poem_openapi::Object;
+use serde::Deserialize;
+
+use domain::{TIMESTAMP_FORMAT, User};
+
+/// A user as every route shows one. The password hash never appears.
+#[derive(Object, Debug)]
+pub struct UserBody {
+    /// The user's id (UUID).
+    pub id: String,
+    /// Email address.
+    pub email: String,
+    /// Given name, or null.
+    pub first_name: Option<String>,
+    /// Family name, or null.
+    pub last_name: Option<String>,
+    /// Creation time, `YYYY-MM-DDTHH:MM:SS` (UTC).
+    pub created_at: String,
+    /// Last change, `YYYY-MM-DDTHH:MM:SS` (UTC).
+    pub updated_at: String,
+}
+
+impl From<&User> for UserBody {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            first_name: user.first_name.clone(),
+            last_name: user.last_name.clone(),
+            created_at: user.created_at.format(TIMESTAMP_FORMAT).to_string(),
+            updated_at: user.updated_at.format(TIMESTAMP_FORMAT).to_string(),
+        }
+    }
+}
+
+/// `{"error": "…"}`, the body of every error.
+#[derive(Object, Debug)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: String,
+}
+
+impl ErrorBody {
+    /// An error body with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            error: message.into(),
+        }
+    }
+}
+
+/// `{"status": "OK"}`.
+#[derive(Object, Debug)]
+pub struct StatusBody {
+    /// Always `OK` while the service answers.
+    pub status: String,
+}
+
+/// `{"users": <count>}`.
+#[derive(Object, Debug)]
+pub struct StatsBody {
+    /// How many users exist.
+    pub users: u64,
+}
+
+/// `{}`.
+#[derive(Object, Debug, Default)]
+pub struct EmptyBody {}
+
+/// `POST /users`.
+#[derive(Object, Deserialize, Debug, Default)]
+#[oai(skip_serializing_if_is_none)]
+pub struct CreateUserRequest {
+    /// Required, non-empty; unique.
+    pub email: Option<String>,
+    /// Required, non-empty.
+    pub password: Option<String>,
+    /// Optional.
+    pub first_name: Option<String>,
+    /// Optional.
+    pub last_name: Option<String>,
+}
+
+/// `PUT /users/<id>`: only the names can change; absent or null leaves a
+/// name as it is.
+#[derive(Object, Deserialize, Debug, Default)]
+#[oai(skip_serializing_if_is_none)]
+pub struct UpdateUserRequest {
+    /// New given name.
+    pub first_name: Option<String>,
+    /// New family name.
+    pub last_name: Option<String>,
+}
+
+/// The login form (`application/x-www-form-urlencoded`).
+#[derive(Object, Deserialize, Debug, Default)]
+#[oai(skip_serializing_if_is_none)]
+pub struct LoginForm {
+    /// The account's email.
+    pub email: Option<String>,
+    /// The account's password.
+    pub password: Option<String>,
+}

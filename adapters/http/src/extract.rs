@@ -1,0 +1,215 @@
+//! Request extractors that keep the Flask API's answers to bad input:
+//! a body that is not what a route expects is reported by the route itself
+//! ("Wrong format", "email missing"), never by a framework error page.
+
+use poem::{Request, RequestBody};
+use poem_openapi::registry::{MetaMediaType, MetaRequest, MetaSecurityScheme, Registry};
+use poem_openapi::types::Type;
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
+use serde::de::DeserializeOwned;
+use std::sync::Arc;
+
+use domain::{SessionToken, User};
+
+/// A JSON body: `Parsed` when the request is `application/json` (or
+/// `+json`) and its body deserializes into `T`, `Malformed` otherwise.
+pub enum JsonBody<T> {
+    /// The body as `T`.
+    Parsed(T),
+    /// Not JSON, not the right shape, or not JSON at all.
+    Malformed,
+}
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "application/json",
+                schema: T::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        if !request.content_type().is_some_and(is_json) {
+            return Ok(Self::Malformed);
+        }
+        let bytes = body.take()?.into_bytes().await?;
+        Ok(serde_json::from_slice(&bytes).map_or(Self::Malformed, Self::Parsed))
+    }
+}
+
+/// A form body (`application/x-www-form-urlencoded` or
+/// `multipart/form-data`), as Flask's `request.form` read it: any other
+/// body reads as an empty form.
+pub struct FormBody<T>(pub T);
+
+impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormBody<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        Some(MetaRequest {
+            description: None,
+            content: vec![MetaMediaType {
+                content_type: "application/x-www-form-urlencoded",
+                schema: T::schema_ref(),
+            }],
+            required: true,
+        })
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        let essence = request
+            .content_type()
+            .and_then(|ct| ct.split(';').next())
+            .map(|ct| ct.trim().to_ascii_lowercase())
+            .unwrap_or_default();
+        if essence == "application/x-www-form-urlencoded" {
+            let bytes = body.take()?.into_bytes().await?;
+            return Ok(Self(
+                serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
+            ));
+        }
+        if essence == "multipart/form-data" {
+            return Ok(Self(
+                read_multipart(request, body).await.unwrap_or_default(),
+            ));
+        }
+        Ok(Self(T::default()))
+    }
+}
+
+async fn read_multipart<T: DeserializeOwned>(
+    request: &Request,
+    body: &mut RequestBody,
+) -> Option<T> {
+    let mut multipart = <poem::web::Multipart as poem::FromRequest>::from_request(request, body)
+        .await
+        .ok()?;
+    let mut fields = serde_json::Map::new();
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let Some(name) = field.name().map(str::to_owned) else {
+            continue;
+        };
+        // Files are not form fields; Flask's request.form skipped them too.
+        if field.file_name().is_some() {
+            continue;
+        }
+        let value = field.text().await.ok()?;
+        fields
+            .entry(name)
+            .or_insert(serde_json::Value::String(value));
+    }
+    serde_json::from_value(serde_json::Value::Object(fields)).ok()
+}
+
+/// Name of the cookie security scheme in the OpenAPI document.
+pub const COOKIE_SCHEME: &str = "session_cookie";
+/// Name of the Basic security scheme in the OpenAPI document.
+pub const BASIC_SCHEME: &str = "basic_auth";
+/// Stands for the configured cookie name in the generated document; the
+/// served document has the real name in its place.
+pub const COOKIE_NAME_PLACEHOLDER: &str = "__SESSION_NAME__";
+
+/// What the gate learnt about the request, stored in its extensions.
+#[derive(Clone, Default)]
+pub struct GateContext {
+    /// The current user, when a policy resolved one.
+    pub user: Option<Arc<User>>,
+    /// The session cookie's value, when the request carried one.
+    pub session_token: Option<SessionToken>,
+}
+
+/// The caller as the gate resolved them. Taking this extractor declares the
+/// route's security (session cookie or HTTP Basic) in the OpenAPI document.
+pub struct Caller(pub GateContext);
+
+impl<'a> ApiExtractor<'a> for Caller {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            COOKIE_SCHEME,
+            MetaSecurityScheme {
+                ty: "apiKey",
+                description: Some(
+                    "The session cookie set by POST /auth_session/login (AUTH_TYPE session_auth, session_exp_auth, session_db_auth).",
+                ),
+                name: Some(COOKIE_NAME_PLACEHOLDER),
+                key_in: Some("cookie"),
+                scheme: None,
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+        registry.create_security_scheme(
+            BASIC_SCHEME,
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some("HTTP Basic with email and password (AUTH_TYPE basic_auth)."),
+                name: None,
+                key_in: None,
+                scheme: Some("basic"),
+                bearer_format: None,
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec![COOKIE_SCHEME, BASIC_SCHEME]
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        _: &mut RequestBody,
+        _: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        Ok(Self(
+            request
+                .extensions()
+                .get::<GateContext>()
+                .cloned()
+                .unwrap_or_default(),
+        ))
+    }
+}

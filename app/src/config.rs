@@ -1,0 +1,208 @@
+//! Configuration: the Flask API's environment variables plus this
+//! service's own, each also a command-line flag.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use domain::AuthType;
+
+/// session-auth: user and session authentication, compatible with the
+/// Flask "Session authentication" API.
+#[derive(Parser, Debug)]
+#[command(
+    name = "session-auth",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// What to do; `serve` when omitted.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Settings of `serve`, accepted here too so `session-auth` alone serves.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the HTTP server (the default).
+    Serve(ServeArgs),
+    /// Manage users in the configured storage.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+/// `session-auth user …`.
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a user and print its id.
+    Create(CreateUserArgs),
+}
+
+/// `session-auth user create`.
+#[derive(Args, Debug)]
+pub struct CreateUserArgs {
+    /// The new user's email (unique).
+    #[arg(long)]
+    pub email: String,
+    /// The new user's password (stored as an Argon2id hash).
+    #[arg(long)]
+    pub password: String,
+    /// Given name.
+    #[arg(long)]
+    pub first_name: Option<String>,
+    /// Family name.
+    #[arg(long)]
+    pub last_name: Option<String>,
+    /// Where users are stored.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// Where data lives.
+#[derive(Args, Debug, Clone)]
+pub struct StorageArgs {
+    /// Storage backend: `file` keeps the Flask API's JSON files in DATA_DIR;
+    /// `memory` keeps everything in process memory (lost at exit).
+    #[arg(long, env = "STORAGE", value_enum, default_value_t = StorageKind::File)]
+    pub storage: StorageKind,
+    /// Folder of the file storage (`.db_User.json`, `.db_UserSession.json`).
+    #[arg(long, env = "DATA_DIR", default_value = ".")]
+    pub data_dir: PathBuf,
+}
+
+/// The storage backends.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StorageKind {
+    /// Process memory.
+    Memory,
+    /// The Flask API's JSON files.
+    File,
+}
+
+/// Log line format.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines with key=value fields.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `session-auth serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "API_HOST", default_value = "0.0.0.0")]
+    pub api_host: String,
+    /// Port to listen on.
+    #[arg(long, env = "API_PORT", default_value_t = 5000)]
+    pub api_port: u16,
+    /// Authentication policy: none, auth, basic_auth, session_auth,
+    /// session_exp_auth, session_db_auth.
+    #[arg(long, env = "AUTH_TYPE", default_value = "session_db_auth", value_parser = parse_auth_type)]
+    pub auth_type: AuthType,
+    /// Name of the session cookie.
+    #[arg(long, env = "SESSION_NAME", default_value = "_my_session_id", value_parser = parse_cookie_name)]
+    pub session_name: String,
+    /// Session lifetime in seconds (session_exp_auth, session_db_auth);
+    /// 0 or negative: sessions never expire.
+    #[arg(
+        long,
+        env = "SESSION_DURATION",
+        default_value_t = 86_400,
+        allow_negative_numbers = true
+    )]
+    pub session_duration: i64,
+    /// Mark the session cookie `Secure` (send it over HTTPS only).
+    #[arg(long, env = "COOKIE_SECURE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub cookie_secure: bool,
+    /// Log level or filter (e.g. `info`, `debug`, `session_auth=debug`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Seconds to let in-flight requests finish at shutdown.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
+    pub shutdown_timeout: u64,
+    /// Where data lives.
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+fn parse_auth_type(text: &str) -> Result<AuthType, String> {
+    text.parse()
+        .map_err(|e: domain::policy::UnknownAuthType| e.to_string())
+}
+
+/// A cookie name must be an RFC 6265 token: visible ASCII without
+/// separators.
+fn parse_cookie_name(text: &str) -> Result<String, String> {
+    const SEPARATORS: &[u8] = b"()<>@,;:\\\"/[]?={} \t";
+    if text.is_empty() {
+        return Err("the session cookie name must not be empty".into());
+    }
+    if let Some(bad) = text
+        .bytes()
+        .find(|b| !b.is_ascii_graphic() || SEPARATORS.contains(b))
+    {
+        return Err(format!("{:?} is not allowed in a cookie name", bad as char));
+    }
+    Ok(text.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("session-auth").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let cli = parse(&["serve"]).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve")
+        };
+        // Environment variables of the test process could change defaults;
+        // the ones below are not set by the test runner.
+        assert_eq!(serve.auth_type, AuthType::SessionDbAuth);
+        assert_eq!(serve.session_duration, 86_400);
+        assert_eq!(serve.session_name, "_my_session_id");
+        assert_eq!(serve.api_port, 5000);
+        assert!(!serve.cookie_secure);
+        assert_eq!(serve.storage.storage, StorageKind::File);
+    }
+
+    #[test]
+    fn unknown_auth_type_is_refused_with_the_accepted_values() {
+        let error = parse(&["serve", "--auth-type", "sessions"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("session_db_auth"), "{error}");
+    }
+
+    #[test]
+    fn unparsable_session_duration_is_refused() {
+        assert!(parse(&["serve", "--session-duration", "ten"]).is_err());
+        assert!(parse(&["serve", "--session-duration", "-1"]).is_ok());
+    }
+
+    #[test]
+    fn cookie_names_with_separators_are_refused() {
+        assert!(parse(&["serve", "--session-name", "a b"]).is_err());
+        assert!(parse(&["serve", "--session-name", "a;b"]).is_err());
+        assert!(parse(&["serve", "--session-name", "_sid"]).is_ok());
+    }
+
+    #[test]
+    fn no_subcommand_means_serve_with_top_level_flags() {
+        let cli = parse(&["--api-port", "8080"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.api_port, 8080);
+    }
+}

@@ -1,0 +1,142 @@
+//! Running the commands: the server with graceful shutdown, and the
+//! operator commands.
+
+use poem::Server;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use std::time::Duration;
+use tracing_subscriber::EnvFilter;
+
+use domain::AuthType;
+use domain::service::{CreateUserError, NewUser};
+
+use crate::config::{CreateUserArgs, LogFormat, ServeArgs, StorageKind};
+use crate::{Infrastructure, Settings, StartError, http_endpoint, open_storage, services};
+
+/// Starts logging to standard error.
+pub fn init_logging(level: &str, format: LogFormat) {
+    let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+/// Runs the server until SIGINT or SIGTERM, then lets in-flight requests
+/// finish.
+///
+/// # Errors
+/// [`StartError`] when the storage or the address is unusable.
+pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
+    let storage = open_storage(&args.storage).await?;
+    let settings = Settings {
+        auth_type: args.auth_type,
+        session_name: args.session_name.clone(),
+        session_duration: args.session_duration,
+        cookie_secure: args.cookie_secure,
+    };
+    let endpoint = http_endpoint(&settings, &storage, &Infrastructure::real());
+    let address = format!("{}:{}", args.api_host, args.api_port);
+    let acceptor = TcpListener::bind(address.clone())
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen {
+            address: address.clone(),
+            source,
+        })?;
+    let local = acceptor
+        .local_addr()
+        .first()
+        .map(|a| a.to_string())
+        .unwrap_or(address);
+    if args.auth_type == AuthType::None {
+        tracing::warn!(
+            "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {local}"
+        );
+    }
+    tracing::info!(
+        address = %local,
+        auth_type = %args.auth_type,
+        storage = ?args.storage.storage,
+        data_dir = %args.storage.data_dir.display(),
+        session_duration = args.session_duration,
+        "session-auth listening; API docs at /api/v1/docs"
+    );
+    let result = Server::new_with_acceptor(acceptor)
+        .run_with_graceful_shutdown(
+            endpoint,
+            shutdown_signal(),
+            Some(Duration::from_secs(args.shutdown_timeout)),
+        )
+        .await;
+    if let Err(error) = result {
+        tracing::error!(error = %error, "server stopped with an error");
+    }
+    tracing::info!("session-auth stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+/// Why an operator command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CommandError {
+    /// The storage could not be opened.
+    #[error(transparent)]
+    Start(#[from] StartError),
+    /// The user could not be created.
+    #[error("cannot create the user: {0}")]
+    CreateUser(#[from] CreateUserError),
+}
+
+/// `session-auth user create`: adds a user and returns its id.
+///
+/// # Errors
+/// [`CommandError`] saying what went wrong.
+pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
+    if args.storage.storage == StorageKind::Memory {
+        tracing::warn!("STORAGE=memory: the user will be lost when this command exits");
+    }
+    let storage = open_storage(&args.storage).await?;
+    let settings = Settings {
+        auth_type: AuthType::SessionDbAuth,
+        session_name: String::new(),
+        session_duration: 0,
+        cookie_secure: false,
+    };
+    let users = services(&settings, &storage, &Infrastructure::real()).users;
+    let user = users
+        .create(NewUser {
+            email: Some(args.email),
+            password: domain::Password::parse(args.password),
+            first_name: args.first_name,
+            last_name: args.last_name,
+        })
+        .await?;
+    Ok(user.id.to_string())
+}
