@@ -1,7 +1,9 @@
 //! The cryptographic and time adapters: Argon2id password hashing on the
 //! blocking pool, session tokens from the OS CSPRNG, and the system clock.
 
-use argon2::password_hash::{PasswordHash as PhcString, PasswordHasher as _, PasswordVerifier as _, SaltString};
+use argon2::password_hash::{
+    PasswordHash as PhcString, PasswordHasher as _, PasswordVerifier as _, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -37,7 +39,10 @@ impl Argon2Hasher {
         // The constants are valid Argon2 parameters, so this cannot fail.
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .unwrap_or_else(|_| Params::default());
-        Self { params, permits: Arc::new(Semaphore::new(concurrency.max(1))) }
+        Self {
+            params,
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+        }
     }
 
     /// A hasher with one concurrent hash per available core.
@@ -54,8 +59,14 @@ impl Argon2Hasher {
         T: Send + 'static,
         F: FnOnce() -> Result<T, HashError> + Send + 'static,
     {
-        let _permit = self.permits.acquire().await.map_err(|e| HashError(Box::new(e)))?;
-        tokio::task::spawn_blocking(work).await.map_err(|e| HashError(Box::new(e)))?
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|e| HashError(Box::new(e)))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| HashError(Box::new(e)))?
     }
 }
 
@@ -77,16 +88,21 @@ impl PasswordHasher for Argon2Hasher {
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
         match hash {
             PasswordHash::Unusable => Ok(false),
-            legacy @ PasswordHash::LegacySha256(_) => Ok(legacy.verify_legacy(password).unwrap_or(false)),
+            legacy @ PasswordHash::LegacySha256(_) => {
+                Ok(legacy.verify_legacy(password).unwrap_or(false))
+            }
             PasswordHash::Argon2id(phc) => {
                 let password = password.clone();
                 let phc = phc.clone();
                 let params = self.params.clone();
                 self.run_blocking(move || {
-                    let parsed = PhcString::new(&phc).map_err(|e| HashError(e.to_string().into()))?;
+                    let parsed =
+                        PhcString::new(&phc).map_err(|e| HashError(e.to_string().into()))?;
                     // The parameters inside the PHC string decide the cost;
                     // `params` only supplies defaults.
-                    match Self::argon2(params).verify_password(password.expose().as_bytes(), &parsed) {
+                    match Self::argon2(params)
+                        .verify_password(password.expose().as_bytes(), &parsed)
+                    {
                         Ok(()) => Ok(true),
                         Err(argon2::password_hash::Error::Password) => Ok(false),
                         Err(other) => Err(HashError(other.to_string().into())),
@@ -109,7 +125,8 @@ impl TokenGenerator for OsTokenGenerator {
         // which case no secure token can exist: stopping is the only safe
         // answer.
         #[allow(clippy::expect_used)]
-        getrandom::fill(&mut bytes).expect("the operating system's random number generator is unavailable");
+        getrandom::fill(&mut bytes)
+            .expect("the operating system's random number generator is unavailable");
         SessionToken::from_random_bytes(bytes)
     }
 }
@@ -137,7 +154,10 @@ mod tests {
         let hasher = Argon2Hasher::new(1);
         let hash = hasher.hash(&pw("correct horse")).await.unwrap();
         let stored = hash.as_stored().unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        assert!(
+            stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{stored}"
+        );
         assert!(hasher.verify(&pw("correct horse"), &hash).await.unwrap());
         assert!(!hasher.verify(&pw("correct horsE"), &hash).await.unwrap());
     }
@@ -156,15 +176,26 @@ mod tests {
         let legacy = PasswordHash::legacy_sha256_of(&pw("pwd"));
         assert!(hasher.verify(&pw("pwd"), &legacy).await.unwrap());
         assert!(!hasher.verify(&pw("pwd2"), &legacy).await.unwrap());
-        assert!(!hasher.verify(&pw("pwd"), &PasswordHash::Unusable).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&pw("pwd"), &PasswordHash::Unusable)
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
     async fn a_corrupt_argon2_hash_never_matches() {
         let hasher = Argon2Hasher::new(1);
-        for text in ["$argon2id$garbage", "$argon2id$v=19$m=19456,t=2,p=1$%%%$%%%"] {
+        for text in [
+            "$argon2id$garbage",
+            "$argon2id$v=19$m=19456,t=2,p=1$%%%$%%%",
+        ] {
             let corrupt = PasswordHash::parse(text).unwrap();
-            assert!(!matches!(hasher.verify(&pw("x"), &corrupt).await, Ok(true)), "{text}");
+            assert!(
+                !matches!(hasher.verify(&pw("x"), &corrupt).await, Ok(true)),
+                "{text}"
+            );
         }
     }
 

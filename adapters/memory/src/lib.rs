@@ -11,7 +11,9 @@ use indexmap::IndexMap;
 use std::collections::{HashMap, HashSet};
 use std::sync::RwLock;
 
-use domain::{Email, RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository};
+use domain::{
+    Email, RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+};
 
 /// Users and sessions with the indexes every look-up of the ports needs:
 /// no operation scans all users or all sessions, except listing, counting
@@ -43,7 +45,10 @@ impl Tables {
         if let Some(previous) = self.sessions.remove(&session.key) {
             self.unlink_session(&previous);
         }
-        self.sessions_by_user.entry(session.user_id).or_default().insert(session.key.clone());
+        self.sessions_by_user
+            .entry(session.user_id)
+            .or_default()
+            .insert(session.key.clone());
         self.sessions.insert(session.key.clone(), session);
     }
 
@@ -115,7 +120,11 @@ impl Tables {
             self.by_email.remove(email);
             // Only legacy data can hold another user with this email; the
             // scan happens only then, when such a user is deleted.
-            if let Some(other) = self.users.values().find(|u| u.email == *email && u.id != *id) {
+            if let Some(other) = self
+                .users
+                .values()
+                .find(|u| u.email == *email && u.id != *id)
+            {
                 self.by_email.insert(email.clone(), other.id);
             }
         }
@@ -162,7 +171,12 @@ impl Tables {
 
     /// Removes every session created before `cutoff`; how many.
     pub fn delete_sessions_created_before(&mut self, cutoff: DateTime<Utc>) -> u64 {
-        let old: Vec<Session> = self.sessions.values().filter(|s| s.created_at < cutoff).cloned().collect();
+        let old: Vec<Session> = self
+            .sessions
+            .values()
+            .filter(|s| s.created_at < cutoff)
+            .cloned()
+            .collect();
         for session in &old {
             self.delete_session(&session.key);
         }
@@ -187,11 +201,15 @@ impl MemoryStore {
         // A panic while holding the lock cannot leave the tables half
         // updated (every mutation is a single map operation sequence that
         // does not panic), so a poisoned lock is still safe to use.
-        self.tables.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.tables
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Tables> {
-        self.tables.write().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.tables
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
