@@ -41,6 +41,14 @@ use domain::{
 /// One store serves both ports so that deleting a user and their sessions
 /// is one change. The store holds an exclusive lock on the directory for
 /// its whole life; dropping it releases the lock.
+///
+/// # Failed writes
+/// When a file cannot be written, the method that made the change returns
+/// [`RepositoryError::Unexpected`] (the [`WriteError`] as its source), but
+/// the change stays in memory and is carried by the next successful write:
+/// with writes shared between callers, one caller's change cannot be
+/// undone without undoing others'. The next write always retries the whole
+/// state, so the files never miss a change that a later write covered.
 pub struct FileStore {
     dir: PathBuf,
     state: RwLock<State>,
@@ -84,14 +92,22 @@ impl Touched {
         users: false,
         sessions: false,
     };
-    const USERS: Self = Self {
-        users: true,
-        sessions: false,
-    };
-    const SESSIONS: Self = Self {
-        users: false,
-        sessions: true,
-    };
+
+    /// The users file, when `changed`.
+    fn users_if(changed: bool) -> Self {
+        Self {
+            users: changed,
+            sessions: false,
+        }
+    }
+
+    /// The sessions file, when `changed`.
+    fn sessions_if(changed: bool) -> Self {
+        Self {
+            users: false,
+            sessions: changed,
+        }
+    }
 }
 
 impl std::fmt::Debug for FileStore {
@@ -277,12 +293,10 @@ fn read_if_present(dir: &Path, name: &str) -> Result<Option<(PathBuf, Vec<u8>)>,
     }
 }
 
-/// Changes stay in memory when their write fails, and the caller gets
-/// [`RepositoryError::Unexpected`]; the next successful write persists them.
 #[async_trait]
 impl UserRepository for FileStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
-        self.change(|t| t.insert_user(user).map(|()| ((), Touched::USERS)))
+        self.change(|t| t.insert_user(user).map(|()| ((), Touched::users_if(true))))
             .await
     }
 
@@ -309,14 +323,7 @@ impl UserRepository for FileStore {
                 return Ok((true, Touched::NOTHING));
             }
             let found = t.update_user(user)?;
-            Ok((
-                found,
-                if found {
-                    Touched::USERS
-                } else {
-                    Touched::NOTHING
-                },
-            ))
+            Ok((found, Touched::users_if(found)))
         })
         .await
     }
@@ -340,7 +347,7 @@ impl SessionRepository for FileStore {
     async fn insert(&self, session: &Session) -> Result<(), RepositoryError> {
         self.change(|t| {
             t.insert_session(session);
-            Ok(((), Touched::SESSIONS))
+            Ok(((), Touched::sessions_if(true)))
         })
         .await
     }
@@ -352,14 +359,7 @@ impl SessionRepository for FileStore {
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError> {
         self.change(|t| {
             let found = t.delete_session(key);
-            Ok((
-                found,
-                if found {
-                    Touched::SESSIONS
-                } else {
-                    Touched::NOTHING
-                },
-            ))
+            Ok((found, Touched::sessions_if(found)))
         })
         .await
     }
@@ -367,14 +367,7 @@ impl SessionRepository for FileStore {
     async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError> {
         self.change(|t| {
             let n = t.delete_sessions_of(user_id);
-            Ok((
-                n,
-                if n > 0 {
-                    Touched::SESSIONS
-                } else {
-                    Touched::NOTHING
-                },
-            ))
+            Ok((n, Touched::sessions_if(n > 0)))
         })
         .await
     }
@@ -382,14 +375,7 @@ impl SessionRepository for FileStore {
     async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError> {
         self.change(|t| {
             let n = t.delete_sessions_created_before(cutoff);
-            Ok((
-                n,
-                if n > 0 {
-                    Touched::SESSIONS
-                } else {
-                    Touched::NOTHING
-                },
-            ))
+            Ok((n, Touched::sessions_if(n > 0)))
         })
         .await
     }
