@@ -92,6 +92,29 @@ pub trait SessionRepository: Send + Sync {
     /// Only storage failures.
     async fn find(&self, key: &SessionKey) -> Result<Option<Session>, RepositoryError>;
 
+    /// The session under `key` with its user, `None` when there is no such
+    /// session; the user is `None` when they no longer exist.
+    ///
+    /// This is the look-up of every session-authenticated request. The
+    /// provided implementation asks `users` after finding the session; an
+    /// adapter that keeps users and sessions in one store (and is only ever
+    /// paired with its own users, as under `session_db_auth`) should answer
+    /// in one round trip instead, e.g. with a join.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn find_with_user(
+        &self,
+        key: &SessionKey,
+        users: &dyn UserRepository,
+    ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
+        let Some(session) = self.find(key).await? else {
+            return Ok(None);
+        };
+        let user = users.get(&session.user_id).await?;
+        Ok(Some((session, user)))
+    }
+
     /// Removes the session; `false` when there was none.
     ///
     /// # Errors

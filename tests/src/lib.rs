@@ -1,4 +1,6 @@
 //! Black-box and cross-adapter tests of session-auth, and the suites they
 //! share: [`storage_contract`] is the contract every storage adapter passes.
 
+pub mod http_harness;
+pub mod sql_database;
 pub mod storage_contract;

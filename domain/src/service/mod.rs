@@ -209,15 +209,21 @@ impl AuthService {
     /// # Errors
     /// Only infrastructure failures.
     pub async fn user_for_token(&self, token: &SessionToken) -> Result<Option<User>, Failure> {
-        let Some(session) = self.live_session(token).await? else {
-            return Ok(None);
-        };
-        Ok(self.users.get(&session.user_id).await?)
+        let found = self
+            .sessions
+            .find_with_user(&token.key(), self.users.as_ref())
+            .await?;
+        Ok(found.and_then(|(session, user)| self.is_live(&session).then_some(user).flatten()))
+    }
+
+    fn is_live(&self, session: &Session) -> bool {
+        self.lifetime
+            .is_valid_at(session.created_at, self.clock.now())
     }
 
     async fn live_session(&self, token: &SessionToken) -> Result<Option<Session>, Failure> {
         let session = self.sessions.find(&token.key()).await?;
-        Ok(session.filter(|s| self.lifetime.is_valid_at(s.created_at, self.clock.now())))
+        Ok(session.filter(|s| self.is_live(s)))
     }
 
     /// Ends the session of `token`; `false` when there is no live session

@@ -1,0 +1,20 @@
+//! session-auth's SQL schema, one migration per version. Every migration
+//! has a `down`, so `session-auth migrate --down` can step back.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261128_000001_create_users;
+mod m20261128_000002_create_sessions;
+
+/// All migrations, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_create_users::Migration),
+            Box::new(m20261128_000002_create_sessions::Migration),
+        ]
+    }
+}

@@ -1,0 +1,103 @@
+//! A fresh SQL database per test: a SQLite file in a temporary folder, or a
+//! new PostgreSQL database on the server named by `TEST_DATABASE_URL`,
+//! dropped when the test ends. Tests therefore run in parallel without
+//! seeing each other's rows.
+
+use adapter_seaorm::{SqlOptions, SqlStore};
+use sea_orm::{ConnectionTrait, Database};
+use tempfile::TempDir;
+
+/// One test's database.
+pub struct TestDatabase {
+    /// The URL the service connects to.
+    pub url: String,
+    postgres: Option<PostgresDatabase>,
+    _dir: Option<TempDir>,
+}
+
+struct PostgresDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl TestDatabase {
+    /// A new SQLite database file.
+    pub fn sqlite() -> Self {
+        let dir =
+            TempDir::new().unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"));
+        let url = format!("sqlite://{}/session-auth.db?mode=rwc", dir.path().display());
+        Self {
+            url,
+            postgres: None,
+            _dir: Some(dir),
+        }
+    }
+
+    /// A new database on the PostgreSQL server of `TEST_DATABASE_URL`.
+    ///
+    /// # Panics
+    /// When the variable is unset or the server cannot be reached: a
+    /// PostgreSQL test must fail, never skip, when its database is missing.
+    pub async fn postgres() -> Self {
+        let admin_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+            panic!("TEST_DATABASE_URL must name a PostgreSQL database for this test")
+        });
+        let name = format!("session_auth_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = Database::connect(&admin_url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_DATABASE_URL: {e}"));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
+        let mut url = url::Url::parse(&admin_url)
+            .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not a URL: {e}"));
+        url.set_path(&format!("/{name}"));
+        Self {
+            url: url.to_string(),
+            postgres: Some(PostgresDatabase { admin_url, name }),
+            _dir: None,
+        }
+    }
+
+    /// A connected store with the schema applied.
+    pub async fn store(&self) -> SqlStore {
+        let store = SqlStore::connect(&SqlOptions::new(self.url.clone()))
+            .await
+            .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url));
+        store
+            .migrate_up()
+            .await
+            .unwrap_or_else(|e| panic!("cannot migrate {}: {e}", self.url));
+        store
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(pg) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any runtime guarantee: use a thread with its own
+        // small runtime so this works from sync and async contexts alike.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&pg.admin_url).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                            pg.name
+                        ))
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}
