@@ -32,6 +32,37 @@ pub enum Command {
     /// Manage users in the configured storage.
     #[command(subcommand)]
     User(UserCommand),
+    /// Apply (or roll back) the SQL schema migrations.
+    Migrate(MigrateArgs),
+    /// Copy the Flask API's `.db_User.json` and `.db_UserSession.json` into
+    /// the configured storage.
+    Import(ImportArgs),
+}
+
+/// `session-auth migrate`.
+#[derive(Args, Debug)]
+pub struct MigrateArgs {
+    /// Roll back this many migrations instead of applying.
+    #[arg(long, value_name = "STEPS")]
+    pub down: Option<u32>,
+    /// Only print which migrations are applied and pending.
+    #[arg(long, conflicts_with = "down")]
+    pub status: bool,
+    /// The database to migrate (STORAGE postgres or sqlite).
+    #[command(flatten)]
+    pub storage: StorageArgs,
+}
+
+/// `session-auth import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Folder holding the Flask API's `.db_User.json` and
+    /// `.db_UserSession.json`.
+    #[arg(long = "from", value_name = "DIR")]
+    pub from: PathBuf,
+    /// Where to import to.
+    #[command(flatten)]
+    pub storage: StorageArgs,
 }
 
 /// `session-auth user …`.
@@ -65,12 +96,24 @@ pub struct CreateUserArgs {
 #[derive(Args, Debug, Clone)]
 pub struct StorageArgs {
     /// Storage backend: `file` keeps the Flask API's JSON files in DATA_DIR;
-    /// `memory` keeps everything in process memory (lost at exit).
+    /// `memory` keeps everything in process memory (lost at exit);
+    /// `postgres` and `sqlite` use the database at DATABASE_URL.
     #[arg(long, env = "STORAGE", value_enum, default_value_t = StorageKind::File)]
     pub storage: StorageKind,
     /// Folder of the file storage (`.db_User.json`, `.db_UserSession.json`).
     #[arg(long, env = "DATA_DIR", default_value = ".")]
     pub data_dir: PathBuf,
+    /// Database of the SQL storage: `postgres://user:password@host/db` or
+    /// `sqlite://path?mode=rwc` (default for sqlite:
+    /// `sqlite://session-auth.db?mode=rwc`).
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most database connections held by this process.
+    #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_pool_size: u32,
+    /// Apply pending migrations when the server starts.
+    #[arg(long, env = "AUTO_MIGRATE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub auto_migrate: bool,
 }
 
 /// The storage backends.
@@ -80,6 +123,17 @@ pub enum StorageKind {
     Memory,
     /// The Flask API's JSON files.
     File,
+    /// PostgreSQL through SeaORM.
+    Postgres,
+    /// SQLite through SeaORM.
+    Sqlite,
+}
+
+impl StorageKind {
+    /// Whether this is a SQL database.
+    pub fn is_sql(&self) -> bool {
+        matches!(self, Self::Postgres | Self::Sqlite)
+    }
 }
 
 /// Log line format.

@@ -3,6 +3,7 @@
 //! every adapter.
 
 pub mod config;
+pub mod import;
 pub mod run;
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
 use adapter_file::FileStore;
 use adapter_http::{HttpSettings, ServiceEndpoint, Services};
 use adapter_memory::MemoryStore;
+use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
 use domain::{
     AuthService, AuthType, Clock, ExcludedPaths, Gate, PasswordHasher, SessionLifetime,
     SessionRepository, TokenGenerator, UserRepository, UserService,
@@ -44,6 +46,15 @@ pub enum StartError {
     /// The file storage refused to open.
     #[error(transparent)]
     File(#[from] adapter_file::OpenError),
+    /// The database could not be reached.
+    #[error(transparent)]
+    Sql(#[from] adapter_seaorm::ConnectError),
+    /// The database schema does not match this build.
+    #[error(transparent)]
+    Schema(#[from] SchemaError),
+    /// DATABASE_URL is missing or names another kind of database.
+    #[error("{0}")]
+    DatabaseUrl(String),
     /// The listen address is unusable.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -54,7 +65,9 @@ pub enum StartError {
     },
 }
 
-/// Opens the storage the configuration names.
+/// Opens the storage the configuration names; for SQL, applies pending
+/// migrations (unless AUTO_MIGRATE is off) and refuses a schema newer than
+/// this build.
 ///
 /// # Errors
 /// [`StartError`] naming what to fix.
@@ -62,7 +75,65 @@ pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
     Ok(match args.storage {
         StorageKind::Memory => Storage::of(MemoryStore::new()),
         StorageKind::File => Storage::of(FileStore::open(&args.data_dir).await?),
+        StorageKind::Postgres | StorageKind::Sqlite => {
+            let store = connect_sql(args).await?;
+            if args.auto_migrate {
+                let applied = store.migrate_up().await?;
+                if !applied.is_empty() {
+                    tracing::info!(migrations = ?applied, "applied database migrations");
+                }
+            } else if let SchemaState::Pending(pending) = store.schema_state().await? {
+                return Err(SchemaError::Pending(pending).into());
+            }
+            Storage::of(store)
+        }
     })
+}
+
+/// The default SQLite database when DATABASE_URL is unset.
+pub const DEFAULT_SQLITE_URL: &str = "sqlite://session-auth.db?mode=rwc";
+
+/// Connects to the SQL database of the configuration, without touching its
+/// schema.
+///
+/// # Errors
+/// [`StartError`] when DATABASE_URL is missing or wrong, or the database
+/// cannot be reached (the message names the URL without its password).
+pub async fn connect_sql(args: &StorageArgs) -> Result<SqlStore, StartError> {
+    let url = match (args.storage, args.database_url.as_deref()) {
+        (StorageKind::Postgres, Some(url))
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
+        {
+            url.to_owned()
+        }
+        (StorageKind::Postgres, Some(_)) => {
+            return Err(StartError::DatabaseUrl(
+                "STORAGE=postgres needs a DATABASE_URL starting with postgres://".into(),
+            ));
+        }
+        (StorageKind::Postgres, None) => {
+            return Err(StartError::DatabaseUrl(
+                "STORAGE=postgres needs DATABASE_URL, e.g. postgres://user:password@localhost:5432/session_auth".into(),
+            ));
+        }
+        (StorageKind::Sqlite, Some(url)) if url.starts_with("sqlite:") => url.to_owned(),
+        (StorageKind::Sqlite, Some(_)) => {
+            return Err(StartError::DatabaseUrl(
+                "STORAGE=sqlite needs a DATABASE_URL starting with sqlite:, e.g. sqlite://session-auth.db?mode=rwc".into(),
+            ));
+        }
+        (StorageKind::Sqlite, None) => DEFAULT_SQLITE_URL.to_owned(),
+        (kind, _) => {
+            return Err(StartError::DatabaseUrl(
+                format!("STORAGE={kind:?} is not a SQL storage").to_lowercase(),
+            ));
+        }
+    };
+    Ok(SqlStore::connect(&SqlOptions {
+        pool_size: args.db_pool_size,
+        ..SqlOptions::new(url)
+    })
+    .await?)
 }
 
 /// The settings that shape the service, independent of where they came

@@ -22,6 +22,26 @@ async fn main() -> ExitCode {
                 Err(error) => fail(&error),
             }
         }
+        Some(Command::Migrate(args)) => {
+            run::init_logging("warn", app::config::LogFormat::Text);
+            match run::migrate(args).await {
+                Ok(summary) => {
+                    println!("{summary}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
+        Some(Command::Import(args)) => {
+            run::init_logging("warn", app::config::LogFormat::Text);
+            match run::import_flask(args).await {
+                Ok(report) => {
+                    print!("{report}");
+                    ExitCode::SUCCESS
+                }
+                Err(error) => fail(&error),
+            }
+        }
     }
 }
 

@@ -9,8 +9,13 @@ use tracing_subscriber::EnvFilter;
 use domain::AuthType;
 use domain::service::{CreateUserError, NewUser};
 
-use crate::config::{CreateUserArgs, LogFormat, ServeArgs, StorageKind};
-use crate::{Infrastructure, Settings, StartError, http_endpoint, open_storage, services};
+use adapter_seaorm::SchemaState;
+
+use crate::config::{CreateUserArgs, ImportArgs, LogFormat, MigrateArgs, ServeArgs, StorageKind};
+use crate::import::{ImportError, ImportReport, import};
+use crate::{
+    Infrastructure, Settings, StartError, connect_sql, http_endpoint, open_storage, services,
+};
 
 /// Starts logging to standard error.
 pub fn init_logging(level: &str, format: LogFormat) {
@@ -112,6 +117,55 @@ pub enum CommandError {
     /// The user could not be created.
     #[error("cannot create the user: {0}")]
     CreateUser(#[from] CreateUserError),
+    /// The command needs a SQL storage.
+    #[error(
+        "`session-auth migrate` needs STORAGE=postgres or STORAGE=sqlite (memory and file storage have no schema)"
+    )]
+    NotSql,
+    /// A migration failed.
+    #[error(transparent)]
+    Schema(#[from] adapter_seaorm::SchemaError),
+    /// The import stopped.
+    #[error("import failed: {0}")]
+    Import(#[from] ImportError),
+}
+
+/// `session-auth migrate`: applies pending migrations (or rolls back, or
+/// reports); returns what to print.
+///
+/// # Errors
+/// [`CommandError`] saying what went wrong.
+pub async fn migrate(args: MigrateArgs) -> Result<String, CommandError> {
+    if !args.storage.storage.is_sql() {
+        return Err(CommandError::NotSql);
+    }
+    let store = connect_sql(&args.storage).await?;
+    if let Some(steps) = args.down {
+        store.migrate_down(steps).await?;
+        return Ok(format!("rolled back {steps} migration(s)"));
+    }
+    if args.status {
+        return Ok(match store.schema_state().await? {
+            SchemaState::Current => "schema is up to date".to_owned(),
+            SchemaState::Pending(pending) => format!("pending migrations: {}", pending.join(", ")),
+        });
+    }
+    let applied = store.migrate_up().await?;
+    Ok(if applied.is_empty() {
+        "schema is up to date; nothing to apply".to_owned()
+    } else {
+        format!("applied: {}", applied.join(", "))
+    })
+}
+
+/// `session-auth import --from DIR`.
+///
+/// # Errors
+/// [`CommandError`] when the storage cannot be opened or the import stops.
+pub async fn import_flask(args: ImportArgs) -> Result<ImportReport, CommandError> {
+    let storage = open_storage(&args.storage).await?;
+    let report = import(&args.from, &storage, |line| eprintln!("importing… {line}")).await?;
+    Ok(report)
 }
 
 /// `session-auth user create`: adds a user and returns its id.

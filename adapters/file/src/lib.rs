@@ -21,7 +21,7 @@ mod records;
 pub use atomic_file::WriteError;
 pub use dir_lock::LOCK_FILE;
 pub use error::OpenError;
-pub use records::{SESSION_FILE, USER_FILE};
+pub use records::{FlaskRecords, SESSION_FILE, USER_FILE};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -277,6 +277,21 @@ impl FileStore {
         .await;
         written.map_err(|e| RepositoryError::Unexpected(Box::new(e)))?
     }
+}
+
+/// Reads the Flask API's files in `dir` record by record, without locking
+/// or changing anything: a missing file has no records.
+///
+/// # Errors
+/// [`OpenError`] when a file cannot be read or is not a JSON object; a bad
+/// record is an `Err` in its place in [`FlaskRecords`] instead.
+pub fn read_flask_records(dir: &Path) -> Result<FlaskRecords, OpenError> {
+    let users = read_if_present(dir, USER_FILE)?;
+    let sessions = read_if_present(dir, SESSION_FILE)?;
+    records::parse_each(
+        users.as_ref().map(|(p, b)| (p.as_path(), b.as_slice())),
+        sessions.as_ref().map(|(p, b)| (p.as_path(), b.as_slice())),
+    )
 }
 
 fn unexpected(e: WriteError) -> RepositoryError {

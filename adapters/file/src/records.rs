@@ -64,6 +64,37 @@ pub(crate) fn parse_sessions(path: &Path, bytes: &[u8]) -> Result<LoadedSessions
     Ok(loaded)
 }
 
+/// Every record of a Flask data folder, each parsed on its own so one bad
+/// record does not hide the others (what `session-auth import` needs).
+#[derive(Debug, Default)]
+pub struct FlaskRecords {
+    /// The users file's records, in file order.
+    pub users: Vec<Result<User, OpenError>>,
+    /// The sessions file's records, in file order.
+    pub sessions: Vec<Result<Session, OpenError>>,
+}
+
+/// Parses each record of the users file and the sessions file.
+pub(crate) fn parse_each(
+    users: Option<(&Path, &[u8])>,
+    sessions: Option<(&Path, &[u8])>,
+) -> Result<FlaskRecords, OpenError> {
+    let mut records = FlaskRecords::default();
+    if let Some((path, bytes)) = users {
+        records.users = parse_object(path, bytes)?
+            .iter()
+            .map(|(key, value)| Record::new(path, key, value)?.user())
+            .collect();
+    }
+    if let Some((path, bytes)) = sessions {
+        records.sessions = parse_object(path, bytes)?
+            .iter()
+            .map(|(key, value)| Ok(Record::new(path, key, value)?.session()?.0))
+            .collect();
+    }
+    Ok(records)
+}
+
 /// The users file's content for these tables, users in table order.
 pub(crate) fn users_json(tables: &Tables) -> Result<Vec<u8>, serde_json::Error> {
     serde_json::to_vec(&UsersFile(tables))
