@@ -91,6 +91,13 @@ impl SqlStore {
     pub fn connection(&self) -> &DatabaseConnection {
         &self.db
     }
+
+    /// Calls `observer` with the SQL of every statement this store runs
+    /// (for metrics, and for tests that count round trips).
+    pub fn observe_statements(&mut self, observer: impl Fn(&str) + Send + Sync + 'static) {
+        self.db
+            .set_metric_callback(move |info| observer(&info.statement.sql));
+    }
 }
 
 fn to_user(model: user::Model) -> Result<User, RepositoryError> {

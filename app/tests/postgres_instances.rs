@@ -1,0 +1,186 @@
+//! Real `session-auth` processes on one PostgreSQL database: several
+//! instances act as one service; the start refuses an unreachable database
+//! and a schema newer than the build. Compiled in only when
+//! `TEST_DATABASE_URL` is set (then an unreachable server fails them).
+#![cfg(postgres_tests)]
+
+mod support;
+
+use sea_orm::{ConnectionTrait, Database};
+use support::{Server, login, run};
+
+/// A fresh database on the test server, dropped at the end.
+struct FreshDatabase {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl FreshDatabase {
+    async fn new() -> Self {
+        let admin =
+            std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for these tests");
+        let name = format!("session_auth_proc_{}", uuid::Uuid::new_v4().simple());
+        let conn = Database::connect(&admin)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL unreachable: {e}"));
+        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+            .expect("database created");
+        let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            admin,
+            name,
+            url: url.to_string(),
+        }
+    }
+
+    async fn drop_now(self) {
+        if let Ok(conn) = Database::connect(&self.admin).await {
+            let _ = conn
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+        }
+    }
+}
+
+fn env(url: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("STORAGE", "postgres".into()),
+        ("DATABASE_URL", url.into()),
+        ("AUTH_TYPE", "session_db_auth".into()),
+    ]
+}
+
+fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    env.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_instances_share_users_logins_and_logouts() {
+    let db = FreshDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env(&db.url);
+    let created = run(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ann@example.com",
+            "--password",
+            "s3cret",
+        ],
+        &as_refs(&env),
+        dir.path(),
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let first = Server::start(&as_refs(&env), dir.path());
+    let second = Server::start(&as_refs(&env), dir.path());
+
+    let logged_in = login(&first, "ann@example.com", "s3cret");
+    assert_eq!(logged_in.status, 200, "{}", logged_in.body);
+    let cookie = logged_in.cookie("_my_session_id");
+
+    let me = second.request("GET", "/api/v1/users/me", &[("Cookie", &cookie)], "");
+    assert_eq!(
+        me.status, 200,
+        "a login on one instance is valid on the other"
+    );
+    assert_eq!(me.json()["email"], "ann@example.com");
+
+    // A user created through one instance is listed by the other.
+    let created = second.request(
+        "POST",
+        "/api/v1/users",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        r#"{"email": "bob@example.com", "password": "pw"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let stats = first.request("GET", "/api/v1/stats", &[("Cookie", &cookie)], "");
+    assert_eq!(stats.json()["users"], 2);
+
+    let out = second.request(
+        "DELETE",
+        "/api/v1/auth_session/logout",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(out.status, 200);
+    let after = first.request("GET", "/api/v1/users/me", &[("Cookie", &cookie)], "");
+    assert_eq!(
+        after.status, 403,
+        "a logout on one instance is seen by the other at once"
+    );
+
+    drop((first, second));
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_database_stops_the_start_naming_the_url_without_its_password() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = support::free_port().to_string();
+    let url = format!("postgres://app:hunter2-secret@127.0.0.1:{port}/nowhere");
+    let output = run(
+        &[],
+        &[("STORAGE", "postgres"), ("DATABASE_URL", &url)],
+        dir.path(),
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains(&format!("127.0.0.1:{port}/nowhere")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("hunter2-secret"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schema_newer_than_the_build_stops_the_start() {
+    let db = FreshDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env(&db.url);
+    let migrated = run(&["migrate"], &as_refs(&env), dir.path());
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let conn = Database::connect(&db.url).await.expect("connect");
+    conn.execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20990101_000001_from_the_future', 0)")
+        .await
+        .expect("fake a newer migration");
+
+    let output = run(&[], &as_refs(&env), dir.path());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("newer"), "{stderr}");
+    db.drop_now().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_auto_migrate_an_outdated_schema_stops_the_start_and_migrate_fixes_it() {
+    let db = FreshDatabase::new().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = env(&db.url);
+    env.push(("AUTO_MIGRATE", "false".into()));
+    let output = run(&[], &as_refs(&env), dir.path());
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("session-auth migrate"));
+
+    let migrated = run(&["migrate"], &as_refs(&env), dir.path());
+    assert!(migrated.status.success());
+    let server = Server::start(&as_refs(&env), dir.path());
+    assert_eq!(server.request("GET", "/api/v1/status", &[], "").status, 200);
+    drop(server);
+    db.drop_now().await;
+}
