@@ -4,3 +4,4 @@
 pub mod http_harness;
 pub mod sql_database;
 pub mod storage_contract;
+pub mod tcp_proxy;
