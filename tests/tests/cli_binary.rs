@@ -322,6 +322,14 @@ struct HttpReply {
 }
 
 impl HttpReply {
+    /// The value of a header (name case-insensitive).
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (n, v) = line.split_once(':')?;
+            n.trim().eq_ignore_ascii_case(name).then_some(v.trim())
+        })
+    }
+
     fn json(&self) -> Value {
         serde_json::from_str(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", self.head, self.body))
@@ -330,15 +338,29 @@ impl HttpReply {
 
 /// `GET path` over a fresh connection.
 fn http_get(port: u16, path: &str, headers: &[(&str, &str)]) -> HttpReply {
+    http_request(port, "GET", path, headers, "")
+}
+
+/// `method path` with `body` over a fresh connection.
+fn http_request(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> HttpReply {
     let mut stream = TcpStream::connect(("127.0.0.1", port))
         .unwrap_or_else(|e| panic!("cannot connect to port {port}: {e}"));
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-    let mut request =
-        format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str("\r\n");
+    request.push_str(body);
     stream
         .write_all(request.as_bytes())
         .unwrap_or_else(|e| panic!("cannot send the request: {e}"));
@@ -638,4 +660,53 @@ fn auth_type_none_is_announced_at_start() {
         "{stderr}"
     );
     assert!(server.terminate().success());
+}
+
+/// The real server's session defaults: the cookie is `_my_session_id`,
+/// lives 24 hours (unset `SESSION_DURATION`), and is `Secure` only when
+/// `COOKIE_SECURE` says so.
+#[test]
+fn real_server_sets_the_default_session_cookie() {
+    let dir = data_dir();
+    let mut create = session_auth(&["user", "create", "--email", "a@b", "--password", "p w:x"]);
+    create.env("DATA_DIR", dir.path());
+    let created = run(create, Duration::from_secs(60));
+    assert!(created.status.success(), "{}", created.describe());
+
+    for (secure, expect_secure) in [(None, false), (Some("true"), true)] {
+        let env: Vec<(&str, &str)> = secure.map(|v| ("COOKIE_SECURE", v)).into_iter().collect();
+        let server = Server::start(dir.path(), &env);
+        let login = http_request(
+            server.port,
+            "POST",
+            "/api/v1/auth_session/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            "email=a%40b&password=p+w%3Ax",
+        );
+        assert_eq!(login.status, 200, "{login:?}");
+        let cookie = login
+            .header("set-cookie")
+            .unwrap_or_else(|| panic!("no Set-Cookie: {login:?}"))
+            .to_owned();
+        assert!(cookie.starts_with("_my_session_id="), "{cookie}");
+        let attributes: Vec<String> = cookie
+            .split(';')
+            .skip(1)
+            .map(|a| a.trim().to_ascii_lowercase())
+            .collect();
+        assert!(attributes.contains(&"max-age=86400".to_owned()), "{cookie}");
+        assert!(attributes.contains(&"path=/".to_owned()), "{cookie}");
+        assert!(attributes.contains(&"httponly".to_owned()), "{cookie}");
+        assert_eq!(
+            attributes.contains(&"secure".to_owned()),
+            expect_secure,
+            "{cookie}"
+        );
+
+        let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+        let me = server.get("/api/v1/users/me", &[("Cookie", &pair)]);
+        assert_eq!(me.status, 200, "{me:?}");
+        assert_eq!(me.json()["email"], Value::from("a@b"));
+        assert!(server.terminate().success());
+    }
 }

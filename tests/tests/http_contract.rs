@@ -317,6 +317,20 @@ http_tests! {
         }
     }
 
+    /// The query string plays no part in exclusion or routing, and an
+    /// excluded path ignores whatever credentials come with it.
+    async fn query_strings_and_stray_credentials_change_nothing_on_excluded_paths(backend: Backend) {
+        for name in GUARDED {
+            let service = Service::start(backend, name).await;
+            for path in ["/api/v1/status?x=1", "/api/v1/status/?x=1&y"] {
+                service.get(path).send().await.assert(200, json!({"status": "OK"}));
+            }
+            service.get("/api/v1/status").cookie("junk").send().await.assert(200, json!({"status": "OK"}));
+            service.get("/api/v1/status").basic("no@one", "pw").send().await.assert(200, json!({"status": "OK"}));
+            service.get("/api/v1/users?x=1").send().await.assert(401, unauthorized());
+        }
+    }
+
     /// `AUTH_TYPE=none`: every route is open; there is no current user.
     async fn auth_type_none_opens_every_route(backend: Backend) {
         let service = Service::start(backend, "none").await;
@@ -710,6 +724,17 @@ http_tests! {
             assert_eq!(user["created_at"], json!(START));
             service.get(&format!("/api/v1/users/{}", bob.id)).with(&me).send().await.assert(200, user);
         }
+        // As the Flask API's save(), an update moves updated_at.
+        service.clock.advance(30);
+        let reply = service
+            .put(&format!("/api/v1/users/{}", bob.id))
+            .with(&me)
+            .json(&json!({"first_name": "Bobby"}))
+            .send()
+            .await;
+        reply.assert_status(200);
+        assert_eq!(reply.json()["created_at"], json!(START));
+        assert_eq!(reply.json()["updated_at"], json!("2024-05-01T12:00:30"));
         // The password did not change.
         service.login(&bob).await;
         service

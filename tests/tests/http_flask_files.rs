@@ -374,3 +374,39 @@ async fn created_users_are_written_in_the_flask_structure_with_argon2id() {
         .await
         .assert(200, json!([bob_json(), ann_json(), carol]));
 }
+
+/// The Flask API stored `null` for a user created without a password: the
+/// user is listed, and no password logs them in.
+#[tokio::test]
+async fn a_flask_user_without_a_password_cannot_log_in() {
+    let dir = temp_dir();
+    let users = format!(
+        r#"{{"{BOB_ID}": {{"id": "{BOB_ID}", "created_at": "{CREATED}", "updated_at": "{CREATED}", "email": "bob@hbtn.io", "_password": null, "first_name": null, "last_name": "Dylan"}}}}"#
+    );
+    write(dir.path(), USER_FILE, &users);
+    let service = start("session_db_auth", dir).await;
+    for password in [BOB_PASSWORD, "null", "None"] {
+        service
+            .post("/api/v1/auth_session/login")
+            .form(&[("email", "bob@hbtn.io"), ("password", password)])
+            .send()
+            .await
+            .assert(401, json!({"error": "wrong password"}));
+    }
+    let service = Service::builder(Backend::File)
+        .auth_type("basic_auth")
+        .data_dir({
+            let dir = temp_dir();
+            write(dir.path(), USER_FILE, &users);
+            dir
+        })
+        .start()
+        .await;
+    service
+        .get(ME)
+        .basic("bob@hbtn.io", BOB_PASSWORD)
+        .send()
+        .await
+        .assert(403, json!({"error": "Forbidden"}));
+    drop(service);
+}
