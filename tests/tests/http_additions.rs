@@ -214,6 +214,27 @@ http_tests! {
         }
     }
 
+    /// Only the two documents are outside the gate: any other path that
+    /// merely starts like them is an unknown path, 401 without credentials.
+    async fn paths_that_only_start_like_the_documents_are_guarded(backend: Backend) {
+        for name in GUARDED {
+            let service = Service::start(backend, name).await;
+            for path in [
+                "/api/v1/openapi.jsonx",
+                "/api/v1/openapi.json/x",
+                "/api/v1/docsx",
+                "/api/v1/docs/x",
+                "/api/v1/docs/oauth2-redirect.html",
+            ] {
+                service
+                    .get(path)
+                    .send()
+                    .await
+                    .assert(401, json!({"error": "Unauthorized"}));
+            }
+        }
+    }
+
     /// A wrong method on a path no route serves is still 404.
     async fn unsupported_method_on_an_unknown_path_is_404(backend: Backend) {
         let (service, _id, me) = signed_in(backend, "session_db_auth").await;
