@@ -240,6 +240,44 @@ http_tests! {
         }
     }
 
+    /// Each policy reads only its own credential: a stray cookie does not
+    /// spoil valid Basic credentials, nor a stray `Authorization` header a
+    /// valid session cookie.
+    async fn each_policy_ignores_the_other_kind_of_credential(backend: Backend) {
+        let service = Service::start(backend, "basic_auth").await;
+        let alice = service.create_user("alice@example.com", "alice-pw").await;
+        service
+            .get("/api/v1/users/me")
+            .basic(&alice.email, &alice.password)
+            .cookie("junk")
+            .send()
+            .await
+            .assert(200, user_json(&alice, START));
+        for name in SESSION_TYPES {
+            let (service, alice, me) = with_alice(backend, name).await;
+            service
+                .get("/api/v1/users/me")
+                .with(&me)
+                .authorization("Basic garbage")
+                .send()
+                .await
+                .assert(200, user_json(&alice, START));
+        }
+    }
+
+    /// A session cookie with an empty value is still a cookie: 403, not 401.
+    async fn an_empty_session_cookie_is_403(backend: Backend) {
+        for name in SESSION_TYPES {
+            let service = Service::start(backend, name).await;
+            service
+                .get("/api/v1/users")
+                .header("Cookie", "_my_session_id=")
+                .send()
+                .await
+                .assert(403, forbidden());
+        }
+    }
+
     /// Under `basic_auth` a cookie alone identifies no one.
     async fn cookie_alone_is_403_under_basic_auth(backend: Backend) {
         let service = Service::start(backend, "basic_auth").await;
@@ -678,6 +716,30 @@ http_tests! {
                 .assert(400, json!({"error": "password missing"}));
         }
         assert_eq!(user_count(&service).await, 1);
+    }
+
+    /// JSON is recognised by its media type, parameters and `+json`
+    /// suffixes included (as Flask's `get_json` did).
+    async fn create_user_accepts_json_media_types_with_parameters(backend: Backend) {
+        let (service, _alice, me) = with_alice(backend, "session_db_auth").await;
+        for (i, content_type) in [
+            "application/json; charset=utf-8",
+            "Application/JSON",
+            "application/vnd.api+json",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let body = json!({"email": format!("user{i}@example.com"), "password": "pw"});
+            let reply = service
+                .post("/api/v1/users")
+                .with(&me)
+                .body(content_type, body.to_string())
+                .send()
+                .await;
+            reply.assert_status(201);
+            assert_eq!(reply.json()["email"], body["email"], "{content_type}");
+        }
     }
 
     /// An email that exists → `400 {"error": "Can't create User: email already exists"}`.
