@@ -895,6 +895,35 @@ http_tests! {
         service.get(&path).with(&me).send().await.assert(200, user_json(&alice, START));
     }
 
+    /// Ids are matched exactly, as the Flask API looked them up (a key of
+    /// its users file): another spelling of a user's UUID names no user.
+    async fn user_ids_are_matched_exactly(backend: Backend) {
+        let (service, alice, me) = with_alice(backend, "session_db_auth").await;
+        for other in [
+            alice.id.to_uppercase(),
+            alice.id.replace('-', ""),
+            format!("{{{}}}", alice.id),
+            format!("urn:uuid:{}", alice.id),
+        ] {
+            let path = format!("/api/v1/users/{other}");
+            service.get(&path).with(&me).send().await.assert(404, not_found());
+            service
+                .put(&path)
+                .with(&me)
+                .json(&json!({"first_name": "X"}))
+                .send()
+                .await
+                .assert(404, not_found());
+            service.delete(&path).with(&me).send().await.assert(404, not_found());
+        }
+        service
+            .get(&format!("/api/v1/users/{}", alice.id))
+            .with(&me)
+            .send()
+            .await
+            .assert(200, user_json(&alice, START));
+    }
+
     /// `DELETE /users/<id>` → `200 {}`, then the user is gone (404).
     async fn delete_user_is_200_then_404(backend: Backend) {
         let (service, _alice, me) = with_alice(backend, "session_db_auth").await;
