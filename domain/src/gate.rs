@@ -22,7 +22,7 @@ impl ExcludedPaths {
             "/api/v1/forbidden/",
             "/api/v1/auth_session/login/",
             "/api/v1/openapi.json/",
-            "/api/v1/docs*",
+            "/api/v1/docs/",
         ])
     }
 

@@ -17,10 +17,13 @@ impl UserId {
         Self(Uuid::new_v4())
     }
 
-    /// Parses an id from a path segment or a stored record; `None` when the
-    /// text is not a UUID (such an id can name no user).
+    /// Parses an id from a path segment or a stored record: exactly the
+    /// lowercase hyphenated form the Flask API wrote (it looked ids up as
+    /// exact keys, so `ABC…`, braces or a `urn:uuid:` prefix name no user).
+    /// `None` for any other text.
     pub fn parse(text: &str) -> Option<Self> {
-        Uuid::try_parse(text).ok().map(Self)
+        let id = Uuid::try_parse(text).ok()?;
+        (id.hyphenated().to_string() == text).then_some(Self(id))
     }
 
     /// The UUID itself, for adapters that store it natively.
@@ -95,4 +98,20 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account last changed (whole seconds, UTC).
     pub updated_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_canonical_spelling_of_an_id_names_a_user() {
+        let id = UserId::generate();
+        let text = id.to_string();
+        assert_eq!(UserId::parse(&text), Some(id));
+        assert_eq!(UserId::parse(&text.to_uppercase()), None);
+        assert_eq!(UserId::parse(&text.replace('-', "")), None);
+        assert_eq!(UserId::parse(&format!("{{{text}}}")), None);
+        assert_eq!(UserId::parse(&format!("urn:uuid:{text}")), None);
+    }
 }

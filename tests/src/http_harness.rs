@@ -31,6 +31,8 @@ use adapter_file::FileStore;
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use app::{Infrastructure, Settings, Storage};
+
+use crate::sql_database::TestDatabase;
 use domain::service::NewUser;
 use domain::{AuthType, Clock, Password};
 
@@ -92,6 +94,11 @@ pub enum Backend {
     Memory,
     /// `adapter_file::FileStore` in a fresh temporary directory.
     File,
+    /// `adapter_seaorm::SqlStore` on a fresh SQLite database.
+    Sqlite,
+    /// `adapter_seaorm::SqlStore` on a fresh PostgreSQL database of the
+    /// server named by `TEST_DATABASE_URL`.
+    Postgres,
 }
 
 /// A clock that only moves when told to.
@@ -176,13 +183,18 @@ impl ServiceBuilder {
             tokens: Arc::new(OsTokenGenerator),
         };
         let dir = match self.backend {
-            Backend::Memory => None,
             Backend::File => Some(match self.dir {
                 Some(dir) => dir,
                 None => temp_dir(),
             }),
+            Backend::Memory | Backend::Sqlite | Backend::Postgres => None,
         };
-        let storage = open_storage(self.backend, dir.as_ref().map(TempDir::path)).await;
+        let database = match self.backend {
+            Backend::Sqlite => Some(TestDatabase::sqlite()),
+            Backend::Postgres => Some(TestDatabase::postgres().await),
+            Backend::Memory | Backend::File => None,
+        };
+        let storage = open_storage(self.backend, dir.as_ref().map(TempDir::path), database.as_ref()).await;
         let endpoint = app::http_endpoint(&self.settings, &storage, &infra);
         Service {
             backend: self.backend,
@@ -190,6 +202,7 @@ impl ServiceBuilder {
             clock,
             infra,
             dir,
+            database,
             running: Some(Running { endpoint, storage }),
         }
     }
@@ -200,13 +213,14 @@ pub fn temp_dir() -> TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"))
 }
 
-async fn open_storage(backend: Backend, dir: Option<&Path>) -> Storage {
-    match (backend, dir) {
-        (Backend::File, Some(dir)) => Storage::of(
+async fn open_storage(backend: Backend, dir: Option<&Path>, database: Option<&TestDatabase>) -> Storage {
+    match (backend, dir, database) {
+        (Backend::File, Some(dir), _) => Storage::of(
             FileStore::open(dir)
                 .await
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
         ),
+        (Backend::Sqlite | Backend::Postgres, _, Some(database)) => Storage::of(database.store().await),
         _ => Storage::of(MemoryStore::new()),
     }
 }
@@ -226,6 +240,7 @@ pub struct Service {
     pub clock: Arc<FakeClock>,
     infra: Infrastructure,
     dir: Option<TempDir>,
+    database: Option<TestDatabase>,
     running: Option<Running>,
 }
 
@@ -279,7 +294,7 @@ impl Service {
     /// settings, clock and data directory, as a process restart would.
     pub async fn restart(mut self) -> Self {
         drop(self.running.take());
-        let storage = open_storage(self.backend, self.dir.as_ref().map(TempDir::path)).await;
+        let storage = open_storage(self.backend, self.dir.as_ref().map(TempDir::path), self.database.as_ref()).await;
         let endpoint = app::http_endpoint(&self.settings, &storage, &self.infra);
         self.running = Some(Running { endpoint, storage });
         self
@@ -725,7 +740,8 @@ pub fn user_json(account: &Account, at: &str) -> Value {
 }
 
 /// Generates, for each `async fn name(backend: Backend) { … }`, a module
-/// `name` with one `#[tokio::test]` per storage backend (`memory`, `file`)
+/// `name` with one `#[tokio::test]` per storage backend (`memory`, `file`,
+/// `sqlite`, and `postgres` when `TEST_DATABASE_URL` is set at build time)
 /// running the body with that backend.
 ///
 /// ```ignore
@@ -755,6 +771,17 @@ macro_rules! http_tests {
                 #[tokio::test]
                 async fn file() {
                     run($crate::http_harness::Backend::File).await;
+                }
+
+                #[tokio::test]
+                async fn sqlite() {
+                    run($crate::http_harness::Backend::Sqlite).await;
+                }
+
+                #[cfg(postgres_tests)]
+                #[tokio::test]
+                async fn postgres() {
+                    run($crate::http_harness::Backend::Postgres).await;
                 }
             }
         )*
