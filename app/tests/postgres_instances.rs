@@ -7,7 +7,7 @@
 mod support;
 
 use sea_orm::{ConnectionTrait, Database};
-use support::{Server, login, run};
+use support::{Finished, QUICK, Server, data_dir, free_port, run, session_auth};
 
 /// A fresh database on the test server, dropped at the end.
 struct FreshDatabase {
@@ -48,6 +48,13 @@ impl FreshDatabase {
     }
 }
 
+/// Runs `session-auth ARGS` with `env` to its end.
+fn command(args: &[&str], env: &[(&str, &str)]) -> Finished {
+    let mut command = session_auth(args);
+    command.envs(env.iter().copied());
+    run(command, QUICK)
+}
+
 fn env(url: &str) -> Vec<(&'static str, String)> {
     vec![
         ("STORAGE", "postgres".into()),
@@ -63,9 +70,9 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_share_users_logins_and_logouts() {
     let db = FreshDatabase::new().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = data_dir();
     let env = env(&db.url);
-    let created = run(
+    let created = command(
         &[
             "user",
             "create",
@@ -75,20 +82,16 @@ async fn two_instances_share_users_logins_and_logouts() {
             "s3cret",
         ],
         &as_refs(&env),
-        dir.path(),
     );
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    assert!(created.status.success(), "{}", created.describe());
 
-    let first = Server::start(&as_refs(&env), dir.path());
-    let second = Server::start(&as_refs(&env), dir.path());
+    let first = Server::start(dir.path(), &as_refs(&env));
+    let second = Server::start(dir.path(), &as_refs(&env));
 
-    let logged_in = login(&first, "ann@example.com", "s3cret");
+    let logged_in = first.login("ann@example.com", "s3cret");
     assert_eq!(logged_in.status, 200, "{}", logged_in.body);
-    let cookie = logged_in.cookie("_my_session_id");
+    let cookie = logged_in.cookie_pair();
+    assert!(cookie.starts_with("_my_session_id="), "{cookie}");
 
     let me = second.request("GET", "/api/v1/users/me", &[("Cookie", &cookie)], "");
     assert_eq!(
@@ -127,15 +130,10 @@ async fn two_instances_share_users_logins_and_logouts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_stops_the_start_naming_the_url_without_its_password() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let port = support::free_port().to_string();
+    let port = free_port().to_string();
     let url = format!("postgres://app:hunter2-secret@127.0.0.1:{port}/nowhere");
-    let output = run(
-        &[],
-        &[("STORAGE", "postgres"), ("DATABASE_URL", &url)],
-        dir.path(),
-    );
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = command(&[], &[("STORAGE", "postgres"), ("DATABASE_URL", &url)]);
+    let stderr = &output.stderr;
     assert!(!output.status.success());
     assert!(
         stderr.contains(&format!("127.0.0.1:{port}/nowhere")),
@@ -147,39 +145,37 @@ async fn an_unreachable_database_stops_the_start_naming_the_url_without_its_pass
 #[tokio::test(flavor = "multi_thread")]
 async fn a_schema_newer_than_the_build_stops_the_start() {
     let db = FreshDatabase::new().await;
-    let dir = tempfile::tempdir().expect("tempdir");
     let env = env(&db.url);
-    let migrated = run(&["migrate"], &as_refs(&env), dir.path());
-    assert!(
-        migrated.status.success(),
-        "{}",
-        String::from_utf8_lossy(&migrated.stderr)
-    );
+    let migrated = command(&["migrate"], &as_refs(&env));
+    assert!(migrated.status.success(), "{}", migrated.describe());
     let conn = Database::connect(&db.url).await.expect("connect");
     conn.execute_unprepared("INSERT INTO seaql_migrations (version, applied_at) VALUES ('m20990101_000001_from_the_future', 0)")
         .await
         .expect("fake a newer migration");
 
-    let output = run(&[], &as_refs(&env), dir.path());
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let output = command(&[], &as_refs(&env));
     assert!(!output.status.success());
-    assert!(stderr.contains("newer"), "{stderr}");
+    assert!(output.stderr.contains("newer"), "{}", output.describe());
     db.drop_now().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_auto_migrate_an_outdated_schema_stops_the_start_and_migrate_fixes_it() {
     let db = FreshDatabase::new().await;
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = data_dir();
     let mut env = env(&db.url);
     env.push(("AUTO_MIGRATE", "false".into()));
-    let output = run(&[], &as_refs(&env), dir.path());
+    let output = command(&[], &as_refs(&env));
     assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("session-auth migrate"));
+    assert!(
+        output.stderr.contains("session-auth migrate"),
+        "{}",
+        output.describe()
+    );
 
-    let migrated = run(&["migrate"], &as_refs(&env), dir.path());
-    assert!(migrated.status.success());
-    let server = Server::start(&as_refs(&env), dir.path());
+    let migrated = command(&["migrate"], &as_refs(&env));
+    assert!(migrated.status.success(), "{}", migrated.describe());
+    let server = Server::start(dir.path(), &as_refs(&env));
     assert_eq!(server.request("GET", "/api/v1/status", &[], "").status, 200);
     drop(server);
     db.drop_now().await;
