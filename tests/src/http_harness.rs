@@ -194,7 +194,12 @@ impl ServiceBuilder {
             Backend::Postgres => Some(TestDatabase::postgres().await),
             Backend::Memory | Backend::File => None,
         };
-        let storage = open_storage(self.backend, dir.as_ref().map(TempDir::path), database.as_ref()).await;
+        let storage = open_storage(
+            self.backend,
+            dir.as_ref().map(TempDir::path),
+            database.as_ref(),
+        )
+        .await;
         let endpoint = app::http_endpoint(&self.settings, &storage, &infra);
         Service {
             backend: self.backend,
@@ -213,14 +218,20 @@ pub fn temp_dir() -> TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"))
 }
 
-async fn open_storage(backend: Backend, dir: Option<&Path>, database: Option<&TestDatabase>) -> Storage {
+async fn open_storage(
+    backend: Backend,
+    dir: Option<&Path>,
+    database: Option<&TestDatabase>,
+) -> Storage {
     match (backend, dir, database) {
         (Backend::File, Some(dir), _) => Storage::of(
             FileStore::open(dir)
                 .await
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
         ),
-        (Backend::Sqlite | Backend::Postgres, _, Some(database)) => Storage::of(database.store().await),
+        (Backend::Sqlite | Backend::Postgres, _, Some(database)) => {
+            Storage::of(database.store().await)
+        }
         _ => Storage::of(MemoryStore::new()),
     }
 }
@@ -294,7 +305,12 @@ impl Service {
     /// settings, clock and data directory, as a process restart would.
     pub async fn restart(mut self) -> Self {
         drop(self.running.take());
-        let storage = open_storage(self.backend, self.dir.as_ref().map(TempDir::path), self.database.as_ref()).await;
+        let storage = open_storage(
+            self.backend,
+            self.dir.as_ref().map(TempDir::path),
+            self.database.as_ref(),
+        )
+        .await;
         let endpoint = app::http_endpoint(&self.settings, &storage, &self.infra);
         self.running = Some(Running { endpoint, storage });
         self
