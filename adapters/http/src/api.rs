@@ -1,20 +1,21 @@
 //! The routes of the Flask API, under `/api/v1`.
 
 use poem::web::cookie::{Cookie, SameSite};
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::service::NewUser;
-use domain::{Password, SessionToken};
+use domain::{Password, SessionId, SessionToken, User};
 
 use crate::dto::{
-    CreateUserRequest, EmptyBody, ErrorBody, LoginForm, StatsBody, StatusBody, UpdateUserRequest,
-    UserBody,
+    ChangePasswordRequest, CreateUserRequest, EmptyBody, EndedBody, ErrorBody, LoginForm,
+    SessionBody, StatsBody, StatusBody, UpdateUserRequest, UserBody,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, FormBody, JsonBody};
+use crate::extract::{Caller, Client, FormBody, JsonBody};
 use crate::{HttpSettings, Services};
 
 #[derive(Tags)]
@@ -59,6 +60,21 @@ pub enum LoggedOut {
     /// The session was destroyed.
     #[oai(status = 200)]
     Ok(Json<EmptyBody>, #[oai(header = "Set-Cookie")] String),
+}
+
+/// `200` with a JSON body and, when the request's own session was among
+/// those ended, a cookie that expires it.
+#[derive(ApiResponse)]
+pub enum SessionsEnded<T: poem_openapi::types::ToJSON> {
+    /// The sessions ended.
+    #[oai(status = 200)]
+    Ok(
+        Json<T>,
+        /// `<SESSION_NAME>=; Max-Age=0`, only when the request's own session
+        /// ended.
+        #[oai(header = "Set-Cookie")]
+        Option<String>,
+    ),
 }
 
 /// `401 {"error": "Unauthorized"}`, the answer of `/unauthorized`.
@@ -106,6 +122,26 @@ impl Api {
         self.finish_cookie(&mut cookie);
         cookie.set_max_age(Duration::ZERO);
         cookie.to_string()
+    }
+
+    /// The current user of a session route: sessions only exist under the
+    /// session `AUTH_TYPE`s, so under the others these routes are absent
+    /// (404), as login is.
+    fn session_user(&self, caller: &Caller) -> ApiResult<Arc<User>> {
+        if !self.services.auth_type.uses_sessions() {
+            return Err(ApiError::not_found());
+        }
+        caller.0.user.clone().ok_or_else(ApiError::not_found)
+    }
+
+    /// Whether `handle` names the session of `token`.
+    async fn is_current(&self, user: &User, token: &SessionToken, handle: &str) -> ApiResult<bool> {
+        let Some(handle) = SessionId::parse(handle) else {
+            return Ok(false);
+        };
+        let key = token.key();
+        let sessions = self.services.auth.sessions_of(&user.id).await?;
+        Ok(sessions.iter().any(|s| s.id == handle && s.key == key))
     }
 
     fn finish_cookie(&self, cookie: &mut Cookie) {
@@ -232,15 +268,17 @@ impl Api {
     /// Logs in with the form fields `email` and `password`; sets the session
     /// cookie. Only under the session `AUTH_TYPE`s (404 otherwise).
     #[oai(path = "/auth_session/login", method = "post", tag = "Tag::Session")]
-    async fn login(&self, form: FormBody<LoginForm>) -> ApiResult<LoggedIn> {
+    async fn login(&self, form: FormBody<LoginForm>, client: Client) -> ApiResult<LoggedIn> {
         if !self.services.auth_type.uses_sessions() {
             return Err(ApiError::not_found());
         }
         let FormBody(form) = form;
+        // The token comes from the domain, never from the request's cookie:
+        // a login cannot adopt a session an attacker planted (fixation).
         let (user, token) = self
             .services
             .auth
-            .login(form.email.as_deref(), form.password.as_deref())
+            .login(form.email.as_deref(), form.password.as_deref(), &client.0)
             .await?;
         Ok(LoggedIn::Ok(
             Json(UserBody::from(&user)),
@@ -263,5 +301,100 @@ impl Api {
         } else {
             Err(ApiError::not_found())
         }
+    }
+
+    /// The current user's live sessions, oldest first. Only under the
+    /// session `AUTH_TYPE`s (404 otherwise).
+    #[oai(path = "/auth_session/sessions", method = "get", tag = "Tag::Session")]
+    async fn list_sessions(&self, caller: Caller) -> ApiResult<Ok200<Vec<SessionBody>>> {
+        let user = self.session_user(&caller)?;
+        let current = caller.0.session_token.as_ref().map(SessionToken::key);
+        let sessions = self.services.auth.sessions_of(&user.id).await?;
+        ok(sessions
+            .iter()
+            .map(|session| SessionBody::new(session, current.as_ref()))
+            .collect())
+    }
+
+    /// Ends all of the current user's sessions, or all but the request's own
+    /// with `keep_current=true`. When the request's own session ends, the
+    /// answer also expires its cookie.
+    #[oai(
+        path = "/auth_session/sessions",
+        method = "delete",
+        tag = "Tag::Session"
+    )]
+    async fn end_sessions(
+        &self,
+        caller: Caller,
+        /// Keep the session of the request's own cookie.
+        keep_current: Query<Option<bool>>,
+    ) -> ApiResult<SessionsEnded<EndedBody>> {
+        let user = self.session_user(&caller)?;
+        let token = caller.0.session_token.as_ref();
+        let keep = token.filter(|_| keep_current.0.unwrap_or(false));
+        let ended = self.services.auth.end_sessions(&user.id, keep).await?;
+        let cookie = (keep.is_none() && token.is_some()).then(|| self.expired_cookie());
+        Ok(SessionsEnded::Ok(Json(EndedBody { ended }), cookie))
+    }
+
+    /// Ends one of the current user's sessions by its handle; another
+    /// user's handle is unknown here (404). Ending the request's own session
+    /// also expires its cookie.
+    #[oai(
+        path = "/auth_session/sessions/:handle",
+        method = "delete",
+        tag = "Tag::Session"
+    )]
+    async fn end_session(
+        &self,
+        caller: Caller,
+        /// The session's handle, as `GET /auth_session/sessions` lists it.
+        handle: Path<String>,
+    ) -> ApiResult<SessionsEnded<EmptyBody>> {
+        let user = self.session_user(&caller)?;
+        let ending_current = match &caller.0.session_token {
+            Some(token) => self.is_current(&user, token, &handle.0).await?,
+            None => false,
+        };
+        if !self.services.auth.end_session(&user.id, &handle.0).await? {
+            return Err(ApiError::not_found());
+        }
+        let cookie = ending_current.then(|| self.expired_cookie());
+        Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
+    }
+
+    /// Changes the current user's password after checking the current one,
+    /// and ends their other sessions (the request's own stays). Under
+    /// `AUTH_TYPE=none` there is no current user (404).
+    #[oai(path = "/users/me/password", method = "put", tag = "Tag::Users")]
+    async fn change_password(
+        &self,
+        caller: Caller,
+        body: JsonBody<ChangePasswordRequest>,
+    ) -> ApiResult<Ok200<UserBody>> {
+        let Caller(context) = caller;
+        let user = context.user.ok_or_else(ApiError::not_found)?;
+        let JsonBody::Parsed(body) = body else {
+            return Err(ApiError::bad_request("Wrong format"));
+        };
+        // Under basic_auth a cookie is no session of this request: every
+        // session of the user ends.
+        let keep = context
+            .session_token
+            .as_ref()
+            .filter(|_| self.services.auth_type.uses_sessions());
+        let changed = self
+            .services
+            .auth
+            .change_password(
+                &user,
+                body.current_password.as_deref(),
+                body.new_password.as_deref(),
+                keep,
+                context.client.address.as_deref(),
+            )
+            .await?;
+        ok(UserBody::from(&changed))
     }
 }

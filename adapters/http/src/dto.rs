@@ -4,7 +4,7 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use domain::{TIMESTAMP_FORMAT, User};
+use domain::{Session, SessionKey, TIMESTAMP_FORMAT, User};
 
 /// A user as every route shows one. The password hash never appears.
 #[derive(Object, Debug)]
@@ -70,8 +70,8 @@ pub struct StatsBody {
 #[derive(Object, Debug, Default)]
 pub struct EmptyBody {}
 
-/// `POST /users`.
-#[derive(Object, Deserialize, Debug, Default)]
+/// `POST /users`. No `Debug`: it holds a clear-text password.
+#[derive(Object, Deserialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct CreateUserRequest {
     /// Required, non-empty; unique.
@@ -95,12 +95,65 @@ pub struct UpdateUserRequest {
     pub last_name: Option<String>,
 }
 
-/// The login form (`application/x-www-form-urlencoded`).
-#[derive(Object, Deserialize, Debug, Default)]
+/// The login form (`application/x-www-form-urlencoded`). No `Debug`: it
+/// holds a clear-text password.
+#[derive(Object, Deserialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct LoginForm {
     /// The account's email.
     pub email: Option<String>,
     /// The account's password.
     pub password: Option<String>,
+}
+
+/// One of the current user's sessions. The handle is not the token: it
+/// cannot be presented as a cookie.
+#[derive(Object, Debug)]
+pub struct SessionBody {
+    /// The session's non-secret handle (UUID), for
+    /// `DELETE /auth_session/sessions/<handle>`.
+    pub id: String,
+    /// Login time, `YYYY-MM-DDTHH:MM:SS` (UTC).
+    pub created_at: String,
+    /// Last recorded use, `YYYY-MM-DDTHH:MM:SS` (UTC); recorded at most
+    /// once a minute, so it may lag by that much.
+    pub last_used_at: String,
+    /// The client address that logged in, or null when unknown.
+    pub client_address: Option<String>,
+    /// The `User-Agent` that logged in, or null.
+    pub user_agent: Option<String>,
+    /// Whether this is the session of the request's own cookie.
+    pub current: bool,
+}
+
+impl SessionBody {
+    /// The wire shape of `session`; `current` is the key of the request's
+    /// session cookie, when it carried one.
+    pub fn new(session: &Session, current: Option<&SessionKey>) -> Self {
+        Self {
+            id: session.id.to_string(),
+            created_at: session.created_at.format(TIMESTAMP_FORMAT).to_string(),
+            last_used_at: session.last_used_at.format(TIMESTAMP_FORMAT).to_string(),
+            client_address: session.client_address.clone(),
+            user_agent: session.user_agent.clone(),
+            current: current == Some(&session.key),
+        }
+    }
+}
+
+/// `{"ended": <count>}`.
+#[derive(Object, Debug)]
+pub struct EndedBody {
+    /// How many sessions ended.
+    pub ended: u64,
+}
+
+/// `PUT /users/me/password`. No `Debug`: it holds clear-text passwords.
+#[derive(Object, Deserialize, Default)]
+#[oai(skip_serializing_if_is_none)]
+pub struct ChangePasswordRequest {
+    /// The password in use now; required.
+    pub current_password: Option<String>,
+    /// The password to set; required, within the configured length limits.
+    pub new_password: Option<String>,
 }

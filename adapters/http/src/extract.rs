@@ -9,7 +9,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-use domain::{SessionToken, User};
+use domain::{ClientInfo, SessionToken, User};
 
 /// A JSON body: `Parsed` when the request is `application/json` (or
 /// `+json`) and its body deserializes into `T`, `Malformed` otherwise.
@@ -153,6 +153,24 @@ pub struct GateContext {
     pub user: Option<Arc<User>>,
     /// The session cookie's value, when the request carried one.
     pub session_token: Option<SessionToken>,
+    /// The client's address and `User-Agent`.
+    pub client: ClientInfo,
+}
+
+/// The client's address and `User-Agent` as the pipeline worked them out,
+/// for routes outside the gate (login) that must not declare security.
+pub struct Client(pub ClientInfo);
+
+impl<'a> poem::FromRequest<'a> for Client {
+    async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
+        Ok(Self(
+            request
+                .extensions()
+                .get::<GateContext>()
+                .map(|context| context.client.clone())
+                .unwrap_or_default(),
+        ))
+    }
 }
 
 /// The caller as the gate resolved them. Taking this extractor declares the

@@ -11,6 +11,8 @@ mod dto;
 mod error;
 mod extract;
 mod pipeline;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 
@@ -38,6 +40,12 @@ pub struct HttpSettings {
     pub session_name: String,
     /// Whether the session cookie carries `Secure` (`COOKIE_SECURE`).
     pub cookie_secure: bool,
+    /// The largest request body accepted, in bytes; a larger one is
+    /// answered `413` before the gate.
+    pub body_limit: usize,
+    /// Whether the first `X-Forwarded-For` entry is the client's address
+    /// (only behind a proxy that sets it); otherwise the TCP peer is.
+    pub trust_forwarded_for: bool,
 }
 
 /// The OpenAPI document's path.

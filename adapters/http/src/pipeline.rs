@@ -1,6 +1,7 @@
-//! What runs around every route: trailing-slash tolerance, CORS, the
-//! authentication gate (before routing, as in the Flask API), JSON bodies
-//! for every error, and the access log.
+//! What runs around every route: trailing-slash tolerance, CORS, the body
+//! size limit, the client's address, the authentication gate (before
+//! routing, as in the Flask API), JSON bodies for every error, the security
+//! headers, and the access log.
 
 use poem::endpoint::BoxEndpoint;
 use poem::endpoint::make_sync;
@@ -8,12 +9,14 @@ use poem::error::{MethodNotAllowedError, NotFoundError};
 use poem::http::header::{self, HeaderValue};
 use poem::http::{Method, StatusCode, Uri};
 use poem::middleware::CatchPanic;
-use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
+use poem::{Addr, Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Route};
 use poem_openapi::OpenApiService;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::io::AsyncReadExt;
 
-use domain::{Credentials, Gate, GateDecision, SessionToken};
+use domain::{AuthType, ClientInfo, Credentials, Gate, GateDecision, SessionToken};
 
 use crate::api::Api;
 use crate::docs::{AllowedMethods, Documents};
@@ -27,12 +30,19 @@ pub struct ServiceEndpoint {
     gate: Gate,
     session_name: String,
     allowed: AllowedMethods,
+    /// Under `basic_auth` a 401 invites the client to send Basic credentials.
+    basic_auth: bool,
+    body_limit: usize,
+    trust_forwarded_for: bool,
 }
 
 impl ServiceEndpoint {
     pub(crate) fn new(services: Services, settings: HttpSettings) -> Self {
         let gate = services.gate.clone();
         let session_name = settings.session_name.clone();
+        let basic_auth = services.auth_type == AuthType::BasicAuth;
+        let body_limit = settings.body_limit;
+        let trust_forwarded_for = settings.trust_forwarded_for;
         let service = OpenApiService::new(Api::new(services, settings), "session-auth", env!("CARGO_PKG_VERSION"))
             .description("User and session authentication, compatible with the Flask \"Session authentication\" API.");
         let Documents {
@@ -67,6 +77,74 @@ impl ServiceEndpoint {
             gate,
             session_name,
             allowed,
+            basic_auth,
+            body_limit,
+            trust_forwarded_for,
+        }
+    }
+
+    /// The client's address and `User-Agent`. `X-Forwarded-For` is only
+    /// believed when configured: without a proxy that sets it, any client
+    /// could claim any address and escape the per-address throttle.
+    fn client_info(&self, req: &Request) -> ClientInfo {
+        let forwarded_for = if self.trust_forwarded_for {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+        } else {
+            None
+        };
+        ClientInfo {
+            address: client_address(req.remote_addr(), forwarded_for),
+            user_agent: req
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned),
+        }
+    }
+
+    /// Refuses a body over the limit before anything reads it. A declared
+    /// length is trusted (the server enforces it); a body without one is
+    /// read here, at most one byte past the limit, and handed on as read.
+    async fn limit_body(&self, req: &mut Request) -> Result<(), Response> {
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let limit = u64::try_from(self.body_limit).unwrap_or(u64::MAX);
+        if let Some(length) = declared {
+            return if length > limit {
+                Err(ApiError::payload_too_large().into_response())
+            } else {
+                Ok(())
+            };
+        }
+        let body = req.take_body();
+        if body.is_empty() {
+            req.set_body(body);
+            return Ok(());
+        }
+        let mut read = Vec::new();
+        let outcome = body
+            .into_async_read()
+            .take(limit.saturating_add(1))
+            .read_to_end(&mut read)
+            .await;
+        match outcome {
+            Err(error) => {
+                tracing::debug!(error = %error, "could not read a request body");
+                Err(ApiError::bad_request("Bad request").into_response())
+            }
+            Ok(_) if read.len() > self.body_limit => {
+                Err(ApiError::payload_too_large().into_response())
+            }
+            Ok(_) => {
+                req.set_body(read);
+                Ok(())
+            }
         }
     }
 
@@ -82,6 +160,7 @@ impl ServiceEndpoint {
     }
 
     async fn dispatch(&self, mut req: Request, path: &str) -> Response {
+        let client = self.client_info(&req);
         let decision = {
             let credentials = Credentials {
                 // An unreadable header is still a header: it identifies no
@@ -91,6 +170,7 @@ impl ServiceEndpoint {
                     .get(header::AUTHORIZATION)
                     .map(|v| v.to_str().unwrap_or("")),
                 session_cookie: self.session_cookie(&req),
+                client_address: client.address.as_deref(),
             };
             let decision = self.gate.check(path, &credentials).await;
             let token = credentials.session_cookie.map(SessionToken::from_cookie);
@@ -100,10 +180,14 @@ impl ServiceEndpoint {
             (Err(failure), _) => ApiError::from(failure).into_response(),
             (Ok(GateDecision::Unauthorized), _) => ApiError::unauthorized().into_response(),
             (Ok(GateDecision::Forbidden), _) => ApiError::forbidden().into_response(),
+            (Ok(GateDecision::TooManyAttempts(wait)), _) => {
+                ApiError::too_many_attempts(wait).into_response()
+            }
             (Ok(GateDecision::Pass(user)), session_token) => {
                 req.extensions_mut().insert(GateContext {
                     user: user.map(Arc::new),
                     session_token,
+                    client,
                 });
                 let response = match self.routes.call(req).await {
                     Ok(response) => response,
@@ -134,6 +218,34 @@ impl ServiceEndpoint {
             .with_header(header::ALLOW, allow)
             .into_response()
     }
+}
+
+/// The client's address: the first `X-Forwarded-For` entry when one is
+/// given (only when the proxy is trusted) and is an IP address, else the
+/// TCP peer's IP. Ports are dropped: they change with every connection and
+/// would split one client into many for the throttle.
+fn client_address(peer: &Addr, forwarded_for: Option<&str>) -> Option<String> {
+    forwarded_for
+        .and_then(first_forwarded_ip)
+        .or_else(|| peer.as_socket_addr().map(SocketAddr::ip))
+        .map(|ip| ip.to_canonical().to_string())
+}
+
+/// The first hop of `X-Forwarded-For`: a bare IP, `ip:port`, `[v6]` or
+/// `[v6]:port`. Anything else (`unknown`, a name) is no address.
+fn first_forwarded_ip(header: &str) -> Option<IpAddr> {
+    let first = header.split(',').next()?.trim();
+    first
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| first.parse::<SocketAddr>().ok().map(|a| a.ip()))
+        .or_else(|| {
+            first
+                .strip_prefix('[')?
+                .strip_suffix(']')?
+                .parse::<IpAddr>()
+                .ok()
+        })
 }
 
 fn bytes_of(text: String) -> bytes::Bytes {
@@ -245,12 +357,26 @@ impl Endpoint for ServiceEndpoint {
         let mut response = if api && is_preflight(&req) {
             preflight(&req)
         } else {
-            self.dispatch(req, &path).await
+            match self.limit_body(&mut req).await {
+                Ok(()) => self.dispatch(req, &path).await,
+                Err(too_large) => too_large,
+            }
         };
         if api {
             response.headers_mut().insert(
                 header::ACCESS_CONTROL_ALLOW_ORIGIN,
                 HeaderValue::from_static("*"),
+            );
+            // Responses carry users and sessions: no cache, shared or
+            // private, may keep them.
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if self.basic_auth && response.status() == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"session-auth\""),
             );
         }
         tracing::info!(
@@ -261,5 +387,70 @@ impl Endpoint for ServiceEndpoint {
             "request"
         );
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Addr {
+        Addr::SocketAddr(SocketAddr::from(([10, 0, 0, 7], 51234)))
+    }
+
+    #[test]
+    fn the_address_is_the_peer_ip_without_its_port() {
+        assert_eq!(client_address(&peer(), None).as_deref(), Some("10.0.0.7"));
+    }
+
+    #[test]
+    fn the_first_forwarded_entry_wins_over_the_peer() {
+        let forwarded = Some("203.0.113.9, 10.0.0.1");
+        assert_eq!(
+            client_address(&peer(), forwarded).as_deref(),
+            Some("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn forwarded_entries_with_ports_or_brackets_are_read() {
+        assert_eq!(
+            first_forwarded_ip("203.0.113.9:443"),
+            "203.0.113.9".parse().ok()
+        );
+        assert_eq!(
+            first_forwarded_ip("[2001:db8::1]:80"),
+            "2001:db8::1".parse().ok()
+        );
+        assert_eq!(
+            first_forwarded_ip("[2001:db8::1]"),
+            "2001:db8::1".parse().ok()
+        );
+    }
+
+    #[test]
+    fn a_forwarded_entry_that_is_no_ip_falls_back_to_the_peer() {
+        assert_eq!(
+            client_address(&peer(), Some("unknown, 203.0.113.9")).as_deref(),
+            Some("10.0.0.7")
+        );
+        assert_eq!(
+            client_address(&peer(), Some("")).as_deref(),
+            Some("10.0.0.7")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_ipv6_peers_read_as_ipv4() {
+        let mapped: SocketAddr = "[::ffff:192.0.2.1]:80".parse().unwrap();
+        assert_eq!(
+            client_address(&Addr::SocketAddr(mapped), None).as_deref(),
+            Some("192.0.2.1")
+        );
+    }
+
+    #[test]
+    fn a_peer_without_an_ip_has_no_address() {
+        assert_eq!(client_address(&Addr::default(), None), None);
     }
 }

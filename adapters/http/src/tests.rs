@@ -1,0 +1,499 @@
+//! The assembled endpoint over the memory storage: routing, headers and the
+//! body limit, as a client sees them.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use poem::http::{Method, StatusCode};
+use poem::{Body, Endpoint, Request, Response};
+
+use adapter_memory::{MemoryAttemptLog, MemoryStore};
+use domain::ports::HashError;
+use domain::service::NewUser;
+use domain::{
+    AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate, Password,
+    PasswordHash, PasswordHasher, PasswordRules, SessionLifetime, SessionRules, SessionToken,
+    ThrottleRules, TokenGenerator, UserService,
+};
+
+use crate::{HttpSettings, ServiceEndpoint, Services, endpoint};
+
+/// Compares clear text: Argon2 would make every test slow.
+struct PlainHasher;
+
+#[async_trait]
+impl PasswordHasher for PlainHasher {
+    async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        Ok(PasswordHash::Argon2id(format!(
+            "plain:{}",
+            password.expose()
+        )))
+    }
+
+    async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
+        Ok(
+            matches!(hash, PasswordHash::Argon2id(h) if *h == format!("plain:{}", password.expose())),
+        )
+    }
+}
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap()
+    }
+}
+
+#[derive(Default)]
+struct CountingTokens(AtomicU8);
+
+impl TokenGenerator for CountingTokens {
+    fn generate(&self) -> SessionToken {
+        SessionToken::from_random_bytes([self.0.fetch_add(1, Ordering::Relaxed); 32])
+    }
+}
+
+const EMAIL: &str = "bob@example.com";
+const PASSWORD: &str = "old secret";
+const COOKIE: &str = "_my_session_id";
+
+struct Server {
+    endpoint: ServiceEndpoint,
+}
+
+impl Server {
+    async fn start(auth_type: AuthType, settings: impl FnOnce(&mut HttpSettings)) -> Self {
+        let store = Arc::new(MemoryStore::new());
+        let ports = AuthPorts {
+            users: store.clone(),
+            sessions: store,
+            attempts: Arc::new(MemoryAttemptLog::new()),
+            hasher: Arc::new(PlainHasher),
+            clock: Arc::new(FixedClock),
+            tokens: Arc::new(CountingTokens::default()),
+        };
+        let rules = AuthRules {
+            sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
+            throttle: ThrottleRules::default(),
+            passwords: PasswordRules::default(),
+        };
+        let users = Arc::new(UserService::new(&ports, rules.passwords));
+        let auth = Arc::new(AuthService::new(ports, rules));
+        users
+            .create(NewUser {
+                email: Some(EMAIL.into()),
+                password: Password::parse(PASSWORD),
+                ..NewUser::default()
+            })
+            .await
+            .unwrap();
+        let services = Services {
+            auth_type,
+            gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth.clone())),
+            auth,
+            users,
+        };
+        let mut http = HttpSettings {
+            session_name: COOKIE.into(),
+            cookie_secure: false,
+            body_limit: 1024,
+            trust_forwarded_for: false,
+        };
+        settings(&mut http);
+        Self {
+            endpoint: endpoint(services, http),
+        }
+    }
+
+    async fn send(&self, req: Request) -> Response {
+        self.endpoint.call(req).await.unwrap()
+    }
+
+    /// Logs in and returns the session token.
+    async fn login(&self, user_agent: &str) -> String {
+        let response = self
+            .send(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri_str("/api/v1/auth_session/login")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .header("user-agent", user_agent)
+                    .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+                    .body(format!("email={EMAIL}&password=old%20secret")),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = header(&response, "set-cookie").unwrap();
+        let pair = cookie.split(';').next().unwrap();
+        pair.strip_prefix(&format!("{COOKIE}=")).unwrap().to_owned()
+    }
+}
+
+fn header(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get(name)
+        .map(|v| v.to_str().unwrap().to_owned())
+}
+
+async fn json(response: Response) -> serde_json::Value {
+    serde_json::from_slice(&response.into_body().into_bytes().await.unwrap()).unwrap()
+}
+
+fn with_cookie(method: Method, uri: &str, token: &str) -> poem::RequestBuilder {
+    Request::builder()
+        .method(method)
+        .uri_str(uri)
+        .header("cookie", format!("{COOKIE}={token}"))
+}
+
+/// `Authorization` for [`EMAIL`] with the old or the new password.
+fn basic(password: &str) -> &'static str {
+    if password == PASSWORD {
+        "Basic Ym9iQGV4YW1wbGUuY29tOm9sZCBzZWNyZXQ="
+    } else {
+        "Basic Ym9iQGV4YW1wbGUuY29tOm5ldyBzZWNyZXQ="
+    }
+}
+
+#[tokio::test]
+async fn sessions_list_the_trusted_forwarded_address_the_agent_and_which_is_current() {
+    let server = Server::start(AuthType::SessionAuth, |s| s.trust_forwarded_for = true).await;
+    let first = server.login("first-agent").await;
+    let second = server.login("second-agent").await;
+    let response = server
+        .send(with_cookie(Method::GET, "/api/v1/auth_session/sessions", &second).finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let sessions = json(response).await;
+    let sessions = sessions.as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let current: Vec<_> = sessions.iter().filter(|s| s["current"] == true).collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0]["user_agent"], "second-agent");
+    assert_eq!(current[0]["client_address"], "203.0.113.9");
+    assert_eq!(current[0]["created_at"], "2024-05-01T12:00:00");
+    assert_eq!(current[0]["last_used_at"], "2024-05-01T12:00:00");
+    let text = serde_json::to_string(sessions).unwrap();
+    assert!(!text.contains(&first) && !text.contains(&second));
+}
+
+#[tokio::test]
+async fn forwarded_for_is_ignored_unless_trusted() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let token = server.login("agent").await;
+    let sessions = json(
+        server
+            .send(with_cookie(Method::GET, "/api/v1/auth_session/sessions/", &token).finish())
+            .await,
+    )
+    .await;
+    assert_eq!(sessions[0]["client_address"], serde_json::Value::Null);
+}
+
+#[tokio::test]
+async fn ending_all_but_the_current_session_keeps_its_cookie() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let _other = server.login("a").await;
+    let mine = server.login("b").await;
+    let response = server
+        .send(
+            with_cookie(
+                Method::DELETE,
+                "/api/v1/auth_session/sessions?keep_current=true",
+                &mine,
+            )
+            .finish(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "set-cookie"), None);
+    assert_eq!(json(response).await, serde_json::json!({"ended": 1}));
+    let response = server
+        .send(with_cookie(Method::DELETE, "/api/v1/auth_session/sessions", &mine).finish())
+        .await;
+    assert!(
+        header(&response, "set-cookie")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(json(response).await, serde_json::json!({"ended": 1}));
+}
+
+#[tokio::test]
+async fn ending_one_session_by_handle_expires_the_cookie_only_when_it_is_the_current() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let other = server.login("other").await;
+    let mine = server.login("mine").await;
+    let sessions = json(
+        server
+            .send(with_cookie(Method::GET, "/api/v1/auth_session/sessions", &mine).finish())
+            .await,
+    )
+    .await;
+    let handle_of = |current: bool| {
+        sessions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["current"] == current)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (other_handle, my_handle) = (handle_of(false), handle_of(true));
+    let uri = format!("/api/v1/auth_session/sessions/{other_handle}");
+    let response = server
+        .send(with_cookie(Method::DELETE, &uri, &mine).finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header(&response, "set-cookie"), None);
+    let response = server
+        .send(with_cookie(Method::DELETE, &uri, &mine).finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "Not found"})
+    );
+    let uri = format!("/api/v1/auth_session/sessions/{my_handle}");
+    let response = server
+        .send(with_cookie(Method::DELETE, &uri, &mine).finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        header(&response, "set-cookie")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(json(response).await, serde_json::json!({}));
+    let response = server
+        .send(with_cookie(Method::GET, "/api/v1/users/me", &other).finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn session_routes_are_absent_under_basic_auth() {
+    let server = Server::start(AuthType::BasicAuth, |_| {}).await;
+    let response = server
+        .send(
+            Request::builder()
+                .uri_str("/api/v1/auth_session/sessions")
+                .header("authorization", basic(PASSWORD))
+                .finish(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn password_change_is_its_own_route_not_an_update_of_user_me() {
+    let server = Server::start(AuthType::BasicAuth, |_| {}).await;
+    let change = |current: &str, new: &str| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri_str("/api/v1/users/me/password/")
+            .header("authorization", basic(PASSWORD))
+            .content_type("application/json")
+            .body(serde_json::json!({"current_password": current, "new_password": new}).to_string())
+    };
+    let response = server.send(change("wrong", "new secret")).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        header(&response, "www-authenticate").as_deref(),
+        Some("Basic realm=\"session-auth\"")
+    );
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "wrong password"})
+    );
+    let response = server.send(change(PASSWORD, &"x".repeat(129))).await;
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "new_password: password must be at most 128 characters"})
+    );
+    let response = server.send(change(PASSWORD, "new secret")).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json(response).await["email"], EMAIL);
+    let response = server
+        .send(
+            Request::builder()
+                .uri_str("/api/v1/users/me")
+                .header("authorization", basic("new secret"))
+                .finish(),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_change_without_a_current_user_is_404_and_bad_json_is_wrong_format() {
+    let server = Server::start(AuthType::None, |_| {}).await;
+    let response = server
+        .send(
+            Request::builder()
+                .method(Method::PUT)
+                .uri_str("/api/v1/users/me/password")
+                .content_type("application/json")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let token = server.login("agent").await;
+    let response = server
+        .send(
+            with_cookie(Method::PUT, "/api/v1/users/me/password", &token)
+                .content_type("application/json")
+                .body("not json"),
+        )
+        .await;
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "Wrong format"})
+    );
+}
+
+#[tokio::test]
+async fn a_401_invites_basic_credentials_only_under_basic_auth() {
+    let basic_server = Server::start(AuthType::BasicAuth, |_| {}).await;
+    let response = basic_server
+        .send(Request::builder().uri_str("/api/v1/users").finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(header(&response, "www-authenticate").is_some());
+    let session_server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let response = session_server
+        .send(Request::builder().uri_str("/api/v1/users").finish())
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(header(&response, "www-authenticate"), None);
+}
+
+#[tokio::test]
+async fn api_responses_are_not_stored_by_caches() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    for uri in ["/api/v1/status", "/api/v1/users", "/api/v1/nowhere"] {
+        let response = server.send(Request::builder().uri_str(uri).finish()).await;
+        assert_eq!(
+            header(&response, "cache-control").as_deref(),
+            Some("no-store"),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_declared_length_over_the_limit_is_413_before_the_gate() {
+    let server = Server::start(AuthType::SessionAuth, |s| s.body_limit = 64).await;
+    let response = server
+        .send(
+            Request::builder()
+                .method(Method::POST)
+                .uri_str("/api/v1/users")
+                .content_type("application/json")
+                .header("content-length", "65")
+                .body(vec![b' '; 65]),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "Payload too large"})
+    );
+}
+
+fn chunked(bytes: Vec<u8>) -> Body {
+    // A reader has no length, as a chunked request body.
+    Body::from_async_read(std::io::Cursor::new(bytes))
+}
+
+#[tokio::test]
+async fn a_body_without_a_length_is_read_up_to_the_limit_and_handed_on() {
+    let server = Server::start(AuthType::SessionAuth, |s| s.body_limit = 64).await;
+    let login = |body: Vec<u8>| {
+        Request::builder()
+            .method(Method::POST)
+            .uri_str("/api/v1/auth_session/login")
+            .content_type("application/x-www-form-urlencoded")
+            .body(chunked(body))
+    };
+    let fits = format!("email={EMAIL}&password=old%20secret&pad=");
+    let fits = format!("{fits}{}", "x".repeat(64 - fits.len()));
+    let response = server.send(login(fits.clone().into_bytes())).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = server.send(login(format!("{fits}x").into_bytes())).await;
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn the_document_declares_the_new_operations_and_429() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let doc = json(
+        server
+            .send(Request::builder().uri_str("/api/v1/openapi.json").finish())
+            .await,
+    )
+    .await;
+    let paths = &doc["paths"];
+    assert!(paths["/api/v1/auth_session/sessions"]["get"].is_object());
+    assert!(paths["/api/v1/auth_session/sessions"]["delete"]["responses"]["429"].is_object());
+    assert!(paths["/api/v1/auth_session/sessions/{handle}"]["delete"].is_object());
+    assert!(paths["/api/v1/users/me/password"]["put"]["responses"]["429"].is_object());
+    assert!(
+        paths["/api/v1/auth_session/login"]["post"]["responses"]["429"]["headers"]["RETRY-AFTER"]
+            .is_object()
+    );
+    let security = &paths["/api/v1/auth_session/sessions"]["get"]["security"];
+    assert!(security.as_array().is_some_and(|s| !s.is_empty()));
+}
+
+#[tokio::test]
+async fn throttled_basic_credentials_are_429_with_retry_after() {
+    let server = Server::start(AuthType::BasicAuth, |_| {}).await;
+    let mut last = None;
+    for _ in 0..=ThrottleRules::default().address_max_failures {
+        last = Some(
+            server
+                .send(
+                    Request::builder()
+                        .uri_str("/api/v1/users")
+                        .header("authorization", basic("new secret"))
+                        .finish(),
+                )
+                .await,
+        );
+    }
+    let response = last.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = header(&response, "retry-after").unwrap().parse().unwrap();
+    assert!(wait >= 1);
+    assert_eq!(
+        json(response).await,
+        serde_json::json!({"error": "Too many attempts"})
+    );
+}
+
+#[tokio::test]
+async fn throttled_logins_are_429_with_retry_after() {
+    let server = Server::start(AuthType::SessionAuth, |_| {}).await;
+    let wrong_login = || {
+        Request::builder()
+            .method(Method::POST)
+            .uri_str("/api/v1/auth_session/login")
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("email={EMAIL}&password=wrong"))
+    };
+    let mut last = None;
+    for _ in 0..=ThrottleRules::default().address_max_failures {
+        last = Some(server.send(wrong_login()).await);
+    }
+    let response = last.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(header(&response, "retry-after").is_some());
+}
