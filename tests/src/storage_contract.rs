@@ -19,6 +19,11 @@
 //!
 //! The checks know nothing about any adapter; every session belongs to a
 //! stored user, so a store enforcing that (a foreign key) passes too.
+//!
+//! The failed-login log ([`AttemptLog`](domain::AttemptLog)) has a smaller
+//! contract of its own in [`attempt_log`], joined the same way through
+//! [`attempt_log::AttemptBackend`] and
+//! [`attempt_log_contract_tests!`](crate::attempt_log_contract_tests).
 
 use chrono::{DateTime, TimeZone, Utc};
 use std::collections::HashSet;
@@ -127,7 +132,14 @@ macro_rules! storage_contract_tests {
             duplicate_email_on_update_is_refused_and_changes_nothing,
             sessions_are_inserted_found_and_deleted,
             delete_by_user_removes_only_that_users_sessions_and_counts_them,
-            delete_created_before_removes_only_older_sessions,
+            session_activity_and_client_fields_round_trip_exactly,
+            touch_records_activity_only_and_is_false_for_an_unknown_key,
+            list_by_user_lists_only_that_users_sessions_oldest_first,
+            delete_by_user_with_an_exception_keeps_exactly_that_session,
+            delete_expired_by_creation_removes_only_sessions_created_before,
+            delete_expired_by_last_use_removes_only_sessions_idle_since_before,
+            delete_expired_by_both_removes_sessions_past_either_limit,
+            delete_expired_without_limits_deletes_nothing,
             concurrent_writers_lose_nothing,
         );
     };
@@ -179,6 +191,8 @@ fn user(address: &str) -> User {
     }
 }
 
+/// A session created (and last used) at noon on January `created_on`,
+/// with no client details.
 fn session(user_id: UserId, token: &str, created_on: u32) -> Session {
     Session {
         id: SessionId::generate(),
@@ -186,7 +200,22 @@ fn session(user_id: UserId, token: &str, created_on: u32) -> Session {
         user_id,
         created_at: at(created_on),
         updated_at: at(created_on),
+        last_used_at: at(created_on),
+        client_address: None,
+        user_agent: None,
     }
+}
+
+/// A session created on January `created_on` and last used on `used_on`.
+fn used_session(user_id: UserId, token: &str, created_on: u32, used_on: u32) -> Session {
+    Session {
+        last_used_at: at(used_on),
+        ..session(user_id, token, created_on)
+    }
+}
+
+fn keys(sessions: &[Session]) -> Vec<SessionKey> {
+    sessions.iter().map(|s| s.key.clone()).collect()
 }
 
 async fn insert_user(stores: &Stores, user: &User) {
@@ -511,12 +540,16 @@ pub async fn delete_by_user_removes_only_that_users_sessions_and_counts_them(
     let of_bob = session(bob.id, "bob", 1);
     insert_session(&stores, &of_bob).await;
 
-    assert_eq!(ok(stores.sessions.delete_by_user(&alice.id).await), 3);
-    assert_eq!(ok(stores.sessions.delete_by_user(&alice.id).await), 0);
+    assert_eq!(ok(stores.sessions.delete_by_user(&alice.id, None).await), 3);
+    assert_eq!(ok(stores.sessions.delete_by_user(&alice.id, None).await), 0);
     assert_eq!(
-        ok(stores.sessions.delete_by_user(&UserId::generate()).await),
+        ok(stores
+            .sessions
+            .delete_by_user(&UserId::generate(), None)
+            .await),
         0
     );
+    assert_eq!(ok(stores.sessions.list_by_user(&alice.id).await), []);
     Expected {
         users: vec![alice, bob],
         sessions: vec![of_bob],
@@ -524,25 +557,325 @@ pub async fn delete_by_user_removes_only_that_users_sessions_and_counts_them(
     }
 }
 
-/// Pruning removes sessions created strictly before the cutoff, and says
-/// how many.
-pub async fn delete_created_before_removes_only_older_sessions(stores: Stores) -> Expected {
+/// What a session records about its client and its last use comes back
+/// exactly, through every look-up: absent values, addresses of both
+/// families, and a user agent of the longest kept length in non-ASCII text
+/// with quotes and backslashes.
+pub async fn session_activity_and_client_fields_round_trip_exactly(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let long_agent: String = "Zoë/1.0 (日本語; \"q\" \\) "
+        .chars()
+        .cycle()
+        .take(domain::session::USER_AGENT_MAX)
+        .collect();
+    let described = Session {
+        client_address: Some("203.0.113.7".to_owned()),
+        user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0".to_owned()),
+        ..used_session(alice.id, "described", 2, 6)
+    };
+    let ipv6 = Session {
+        client_address: Some("2001:db8::1".to_owned()),
+        user_agent: Some(long_agent),
+        ..used_session(alice.id, "ipv6", 3, 3)
+    };
+    let bare = session(alice.id, "bare", 4);
+    let all = [described, ipv6, bare];
+    for s in &all {
+        insert_session(&stores, s).await;
+        assert_eq!(ok(stores.sessions.find(&s.key).await).as_ref(), Some(s));
+        let joined = ok(stores
+            .sessions
+            .find_with_user(&s.key, stores.users.as_ref())
+            .await);
+        assert_eq!(joined, Some((s.clone(), Some(alice.clone()))));
+    }
+    assert_eq!(ok(stores.sessions.list_by_user(&alice.id).await), all);
+    Expected {
+        users: vec![alice],
+        sessions: all.to_vec(),
+        gone: vec![],
+    }
+}
+
+/// Touching sets `last_used_at` and nothing else, on that session only;
+/// an unknown key is `false` and creates nothing.
+pub async fn touch_records_activity_only_and_is_false_for_an_unknown_key(
+    stores: Stores,
+) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let touched = Session {
+        client_address: Some("198.51.100.2".to_owned()),
+        user_agent: Some("curl/8.5.0".to_owned()),
+        ..session(alice.id, "touched", 2)
+    };
+    let untouched = session(alice.id, "untouched", 2);
+    insert_session(&stores, &touched).await;
+    insert_session(&stores, &untouched).await;
+
+    assert!(ok(stores.sessions.touch(&touched.key, at(5)).await));
+    let expected = Session {
+        last_used_at: at(5),
+        ..touched.clone()
+    };
+    assert_eq!(
+        ok(stores.sessions.find(&touched.key).await),
+        Some(expected.clone())
+    );
+    // A later touch moves it on again.
+    assert!(ok(stores.sessions.touch(&touched.key, at(7)).await));
+    let expected = Session {
+        last_used_at: at(7),
+        ..touched
+    };
+    assert_eq!(
+        ok(stores.sessions.find(&expected.key).await),
+        Some(expected.clone())
+    );
+
+    let unknown = SessionKey::digest_of("unknown");
+    assert!(!ok(stores.sessions.touch(&unknown, at(5)).await));
+    assert_eq!(ok(stores.sessions.find(&unknown).await), None);
+    Expected {
+        users: vec![alice],
+        sessions: vec![expected, untouched],
+        gone: vec![unknown],
+    }
+}
+
+/// A user's sessions list oldest first whatever order they were stored
+/// in, and never include another user's.
+pub async fn list_by_user_lists_only_that_users_sessions_oldest_first(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    let bob = user("bob@example.com");
+    let carol = user("carol@example.com");
+    for u in [&alice, &bob, &carol] {
+        insert_user(&stores, u).await;
+    }
+    let of_alice = [
+        session(alice.id, "alice day 1", 1),
+        used_session(alice.id, "alice day 2", 2, 9),
+        session(alice.id, "alice day 3", 3),
+    ];
+    let of_bob = session(bob.id, "bob day 1", 1);
+    for s in [&of_alice[2], &of_bob, &of_alice[0], &of_alice[1]] {
+        insert_session(&stores, s).await;
+    }
+
+    assert_eq!(ok(stores.sessions.list_by_user(&alice.id).await), of_alice);
+    assert_eq!(
+        ok(stores.sessions.list_by_user(&bob.id).await),
+        std::slice::from_ref(&of_bob)
+    );
+    assert_eq!(ok(stores.sessions.list_by_user(&carol.id).await), []);
+    assert_eq!(
+        ok(stores.sessions.list_by_user(&UserId::generate()).await),
+        []
+    );
+    let mut sessions = of_alice.to_vec();
+    sessions.push(of_bob);
+    Expected {
+        users: vec![alice, bob, carol],
+        sessions,
+        gone: vec![],
+    }
+}
+
+/// "Log out everywhere else": every session of the user but the one
+/// named goes, and is counted; an exception belonging to someone else
+/// protects nothing of this user's and is not removed either.
+pub async fn delete_by_user_with_an_exception_keeps_exactly_that_session(
+    stores: Stores,
+) -> Expected {
     let alice = user("alice@example.com");
     let bob = user("bob@example.com");
     insert_user(&stores, &alice).await;
     insert_user(&stores, &bob).await;
-    let old = [session(alice.id, "day 1", 1), session(bob.id, "day 2", 2)];
-    let kept = [session(alice.id, "day 3", 3), session(bob.id, "day 4", 4)];
+    let of_alice: Vec<Session> = (1..=4)
+        .map(|i| session(alice.id, &format!("alice {i}"), i))
+        .collect();
+    let of_bob: Vec<Session> = (1..=2)
+        .map(|i| session(bob.id, &format!("bob {i}"), i))
+        .collect();
+    for s in of_alice.iter().chain(&of_bob) {
+        insert_session(&stores, s).await;
+    }
+
+    let current = &of_alice[1];
+    assert_eq!(
+        ok(stores
+            .sessions
+            .delete_by_user(&alice.id, Some(&current.key))
+            .await),
+        3
+    );
+    assert_eq!(
+        ok(stores.sessions.list_by_user(&alice.id).await),
+        std::slice::from_ref(current)
+    );
+    assert_eq!(
+        ok(stores
+            .sessions
+            .delete_by_user(&alice.id, Some(&current.key))
+            .await),
+        0
+    );
+    // Another user's session as the exception protects none of Alice's,
+    // and is not removed itself.
+    assert_eq!(
+        ok(stores
+            .sessions
+            .delete_by_user(&alice.id, Some(&of_bob[0].key))
+            .await),
+        1
+    );
+    assert_eq!(ok(stores.sessions.list_by_user(&bob.id).await), of_bob);
+    Expected {
+        users: vec![alice, bob],
+        sessions: of_bob,
+        gone: keys(&of_alice),
+    }
+}
+
+/// With only an absolute limit, sessions created strictly before it go,
+/// however recently they were used.
+pub async fn delete_expired_by_creation_removes_only_sessions_created_before(
+    stores: Stores,
+) -> Expected {
+    let alice = user("alice@example.com");
+    let bob = user("bob@example.com");
+    insert_user(&stores, &alice).await;
+    insert_user(&stores, &bob).await;
+    let old = [
+        used_session(alice.id, "day 1", 1, 20),
+        used_session(bob.id, "day 2", 2, 20),
+    ];
+    let kept = [
+        session(alice.id, "day 3", 3),
+        used_session(bob.id, "day 4", 4, 4),
+    ];
     for s in old.iter().chain(&kept) {
         insert_session(&stores, s).await;
     }
 
-    assert_eq!(ok(stores.sessions.delete_created_before(at(3)).await), 2);
-    assert_eq!(ok(stores.sessions.delete_created_before(at(3)).await), 0);
+    assert_eq!(
+        ok(stores.sessions.delete_expired(Some(at(3)), None).await),
+        2
+    );
+    assert_eq!(
+        ok(stores.sessions.delete_expired(Some(at(3)), None).await),
+        0
+    );
     Expected {
         users: vec![alice, bob],
         sessions: kept.to_vec(),
-        gone: old.into_iter().map(|s| s.key).collect(),
+        gone: keys(&old),
+    }
+}
+
+/// With only an idle limit, sessions last used strictly before it go,
+/// however recently they were created.
+pub async fn delete_expired_by_last_use_removes_only_sessions_idle_since_before(
+    stores: Stores,
+) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let idle = [
+        used_session(alice.id, "made day 1, used day 2", 1, 2),
+        session(alice.id, "made and used day 4", 4),
+    ];
+    let kept = [
+        used_session(alice.id, "made day 1, used day 5", 1, 5),
+        session(alice.id, "made and used day 5", 5),
+        used_session(alice.id, "made day 1, used day 9", 1, 9),
+    ];
+    for s in idle.iter().chain(&kept) {
+        insert_session(&stores, s).await;
+    }
+    // A touch counts as use: without it this session would be idle.
+    let revived = session(alice.id, "made day 1, touched day 6", 1);
+    insert_session(&stores, &revived).await;
+    assert!(ok(stores.sessions.touch(&revived.key, at(6)).await));
+
+    assert_eq!(
+        ok(stores.sessions.delete_expired(None, Some(at(5))).await),
+        2
+    );
+    assert_eq!(
+        ok(stores.sessions.delete_expired(None, Some(at(5))).await),
+        0
+    );
+    let mut sessions = kept.to_vec();
+    sessions.push(Session {
+        last_used_at: at(6),
+        ..revived
+    });
+    Expected {
+        users: vec![alice],
+        sessions,
+        gone: keys(&idle),
+    }
+}
+
+/// With both limits, a session past either one goes; one exactly at a
+/// limit stays.
+pub async fn delete_expired_by_both_removes_sessions_past_either_limit(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    // Limits: created before day 3, or last used before day 6.
+    let dead = [
+        used_session(alice.id, "too old, used lately", 2, 9),
+        used_session(alice.id, "young, idle", 4, 5),
+        used_session(alice.id, "too old and idle", 1, 1),
+    ];
+    let kept = [
+        used_session(alice.id, "created at the limit", 3, 7),
+        used_session(alice.id, "used at the limit", 4, 6),
+        used_session(alice.id, "young and used", 5, 8),
+    ];
+    for s in dead.iter().chain(&kept) {
+        insert_session(&stores, s).await;
+    }
+
+    assert_eq!(
+        ok(stores
+            .sessions
+            .delete_expired(Some(at(3)), Some(at(6)))
+            .await),
+        3
+    );
+    assert_eq!(
+        ok(stores
+            .sessions
+            .delete_expired(Some(at(3)), Some(at(6)))
+            .await),
+        0
+    );
+    Expected {
+        users: vec![alice],
+        sessions: kept.to_vec(),
+        gone: keys(&dead),
+    }
+}
+
+/// No limit means no session is expired: nothing is removed.
+pub async fn delete_expired_without_limits_deletes_nothing(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let sessions = [
+        used_session(alice.id, "ancient", 1, 1),
+        session(alice.id, "recent", 9),
+    ];
+    for s in &sessions {
+        insert_session(&stores, s).await;
+    }
+
+    assert_eq!(ok(stores.sessions.delete_expired(None, None).await), 0);
+    Expected {
+        users: vec![alice],
+        sessions: sessions.to_vec(),
+        gone: vec![],
     }
 }
 
@@ -586,5 +919,284 @@ pub async fn concurrent_writers_lose_nothing(stores: Stores) -> Expected {
         users: listed,
         sessions,
         gone: vec![],
+    }
+}
+
+pub mod attempt_log {
+    //! The contract of the failed-login log ([`AttemptLog`]): what the
+    //! brute-force throttle relies on, whatever holds the log.
+    //!
+    //! Each check is a `pub async fn` taking a fresh, empty log and
+    //! returning the counts the log must give afterwards ([`Counted`]). The
+    //! runner ([`run`]) asks for them again on the same log and, for a log
+    //! kept in shared storage (a database), on a second handle opened while
+    //! the first is still alive: that is what makes the limits shared
+    //! across instances and lets them survive a restart.
+    //!
+    //! ```ignore
+    //! struct Memory;
+    //! impl integration_tests::storage_contract::attempt_log::AttemptBackend for Memory { /* … */ }
+    //! integration_tests::attempt_log_contract_tests!(Memory);
+    //! ```
+
+    use chrono::{DateTime, Duration, TimeZone, Utc};
+    use std::future::Future;
+    use std::sync::Arc;
+
+    use domain::{AccountKey, AttemptLog, FailedAttempt, FailureWindow, RepositoryError};
+
+    /// A failed-login log under test.
+    pub trait AttemptBackend: Sized {
+        /// A fresh, empty log. `Self` keeps whatever must outlive it.
+        fn create() -> impl Future<Output = (Self, Arc<dyn AttemptLog>)>;
+
+        /// A second handle on the same log, opened independently of the
+        /// first (a new connection pool); `None` for a log that lives in
+        /// its handle alone (process memory).
+        fn reopen(&self) -> impl Future<Output = Option<Arc<dyn AttemptLog>>>;
+    }
+
+    /// One question to the log and the answer it must give.
+    #[derive(Debug, Clone)]
+    pub struct Counted {
+        /// The account asked about, if any.
+        pub account: Option<AccountKey>,
+        /// The address asked about, if any.
+        pub address: Option<String>,
+        /// Failures strictly after this count.
+        pub since: DateTime<Utc>,
+        /// The answer.
+        pub window: FailureWindow,
+    }
+
+    impl Counted {
+        /// Asserts that `log` gives this answer.
+        pub async fn verify(&self, log: &dyn AttemptLog) {
+            let found = ok(log
+                .failures(self.account.as_ref(), self.address.as_deref(), self.since)
+                .await);
+            assert_eq!(found, self.window, "{self:?}");
+        }
+    }
+
+    /// Runs `check` on a fresh `B` and verifies the counts it expects on the
+    /// same log and, when `B` is shared storage, on a second handle.
+    pub async fn run<B, F, Fut>(check: F)
+    where
+        B: AttemptBackend,
+        F: FnOnce(Arc<dyn AttemptLog>) -> Fut,
+        Fut: Future<Output = Vec<Counted>>,
+    {
+        let (backend, log) = B::create().await;
+        let expected = check(Arc::clone(&log)).await;
+        for counted in &expected {
+            counted.verify(log.as_ref()).await;
+        }
+        if let Some(other) = backend.reopen().await {
+            for counted in &expected {
+                counted.verify(other.as_ref()).await;
+            }
+        }
+    }
+
+    /// Generates one `#[tokio::test]` per check of this contract, running
+    /// it against the [`AttemptBackend`] type given.
+    ///
+    /// The invoking crate needs `tokio` (with `macros` and
+    /// `rt-multi-thread`).
+    #[macro_export]
+    macro_rules! attempt_log_contract_tests {
+        ($backend:ty) => {
+            $crate::attempt_log_contract_tests!(
+                @checks $backend;
+                failures_are_counted_by_account_by_address_and_by_both,
+                the_window_starts_after_since_and_reports_oldest_and_latest,
+                prune_forgets_only_failures_before_the_cutoff,
+                concurrent_failures_are_all_counted,
+            );
+        };
+        (@checks $backend:ty; $($check:ident),* $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $check() {
+                    $crate::storage_contract::attempt_log::run::<$backend, _, _>(
+                        $crate::storage_contract::attempt_log::$check,
+                    )
+                    .await;
+                }
+            )*
+        };
+    }
+
+    fn ok<T>(result: Result<T, RepositoryError>) -> T {
+        match result {
+            Ok(value) => value,
+            Err(e) => panic!("attempt log failed: {e:?}"),
+        }
+    }
+
+    /// `seconds` after noon on 10 January 2024: whole seconds, as the
+    /// clock gives them to the throttle.
+    fn second(seconds: i64) -> DateTime<Utc> {
+        let noon = Utc
+            .with_ymd_and_hms(2024, 1, 10, 12, 0, 0)
+            .single()
+            .unwrap_or_else(|| panic!("10 January 2024 is a date"));
+        noon + Duration::seconds(seconds)
+    }
+
+    fn account(email: &str) -> AccountKey {
+        AccountKey::of(email)
+    }
+
+    async fn fail(log: &dyn AttemptLog, email: &str, address: &str, at: DateTime<Utc>) {
+        let attempt = FailedAttempt {
+            account: account(email),
+            address: address.to_owned(),
+            at,
+        };
+        ok(log.record_failure(&attempt).await);
+    }
+
+    fn window(count: u64, oldest: i64, latest: i64) -> FailureWindow {
+        FailureWindow {
+            count,
+            oldest: Some(second(oldest)),
+            latest: Some(second(latest)),
+        }
+    }
+
+    fn counted(
+        email: Option<&str>,
+        address: Option<&str>,
+        since: DateTime<Utc>,
+        window: FailureWindow,
+    ) -> Counted {
+        Counted {
+            account: email.map(account),
+            address: address.map(str::to_owned),
+            since,
+            window,
+        }
+    }
+
+    /// Failures count per account, per address, per both, and in all; a
+    /// filter that matches nothing is an empty window.
+    pub async fn failures_are_counted_by_account_by_address_and_by_both(
+        log: Arc<dyn AttemptLog>,
+    ) -> Vec<Counted> {
+        let here = "203.0.113.7";
+        let there = "2001:db8::1";
+        fail(log.as_ref(), "alice@example.com", here, second(1)).await;
+        fail(log.as_ref(), "alice@example.com", here, second(2)).await;
+        fail(log.as_ref(), "alice@example.com", there, second(3)).await;
+        fail(log.as_ref(), "bob@example.com", here, second(4)).await;
+        // Emails are keyed as typed: another case is another account.
+        fail(log.as_ref(), "Alice@example.com", there, second(5)).await;
+
+        let since = second(0);
+        let alice = Some("alice@example.com");
+        vec![
+            counted(alice, None, since, window(3, 1, 3)),
+            counted(None, Some(here), since, window(3, 1, 4)),
+            counted(None, Some(there), since, window(2, 3, 5)),
+            counted(alice, Some(here), since, window(2, 1, 2)),
+            counted(alice, Some(there), since, window(1, 3, 3)),
+            counted(
+                Some("bob@example.com"),
+                Some(there),
+                since,
+                FailureWindow::default(),
+            ),
+            counted(
+                Some("carol@example.com"),
+                None,
+                since,
+                FailureWindow::default(),
+            ),
+            counted(None, Some("198.51.100.9"), since, FailureWindow::default()),
+            counted(None, None, since, window(5, 1, 5)),
+        ]
+    }
+
+    /// A failure exactly at `since` is outside the window; the window's
+    /// oldest and latest are the first and last failures after it.
+    pub async fn the_window_starts_after_since_and_reports_oldest_and_latest(
+        log: Arc<dyn AttemptLog>,
+    ) -> Vec<Counted> {
+        let email = "alice@example.com";
+        let address = "203.0.113.7";
+        // Recorded out of order: oldest and latest are by time, not by
+        // arrival.
+        for at in [30, 9, 10, 11, 45] {
+            fail(log.as_ref(), email, address, second(at)).await;
+        }
+        let both = (Some(email), Some(address));
+        vec![
+            counted(both.0, both.1, second(10), window(3, 11, 45)),
+            counted(both.0, None, second(9), window(4, 10, 45)),
+            counted(None, both.1, second(8), window(5, 9, 45)),
+            counted(both.0, both.1, second(44), window(1, 45, 45)),
+            counted(both.0, both.1, second(45), FailureWindow::default()),
+        ]
+    }
+
+    /// Pruning forgets failures strictly before the cutoff, says how many,
+    /// and keeps the rest countable.
+    pub async fn prune_forgets_only_failures_before_the_cutoff(
+        log: Arc<dyn AttemptLog>,
+    ) -> Vec<Counted> {
+        let here = "203.0.113.7";
+        for at in [1, 2, 3] {
+            fail(log.as_ref(), "alice@example.com", here, second(at)).await;
+        }
+        fail(log.as_ref(), "bob@example.com", "2001:db8::1", second(2)).await;
+
+        assert_eq!(ok(log.prune(second(1)).await), 0);
+        assert_eq!(ok(log.prune(second(3)).await), 3);
+        assert_eq!(ok(log.prune(second(3)).await), 0);
+        vec![
+            counted(Some("alice@example.com"), None, second(0), window(1, 3, 3)),
+            counted(None, Some(here), second(0), window(1, 3, 3)),
+            counted(
+                Some("bob@example.com"),
+                Some("2001:db8::1"),
+                second(0),
+                FailureWindow::default(),
+            ),
+            counted(None, None, second(0), window(1, 3, 3)),
+        ]
+    }
+
+    /// Twenty failures recorded at once all count: the limit cannot be
+    /// outrun by guessing in parallel.
+    pub async fn concurrent_failures_are_all_counted(log: Arc<dyn AttemptLog>) -> Vec<Counted> {
+        let email = "alice@example.com";
+        let address = "203.0.113.7";
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..20 {
+            let log = Arc::clone(&log);
+            tasks.spawn(async move {
+                let attempt = FailedAttempt {
+                    account: account(email),
+                    address: address.to_owned(),
+                    // Pairs share a second: equal times count separately.
+                    at: second(1 + i / 2),
+                };
+                log.record_failure(&attempt).await
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(result) => ok(result),
+                Err(e) => panic!("a recording task failed: {e}"),
+            }
+        }
+        vec![
+            counted(Some(email), None, second(0), window(20, 1, 10)),
+            counted(None, Some(address), second(0), window(20, 1, 10)),
+            counted(Some(email), Some(address), second(0), window(20, 1, 10)),
+            counted(Some(email), Some(address), second(5), window(10, 6, 10)),
+        ]
     }
 }

@@ -2,11 +2,29 @@
 //! always, on PostgreSQL when `TEST_DATABASE_URL` is set at build time. Each
 //! check gets its own database; reopening connects anew to the same one, so
 //! every change must have been committed when its method returned.
+//!
+//! The failed-login log's contract runs on the same databases, with a
+//! second store connected while the first is still open: several
+//! instances on one database share their limits. Last come what only SQL
+//! has: rows from before session activity was recorded, the schema
+//! migration that added it, stepped down and up again, and one statement
+//! per method.
 
-use std::sync::Arc;
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::ConnectionTrait;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use adapter_seaorm::{SchemaState, SqlStore};
+use domain::{
+    AttemptLog, Email, PasswordHash, Session, SessionId, SessionKey, SessionRepository, User,
+    UserId, UserRepository,
+};
 use integration_tests::sql_database::TestDatabase;
+use integration_tests::storage_contract::attempt_log::AttemptBackend;
 use integration_tests::storage_contract::{Backend, Stores};
+
+/// The migration that added session activity and `login_failures`.
+const ACTIVITY_MIGRATION: &str = "m20261128_000003_session_activity_and_login_failures";
 
 async fn stores(db: &TestDatabase) -> Stores {
     let store = Arc::new(db.store().await);
@@ -14,6 +32,210 @@ async fn stores(db: &TestDatabase) -> Stores {
         users: store.clone(),
         sessions: store,
     }
+}
+
+async fn attempt_log(db: &TestDatabase) -> Arc<dyn AttemptLog> {
+    Arc::new(db.store().await)
+}
+
+fn noon(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0)
+        .single()
+        .unwrap_or_else(|| panic!("January {day} is not a date"))
+}
+
+async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
+    let user = User {
+        id: UserId::generate(),
+        email: Email::parse(format!("{token}@example.com")).expect("fixture email"),
+        password_hash: PasswordHash::Unusable,
+        first_name: None,
+        last_name: None,
+        created_at: noon(1),
+        updated_at: noon(1),
+    };
+    UserRepository::insert(store, &user)
+        .await
+        .expect("insert user");
+    let session = Session {
+        id: SessionId::generate(),
+        key: SessionKey::digest_of(token),
+        user_id: user.id,
+        created_at: noon(2),
+        updated_at: noon(2),
+        last_used_at: noon(5),
+        client_address: Some("203.0.113.7".to_owned()),
+        user_agent: Some("curl/8.5.0".to_owned()),
+    };
+    SessionRepository::insert(store, &session)
+        .await
+        .expect("insert session");
+    (user, session)
+}
+
+async fn execute(store: &SqlStore, sql: &str) -> Result<(), sea_orm::DbErr> {
+    store.connection().execute_unprepared(sql).await.map(|_| ())
+}
+
+/// A session stored before its activity was recorded (`last_used_at` is
+/// NULL) reads as last used at its login, and the idle sweep judges it
+/// by that time.
+async fn sessions_without_recorded_activity_count_as_used_at_login(db: TestDatabase) {
+    let store = db.store().await;
+    let (_, stored) = user_with_session(&store, "legacy").await;
+    execute(&store, "UPDATE sessions SET last_used_at = NULL")
+        .await
+        .expect("clear last_used_at");
+
+    let legacy = Session {
+        last_used_at: stored.created_at,
+        ..stored.clone()
+    };
+    assert_eq!(store.find(&stored.key).await.expect("find"), Some(legacy));
+    // Idle since its login on day 2: a day-2 cut-off keeps it, a day-3 one
+    // removes it.
+    assert_eq!(
+        store
+            .delete_expired(None, Some(noon(2)))
+            .await
+            .expect("sweep"),
+        0
+    );
+    assert_eq!(
+        store
+            .delete_expired(None, Some(noon(3)))
+            .await
+            .expect("sweep"),
+        1
+    );
+    assert_eq!(store.find(&stored.key).await.expect("find"), None);
+}
+
+/// The activity migration steps down (its columns, index and table go,
+/// and the sessions stay) and up again (so `down` removed everything `up`
+/// creates); sessions from before read as used at login.
+async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
+    let store = db.store().await;
+    let (user, stored) = user_with_session(&store, "survivor").await;
+
+    store.migrate_down(1).await.expect("migrate down");
+    assert_eq!(
+        store.schema_state().await.expect("schema state"),
+        SchemaState::Pending(vec![ACTIVITY_MIGRATION.to_owned()])
+    );
+    for gone in [
+        "SELECT last_used_at FROM sessions",
+        "SELECT client_address FROM sessions",
+        "SELECT user_agent FROM sessions",
+        "SELECT COUNT(*) FROM login_failures",
+    ] {
+        assert!(execute(&store, gone).await.is_err(), "still there: {gone}");
+    }
+    execute(
+        &store,
+        "SELECT token_digest, id, user_id, created_at, updated_at FROM sessions",
+    )
+    .await
+    .expect("the older columns are still there");
+
+    assert_eq!(
+        store.migrate_up().await.expect("migrate up again"),
+        [ACTIVITY_MIGRATION]
+    );
+    let found = store
+        .find_with_user(&stored.key, &store)
+        .await
+        .expect("find");
+    let expected = Session {
+        last_used_at: stored.created_at,
+        client_address: None,
+        user_agent: None,
+        ..stored
+    };
+    assert_eq!(found, Some((expected, Some(user))));
+    assert_eq!(
+        store
+            .failures(None, None, noon(1))
+            .await
+            .expect("count failures")
+            .count,
+        0
+    );
+}
+
+/// Every session and failed-login method is one statement (so one round
+/// trip), and a sweep with no limit is none at all.
+async fn each_session_and_attempt_method_is_one_statement(db: TestDatabase) {
+    let mut store = db.store().await;
+    let (user, session) = user_with_session(&store, "counted").await;
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&seen);
+    store.observe_statements(move |sql| {
+        sink.lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(sql.to_owned());
+    });
+    let statements = |method: &str, expected: usize| {
+        let mut run = seen.lock().unwrap_or_else(PoisonError::into_inner);
+        assert_eq!(run.len(), expected, "{method}: {run:#?}");
+        run.clear();
+    };
+
+    SessionRepository::insert(&store, &session)
+        .await
+        .expect("insert");
+    statements("insert", 1);
+    store.find(&session.key).await.expect("find");
+    statements("find", 1);
+    store
+        .find_with_user(&session.key, &store)
+        .await
+        .expect("find_with_user");
+    statements("find_with_user", 1);
+    store.touch(&session.key, noon(6)).await.expect("touch");
+    statements("touch", 1);
+    store.list_by_user(&user.id).await.expect("list_by_user");
+    statements("list_by_user", 1);
+    store
+        .delete_by_user(&user.id, Some(&session.key))
+        .await
+        .expect("delete_by_user");
+    statements("delete_by_user", 1);
+    store
+        .delete_expired(Some(noon(1)), Some(noon(1)))
+        .await
+        .expect("delete_expired");
+    statements("delete_expired", 1);
+    store
+        .delete_expired(None, None)
+        .await
+        .expect("delete_expired without limits");
+    statements("delete_expired without limits", 0);
+
+    let attempt = domain::FailedAttempt {
+        account: domain::AccountKey::of("counted@example.com"),
+        address: "203.0.113.7".to_owned(),
+        at: noon(6),
+    };
+    store
+        .record_failure(&attempt)
+        .await
+        .expect("record_failure");
+    statements("record_failure", 1);
+    for (account, address) in [
+        (Some(&attempt.account), None),
+        (None, Some(attempt.address.as_str())),
+        (Some(&attempt.account), Some(attempt.address.as_str())),
+    ] {
+        let window = store
+            .failures(account, address, noon(5))
+            .await
+            .expect("failures");
+        assert_eq!(window.count, 1);
+        statements("failures", 1);
+    }
+    store.prune(noon(7)).await.expect("prune");
+    statements("prune", 1);
 }
 
 mod sqlite {
@@ -33,7 +255,41 @@ mod sqlite {
         }
     }
 
+    impl AttemptBackend for Sqlite {
+        async fn create() -> (Self, Arc<dyn AttemptLog>) {
+            let db = TestDatabase::sqlite();
+            let log = attempt_log(&db).await;
+            (Sqlite(db), log)
+        }
+
+        async fn reopen(&self) -> Option<Arc<dyn AttemptLog>> {
+            Some(attempt_log(&self.0).await)
+        }
+    }
+
     integration_tests::storage_contract_tests!(Sqlite);
+
+    mod attempts {
+        use super::Sqlite;
+
+        integration_tests::attempt_log_contract_tests!(Sqlite);
+    }
+
+    #[tokio::test]
+    async fn sessions_without_recorded_activity_count_as_used_at_login() {
+        super::sessions_without_recorded_activity_count_as_used_at_login(TestDatabase::sqlite())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn the_activity_migration_steps_down_and_up_again() {
+        super::the_activity_migration_steps_down_and_up_again(TestDatabase::sqlite()).await;
+    }
+
+    #[tokio::test]
+    async fn each_session_and_attempt_method_is_one_statement() {
+        super::each_session_and_attempt_method_is_one_statement(TestDatabase::sqlite()).await;
+    }
 }
 
 #[cfg(postgres_tests)]
@@ -54,5 +310,42 @@ mod postgres {
         }
     }
 
+    impl AttemptBackend for Postgres {
+        async fn create() -> (Self, Arc<dyn AttemptLog>) {
+            let db = TestDatabase::postgres().await;
+            let log = attempt_log(&db).await;
+            (Postgres(db), log)
+        }
+
+        async fn reopen(&self) -> Option<Arc<dyn AttemptLog>> {
+            Some(attempt_log(&self.0).await)
+        }
+    }
+
     integration_tests::storage_contract_tests!(Postgres);
+
+    mod attempts {
+        use super::Postgres;
+
+        integration_tests::attempt_log_contract_tests!(Postgres);
+    }
+
+    #[tokio::test]
+    async fn sessions_without_recorded_activity_count_as_used_at_login() {
+        super::sessions_without_recorded_activity_count_as_used_at_login(
+            TestDatabase::postgres().await,
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn the_activity_migration_steps_down_and_up_again() {
+        super::the_activity_migration_steps_down_and_up_again(TestDatabase::postgres().await).await;
+    }
+
+    #[tokio::test]
+    async fn each_session_and_attempt_method_is_one_statement() {
+        super::each_session_and_attempt_method_is_one_statement(TestDatabase::postgres().await)
+            .await;
+    }
 }

@@ -14,20 +14,20 @@ mod schema;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Condition, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use std::time::Duration;
 
 use domain::{
-    Email, PasswordHash, RepositoryError, Session, SessionKey, SessionRepository, User, UserId,
-    UserRepository,
+    AccountKey, AttemptLog, Email, FailedAttempt, FailureWindow, PasswordHash, RepositoryError,
+    Session, SessionKey, SessionRepository, User, UserId, UserRepository,
 };
 
-use crate::entity::{session, user};
+use crate::entity::{login_failure, session, user};
 use crate::errors::{classify, corrupt, is_unique_violation};
 
 pub use errors::ConnectError;
@@ -55,7 +55,8 @@ impl SqlOptions {
     }
 }
 
-/// Both storage ports over one SQL database.
+/// Every storage port over one SQL database: users, sessions, and the
+/// failed-login log (shared by every instance on the database).
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     db: DatabaseConnection,
@@ -140,7 +141,25 @@ fn to_session(model: session::Model) -> Result<Session, RepositoryError> {
         user_id: UserId::from(model.user_id),
         created_at: model.created_at,
         updated_at: model.updated_at,
+        // Rows from before activity was recorded were last used, as far
+        // as anyone knows, at their login.
+        last_used_at: model.last_used_at.unwrap_or(model.created_at),
+        client_address: model.client_address,
+        user_agent: model.user_agent,
     })
+}
+
+fn session_columns(session: &Session) -> session::ActiveModel {
+    session::ActiveModel {
+        token_digest: Set(session.key.as_str().to_owned()),
+        id: Set(session.id.as_uuid()),
+        user_id: Set(session.user_id.as_uuid()),
+        created_at: Set(session.created_at),
+        updated_at: Set(session.updated_at),
+        last_used_at: Set(Some(session.last_used_at)),
+        client_address: Set(session.client_address.clone()),
+        user_agent: Set(session.user_agent.clone()),
+    }
 }
 
 #[async_trait]
@@ -224,21 +243,17 @@ impl UserRepository for SqlStore {
 #[async_trait]
 impl SessionRepository for SqlStore {
     async fn insert(&self, session: &Session) -> Result<(), RepositoryError> {
-        let row = session::ActiveModel {
-            token_digest: Set(session.key.as_str().to_owned()),
-            id: Set(session.id.as_uuid()),
-            user_id: Set(session.user_id.as_uuid()),
-            created_at: Set(session.created_at),
-            updated_at: Set(session.updated_at),
-        };
         // Storing the same session twice (an import run again) replaces it.
-        session::Entity::insert(row)
+        session::Entity::insert(session_columns(session))
             .on_conflict(
                 OnConflict::column(session::Column::TokenDigest)
                     .update_columns([
                         session::Column::UserId,
                         session::Column::CreatedAt,
                         session::Column::UpdatedAt,
+                        session::Column::LastUsedAt,
+                        session::Column::ClientAddress,
+                        session::Column::UserAgent,
                     ])
                     .to_owned(),
             )
@@ -283,18 +298,133 @@ impl SessionRepository for SqlStore {
         Ok(result.rows_affected > 0)
     }
 
-    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError> {
-        let result = session::Entity::delete_many()
+    async fn touch(&self, key: &SessionKey, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
+        // Activity is not a change to the session: `updated_at` stays.
+        let result = session::Entity::update_many()
+            .col_expr(session::Column::LastUsedAt, Expr::value(Some(at)))
+            .filter(session::Column::TokenDigest.eq(key.as_str()))
+            .exec(&self.db)
+            .await
+            .map_err(classify)?;
+        Ok(result.rows_affected > 0)
+    }
+
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Session>, RepositoryError> {
+        // The digest breaks ties between logins in the same second, so the
+        // order is the same on every backend and every call.
+        let rows = session::Entity::find()
             .filter(session::Column::UserId.eq(user_id.as_uuid()))
+            .order_by_asc(session::Column::CreatedAt)
+            .order_by_asc(session::Column::TokenDigest)
+            .all(&self.db)
+            .await
+            .map_err(classify)?;
+        rows.into_iter().map(to_session).collect()
+    }
+
+    async fn delete_by_user(
+        &self,
+        user_id: &UserId,
+        except: Option<&SessionKey>,
+    ) -> Result<u64, RepositoryError> {
+        let mut delete =
+            session::Entity::delete_many().filter(session::Column::UserId.eq(user_id.as_uuid()));
+        if let Some(kept) = except {
+            delete = delete.filter(session::Column::TokenDigest.ne(kept.as_str()));
+        }
+        let result = delete.exec(&self.db).await.map_err(classify)?;
+        Ok(result.rows_affected)
+    }
+
+    async fn delete_expired(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<u64, RepositoryError> {
+        let mut dead = Condition::any();
+        if let Some(cutoff) = created_before {
+            dead = dead.add(session::Column::CreatedAt.lt(cutoff));
+        }
+        if let Some(cutoff) = last_used_before {
+            // COALESCE(last_used_at, created_at) < cutoff, spelt so that
+            // each branch can use an index (`last_used_at`, `created_at`).
+            dead = dead.add(session::Column::LastUsedAt.lt(cutoff)).add(
+                Condition::all()
+                    .add(session::Column::LastUsedAt.is_null())
+                    .add(session::Column::CreatedAt.lt(cutoff)),
+            );
+        }
+        if dead.is_empty() {
+            // No limit at all: nothing is expired, and no statement needs
+            // to say so.
+            return Ok(0);
+        }
+        let result = session::Entity::delete_many()
+            .filter(dead)
             .exec(&self.db)
             .await
             .map_err(classify)?;
         Ok(result.rows_affected)
     }
+}
 
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError> {
-        let result = session::Entity::delete_many()
-            .filter(session::Column::CreatedAt.lt(cutoff))
+/// The aggregate row of [`AttemptLog::failures`].
+type WindowRow = (i64, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+#[async_trait]
+impl AttemptLog for SqlStore {
+    async fn record_failure(&self, attempt: &FailedAttempt) -> Result<(), RepositoryError> {
+        let row = login_failure::ActiveModel {
+            seq: NotSet,
+            account: Set(attempt.account.as_str().to_owned()),
+            address: Set(attempt.address.clone()),
+            at: Set(attempt.at),
+        };
+        login_failure::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn failures(
+        &self,
+        account: Option<&AccountKey>,
+        address: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<FailureWindow, RepositoryError> {
+        // One aggregate query; the filters given pick the index:
+        // (account, at), (address, at) or (account, address, at).
+        let mut query = login_failure::Entity::find()
+            .select_only()
+            .column_as(Expr::cust("COUNT(*)"), "count")
+            .column_as(login_failure::Column::At.min(), "oldest")
+            .column_as(login_failure::Column::At.max(), "latest")
+            .filter(login_failure::Column::At.gt(since));
+        if let Some(account) = account {
+            query = query.filter(login_failure::Column::Account.eq(account.as_str()));
+        }
+        if let Some(address) = address {
+            query = query.filter(login_failure::Column::Address.eq(address));
+        }
+        let row: Option<WindowRow> = query.into_tuple().one(&self.db).await.map_err(classify)?;
+        // An aggregate without GROUP BY always yields one row; none would
+        // mean no failures all the same.
+        let Some((count, oldest, latest)) = row else {
+            return Ok(FailureWindow::default());
+        };
+        let count = u64::try_from(count)
+            .map_err(|_| corrupt("the database counted a negative number of failures"))?;
+        Ok(FailureWindow {
+            count,
+            oldest,
+            latest,
+        })
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let result = login_failure::Entity::delete_many()
+            .filter(login_failure::Column::At.lt(before))
             .exec(&self.db)
             .await
             .map_err(classify)?;

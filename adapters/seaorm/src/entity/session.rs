@@ -18,6 +18,13 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Last request the session authenticated; null for rows from before
+    /// activity was recorded, which read as `created_at`.
+    pub last_used_at: Option<DateTimeUtc>,
+    /// The client address that logged in.
+    pub client_address: Option<String>,
+    /// The `User-Agent` that logged in.
+    pub user_agent: Option<String>,
 }
 
 /// `sessions` belongs to `users`.
