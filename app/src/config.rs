@@ -37,6 +37,17 @@ pub enum Command {
     /// Copy the Flask API's `.db_User.json` and `.db_UserSession.json` into
     /// the configured storage.
     Import(ImportArgs),
+    /// Manage sessions in the configured storage.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+/// `session-auth sessions …`.
+#[derive(Subcommand, Debug)]
+pub enum SessionsCommand {
+    /// Remove expired and idle sessions (and failed-login records too old to
+    /// count) now, as the server's sweeper does every SWEEP_INTERVAL.
+    Prune(ServeArgs),
 }
 
 /// `session-auth migrate`.
@@ -173,6 +184,39 @@ pub struct ServeArgs {
     /// Mark the session cookie `Secure` (send it over HTTPS only).
     #[arg(long, env = "COOKIE_SECURE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub cookie_secure: bool,
+    /// End sessions not used for this many seconds (activity extends them;
+    /// SESSION_DURATION still ends them); 0: no idle timeout.
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0)]
+    pub session_idle_timeout: i64,
+    /// Shortest new password accepted, in characters (1: any non-empty, as
+    /// the Flask API).
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=128))]
+    pub password_min_length: u16,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, env = "BODY_LIMIT", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
+    pub body_limit: u32,
+    /// Failed logins an account may take per THROTTLE_ACCOUNT_WINDOW before
+    /// further attempts are paced (429).
+    #[arg(long, env = "THROTTLE_ACCOUNT_FAILURES", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub throttle_account_failures: u64,
+    /// The account limit's window, seconds.
+    #[arg(long, env = "THROTTLE_ACCOUNT_WINDOW", default_value_t = 3600, value_parser = clap::value_parser!(u32).range(1..))]
+    pub throttle_account_window: u32,
+    /// Failed logins one client address may make per THROTTLE_BACKOFF before
+    /// it must wait (429).
+    #[arg(long, env = "THROTTLE_ADDRESS_FAILURES", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub throttle_address_failures: u64,
+    /// The short back-off, seconds: the per-address window, and the pace of
+    /// an account past its limit.
+    #[arg(long, env = "THROTTLE_BACKOFF", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub throttle_backoff: u32,
+    /// Take the client address from X-Forwarded-For (only behind a proxy
+    /// that sets it).
+    #[arg(long, env = "TRUST_FORWARDED_FOR", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub trust_forwarded_for: bool,
+    /// Seconds between sweeps of expired sessions.
+    #[arg(long, env = "SWEEP_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweep_interval: u32,
     /// Log level or filter (e.g. `info`, `debug`, `session_auth=debug`).
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
@@ -185,6 +229,31 @@ pub struct ServeArgs {
     /// Where data lives.
     #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+impl ServeArgs {
+    /// The service settings these arguments give.
+    pub fn settings(&self) -> crate::Settings {
+        crate::Settings {
+            auth_type: self.auth_type,
+            session_name: self.session_name.clone(),
+            session_duration: self.session_duration,
+            session_idle_timeout: self.session_idle_timeout,
+            cookie_secure: self.cookie_secure,
+            throttle: domain::ThrottleRules {
+                account_max_failures: self.throttle_account_failures,
+                account_window: chrono::Duration::seconds(self.throttle_account_window.into()),
+                address_max_failures: self.throttle_address_failures,
+                backoff: chrono::Duration::seconds(self.throttle_backoff.into()),
+            },
+            passwords: domain::PasswordRules {
+                min_length: self.password_min_length.into(),
+                ..domain::PasswordRules::default()
+            },
+            body_limit: self.body_limit as usize,
+            trust_forwarded_for: self.trust_forwarded_for,
+        }
+    }
 }
 
 fn parse_auth_type(text: &str) -> Result<AuthType, String> {

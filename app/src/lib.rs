@@ -11,11 +11,12 @@ use std::sync::Arc;
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
 use adapter_file::FileStore;
 use adapter_http::{HttpSettings, ServiceEndpoint, Services};
-use adapter_memory::MemoryStore;
+use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
 use domain::{
-    AuthService, AuthType, Clock, ExcludedPaths, Gate, PasswordHasher, SessionLifetime,
-    SessionRepository, TokenGenerator, UserRepository, UserService,
+    AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate,
+    PasswordHasher, PasswordRules, SessionLifetime, SessionRepository, SessionRules, ThrottleRules,
+    TokenGenerator, UserRepository, UserService,
 };
 
 use crate::config::{StorageArgs, StorageKind};
@@ -27,15 +28,31 @@ pub struct Storage {
     pub users: Arc<dyn UserRepository>,
     /// Sessions (used by `session_db_auth`).
     pub sessions: Arc<dyn SessionRepository>,
+    /// Failed password checks (the brute-force limits).
+    pub attempts: Arc<dyn AttemptLog>,
 }
 
 impl Storage {
-    /// Both ports served by one store.
+    /// Users and sessions served by one store; failed password checks
+    /// counted in process memory (so they reset at a restart).
     pub fn of<S: UserRepository + SessionRepository + 'static>(store: S) -> Self {
         let store = Arc::new(store);
         Self {
             users: store.clone(),
             sessions: store,
+            attempts: Arc::new(MemoryAttemptLog::new()),
+        }
+    }
+
+    /// Everything in one SQL database, failed password checks included, so
+    /// every instance on that database shares the limits and a restart
+    /// keeps them.
+    pub fn sql(store: SqlStore) -> Self {
+        let store = Arc::new(store);
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            attempts: store,
         }
     }
 }
@@ -85,7 +102,7 @@ pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
             } else if let SchemaState::Pending(pending) = store.schema_state().await? {
                 return Err(SchemaError::Pending(pending).into());
             }
-            Storage::of(store)
+            Storage::sql(store)
         }
     })
 }
@@ -146,8 +163,53 @@ pub struct Settings {
     pub session_name: String,
     /// `SESSION_DURATION`, seconds.
     pub session_duration: i64,
+    /// `SESSION_IDLE_TIMEOUT`, seconds; 0 or less: no idle timeout.
+    pub session_idle_timeout: i64,
     /// `COOKIE_SECURE`.
     pub cookie_secure: bool,
+    /// The brute-force limits.
+    pub throttle: ThrottleRules,
+    /// Length limits on new passwords.
+    pub passwords: PasswordRules,
+    /// Largest request body accepted, bytes.
+    pub body_limit: usize,
+    /// Take the client address from `X-Forwarded-For` (behind a trusted
+    /// proxy) instead of the connection.
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for Settings {
+    /// The documented defaults.
+    fn default() -> Self {
+        Self {
+            auth_type: AuthType::SessionDbAuth,
+            session_name: "_my_session_id".to_owned(),
+            session_duration: 86_400,
+            session_idle_timeout: 0,
+            cookie_secure: false,
+            throttle: ThrottleRules::default(),
+            passwords: PasswordRules::default(),
+            body_limit: 64 * 1024,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The session rules these settings give.
+    pub fn session_rules(&self) -> SessionRules {
+        let lifetime = if self.auth_type.sessions_expire() {
+            SessionLifetime::from_seconds(self.session_duration)
+        } else {
+            SessionLifetime::Unlimited
+        };
+        let idle_timeout = (self.session_idle_timeout > 0)
+            .then(|| chrono::Duration::seconds(self.session_idle_timeout));
+        SessionRules {
+            lifetime,
+            idle_timeout,
+        }
+    }
 }
 
 /// The non-storage ports; [`Infrastructure::real`] in production, fakes
@@ -182,25 +244,21 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
     } else {
         Arc::new(MemoryStore::new())
     };
-    let lifetime = if settings.auth_type.sessions_expire() {
-        SessionLifetime::from_seconds(settings.session_duration)
-    } else {
-        SessionLifetime::Unlimited
-    };
-    let auth = Arc::new(AuthService::new(
-        storage.users.clone(),
-        sessions.clone(),
-        infra.hasher.clone(),
-        infra.clock.clone(),
-        infra.tokens.clone(),
-        lifetime,
-    ));
-    let users = Arc::new(UserService::new(
-        storage.users.clone(),
+    let ports = AuthPorts {
+        users: storage.users.clone(),
         sessions,
-        infra.hasher.clone(),
-        infra.clock.clone(),
-    ));
+        attempts: storage.attempts.clone(),
+        hasher: infra.hasher.clone(),
+        clock: infra.clock.clone(),
+        tokens: infra.tokens.clone(),
+    };
+    let rules = AuthRules {
+        sessions: settings.session_rules(),
+        throttle: settings.throttle,
+        passwords: settings.passwords,
+    };
+    let users = Arc::new(UserService::new(&ports, settings.passwords));
+    let auth = Arc::new(AuthService::new(ports, rules));
     let gate = Gate::new(
         ExcludedPaths::standard(),
         settings.auth_type.policy(auth.clone()),
@@ -213,17 +271,21 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
     }
 }
 
+/// The HTTP-level settings of these settings.
+pub fn http_settings(settings: &Settings) -> HttpSettings {
+    HttpSettings {
+        session_name: settings.session_name.clone(),
+        cookie_secure: settings.cookie_secure,
+        body_limit: settings.body_limit,
+        trust_forwarded_for: settings.trust_forwarded_for,
+    }
+}
+
 /// The complete HTTP service for these settings.
 pub fn http_endpoint(
     settings: &Settings,
     storage: &Storage,
     infra: &Infrastructure,
 ) -> ServiceEndpoint {
-    adapter_http::endpoint(
-        services(settings, storage, infra),
-        HttpSettings {
-            session_name: settings.session_name.clone(),
-            cookie_secure: settings.cookie_secure,
-        },
-    )
+    adapter_http::endpoint(services(settings, storage, infra), http_settings(settings))
 }

@@ -3,18 +3,19 @@
 
 use poem::Server;
 use poem::listener::{Acceptor, Listener, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-use domain::AuthType;
 use domain::service::{CreateUserError, NewUser};
+use domain::{AuthService, AuthType};
 
 use adapter_seaorm::SchemaState;
 
 use crate::config::{CreateUserArgs, ImportArgs, LogFormat, MigrateArgs, ServeArgs, StorageKind};
 use crate::import::{ImportError, ImportReport, import};
 use crate::{
-    Infrastructure, Settings, StartError, connect_sql, http_endpoint, open_storage, services,
+    Infrastructure, Settings, StartError, connect_sql, http_settings, open_storage, services,
 };
 
 /// Starts logging to standard error.
@@ -37,13 +38,13 @@ pub fn init_logging(level: &str, format: LogFormat) {
 /// [`StartError`] when the storage or the address is unusable.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let storage = open_storage(&args.storage).await?;
-    let settings = Settings {
-        auth_type: args.auth_type,
-        session_name: args.session_name.clone(),
-        session_duration: args.session_duration,
-        cookie_secure: args.cookie_secure,
-    };
-    let endpoint = http_endpoint(&settings, &storage, &Infrastructure::real());
+    let settings = args.settings();
+    let services = services(&settings, &storage, &Infrastructure::real());
+    let sweeper = tokio::spawn(sweep(
+        services.auth.clone(),
+        Duration::from_secs(args.sweep_interval.into()),
+    ));
+    let endpoint = adapter_http::endpoint(services, http_settings(&settings));
     let address = format!("{}:{}", args.api_host, args.api_port);
     let acceptor = TcpListener::bind(address.clone())
         .into_acceptor()
@@ -68,6 +69,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         storage = ?args.storage.storage,
         data_dir = %args.storage.data_dir.display(),
         session_duration = args.session_duration,
+        session_idle_timeout = args.session_idle_timeout,
         "session-auth listening; API docs at /api/v1/docs"
     );
     let result = Server::new_with_acceptor(acceptor)
@@ -77,11 +79,40 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
             Some(Duration::from_secs(args.shutdown_timeout)),
         )
         .await;
+    sweeper.abort();
     if let Err(error) = result {
         tracing::error!(error = %error, "server stopped with an error");
     }
     tracing::info!("session-auth stopped");
     Ok(())
+}
+
+/// Removes expired and idle sessions every `interval`, on every storage
+/// (sessions in process memory included), so dead sessions do not pile up.
+async fn sweep(auth: Arc<AuthService>, interval: Duration) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match auth.prune_expired().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed expired sessions"),
+            Err(error) => {
+                tracing::warn!(error = %error, "could not remove expired sessions; will retry")
+            }
+        }
+    }
+}
+
+/// `session-auth sessions prune`: the sweeper's work, once; how many
+/// sessions were removed.
+///
+/// # Errors
+/// [`CommandError`] when the storage cannot be opened or fails.
+pub async fn prune_sessions(args: ServeArgs) -> Result<u64, CommandError> {
+    let storage = open_storage(&args.storage).await?;
+    let services = services(&args.settings(), &storage, &Infrastructure::real());
+    Ok(services.auth.prune_expired().await?)
 }
 
 async fn shutdown_signal() {
@@ -128,6 +159,9 @@ pub enum CommandError {
     /// The import stopped.
     #[error("import failed: {0}")]
     Import(#[from] ImportError),
+    /// The storage failed.
+    #[error("storage failure")]
+    Storage(#[from] domain::service::Failure),
 }
 
 /// `session-auth migrate`: applies pending migrations (or rolls back, or
@@ -177,13 +211,7 @@ pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
         tracing::warn!("STORAGE=memory: the user will be lost when this command exits");
     }
     let storage = open_storage(&args.storage).await?;
-    let settings = Settings {
-        auth_type: AuthType::SessionDbAuth,
-        session_name: String::new(),
-        session_duration: 0,
-        cookie_secure: false,
-    };
-    let users = services(&settings, &storage, &Infrastructure::real()).users;
+    let users = services(&Settings::default(), &storage, &Infrastructure::real()).users;
     let user = users
         .create(NewUser {
             email: Some(args.email),

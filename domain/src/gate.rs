@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use crate::policy::{AuthPolicy, Credentials};
+use chrono::Duration;
+
+use crate::policy::{AuthPolicy, Credentials, Identity};
 use crate::service::Failure;
 use crate::user::User;
 
@@ -66,6 +68,8 @@ pub enum GateDecision {
     Unauthorized,
     /// Credentials that resolve no user: 403.
     Forbidden,
+    /// Too many failed password checks (Basic): 429, retry after this long.
+    TooManyAttempts(Duration),
 }
 
 /// The gate: excluded paths plus the active policy (none when `AUTH_TYPE`
@@ -101,8 +105,9 @@ impl Gate {
             return Ok(GateDecision::Unauthorized);
         }
         Ok(match policy.current_user(credentials).await? {
-            Some(user) => GateDecision::Pass(Some(user)),
-            None => GateDecision::Forbidden,
+            Identity::User(user) => GateDecision::Pass(Some(user)),
+            Identity::Nobody => GateDecision::Forbidden,
+            Identity::Throttled(wait) => GateDecision::TooManyAttempts(wait),
         })
     }
 }

@@ -14,16 +14,21 @@ pub mod policy;
 pub mod ports;
 pub mod service;
 pub mod session;
+pub mod throttle;
 pub mod user;
 
 pub use gate::{ExcludedPaths, Gate, GateDecision};
-pub use password::{Password, PasswordHash};
-pub use policy::{AuthPolicy, AuthType, BasicCredentials, Credentials};
+pub use password::{Password, PasswordHash, PasswordRules};
+pub use policy::{AuthPolicy, AuthType, BasicCredentials, Credentials, Identity};
 pub use ports::{
-    Clock, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator, UserRepository,
+    AttemptLog, Clock, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator,
+    UserRepository,
 };
-pub use service::{AuthService, UserService};
-pub use session::{Session, SessionId, SessionKey, SessionLifetime, SessionToken};
+pub use service::{AuthPorts, AuthRules, AuthService, UserService};
+pub use session::{
+    ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,
+};
+pub use throttle::{AccountKey, FailedAttempt, FailureWindow, Throttle, ThrottleRules};
 pub use user::{Email, User, UserId};
 
 /// The boxed error kept as the source of an opaque failure.

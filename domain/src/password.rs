@@ -28,6 +28,53 @@ impl fmt::Debug for Password {
     }
 }
 
+/// Length limits on new passwords (counted in characters).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PasswordRules {
+    /// Shortest accepted; 1 is the Flask API's "non-empty".
+    pub min_length: usize,
+    /// Longest accepted.
+    pub max_length: usize,
+}
+
+impl Default for PasswordRules {
+    /// Non-empty (as the Flask API) and at most 128 characters.
+    fn default() -> Self {
+        Self {
+            min_length: 1,
+            max_length: 128,
+        }
+    }
+}
+
+/// A new password outside [`PasswordRules`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRuleError {
+    /// Shorter than the minimum.
+    #[error("password must be at least {0} characters")]
+    TooShort(usize),
+    /// Longer than the maximum.
+    #[error("password must be at most {0} characters")]
+    TooLong(usize),
+}
+
+impl PasswordRules {
+    /// Whether `password` may be set as a new password.
+    ///
+    /// # Errors
+    /// [`PasswordRuleError`] saying which limit it breaks.
+    pub fn check(&self, password: &Password) -> Result<(), PasswordRuleError> {
+        let length = password.expose().chars().count();
+        if length < self.min_length {
+            Err(PasswordRuleError::TooShort(self.min_length))
+        } else if length > self.max_length {
+            Err(PasswordRuleError::TooLong(self.max_length))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// A stored password hash.
 #[derive(Clone, PartialEq, Eq)]
 pub enum PasswordHash {
@@ -109,6 +156,25 @@ mod tests {
 
     fn pw(s: &str) -> Password {
         Password::parse(s).unwrap()
+    }
+
+    #[test]
+    fn new_passwords_are_held_to_the_length_rules_in_characters() {
+        let rules = PasswordRules {
+            min_length: 3,
+            max_length: 5,
+        };
+        assert_eq!(rules.check(&pw("ab")), Err(PasswordRuleError::TooShort(3)));
+        assert_eq!(rules.check(&pw("abc")), Ok(()));
+        assert_eq!(rules.check(&pw("ééééé")), Ok(()));
+        assert_eq!(
+            rules.check(&pw("abcdef")),
+            Err(PasswordRuleError::TooLong(5))
+        );
+        assert_eq!(
+            PasswordRules::default().check(&pw(&"x".repeat(129))),
+            Err(PasswordRuleError::TooLong(128))
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::password::Password;
-use crate::service::{AuthService, Failure};
+use crate::service::{AuthService, Failure, LoginError};
 use crate::session::SessionToken;
 use crate::user::{Email, User};
 
@@ -20,6 +21,8 @@ pub struct Credentials<'a> {
     pub authorization: Option<&'a str>,
     /// The session cookie (named by `SESSION_NAME`), if the request has one.
     pub session_cookie: Option<&'a str>,
+    /// The client's address, for throttling password checks.
+    pub client_address: Option<&'a str>,
 }
 
 impl Credentials<'_> {
@@ -29,14 +32,26 @@ impl Credentials<'_> {
     }
 }
 
+/// What a policy made of a request's credentials.
+#[derive(Debug)]
+pub enum Identity {
+    /// They identify this user.
+    User(User),
+    /// They identify no one.
+    Nobody,
+    /// Too many failed password checks: try again after this long.
+    Throttled(Duration),
+}
+
 /// Resolves the current user from a request's credentials.
 #[async_trait]
 pub trait AuthPolicy: Send + Sync {
-    /// The user these credentials identify, `None` when they identify no one.
+    /// Whom these credentials identify.
     ///
     /// # Errors
-    /// Only infrastructure failures; bad credentials are `Ok(None)`.
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Option<User>, Failure>;
+    /// Only infrastructure failures; bad credentials are
+    /// [`Identity::Nobody`].
+    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure>;
 }
 
 /// The `AUTH_TYPE` setting.
@@ -145,8 +160,8 @@ struct DenyAll;
 
 #[async_trait]
 impl AuthPolicy for DenyAll {
-    async fn current_user(&self, _: &Credentials<'_>) -> Result<Option<User>, Failure> {
-        Ok(None)
+    async fn current_user(&self, _: &Credentials<'_>) -> Result<Identity, Failure> {
+        Ok(Identity::Nobody)
     }
 }
 
@@ -190,13 +205,24 @@ struct BasicAuthPolicy {
 
 #[async_trait]
 impl AuthPolicy for BasicAuthPolicy {
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Option<User>, Failure> {
+    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure> {
         let Some(basic) = credentials.authorization.and_then(BasicCredentials::parse) else {
-            return Ok(None);
+            return Ok(Identity::Nobody);
         };
-        self.auth
-            .verify_credentials(&basic.email, &basic.password)
-            .await
+        let checked = self
+            .auth
+            .authenticate(
+                Some(basic.email.as_str()),
+                Some(basic.password.expose()),
+                credentials.client_address,
+            )
+            .await;
+        match checked {
+            Ok(user) => Ok(Identity::User(user)),
+            Err(LoginError::TooManyAttempts(wait)) => Ok(Identity::Throttled(wait)),
+            Err(LoginError::Failure(failure)) => Err(failure),
+            Err(_) => Ok(Identity::Nobody),
+        }
     }
 }
 
@@ -208,15 +234,15 @@ struct SessionPolicy {
 
 #[async_trait]
 impl AuthPolicy for SessionPolicy {
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Option<User>, Failure> {
-        match credentials.session_cookie {
-            Some(cookie) => {
-                self.auth
-                    .user_for_token(&SessionToken::from_cookie(cookie))
-                    .await
-            }
-            None => Ok(None),
-        }
+    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure> {
+        let Some(cookie) = credentials.session_cookie else {
+            return Ok(Identity::Nobody);
+        };
+        let token = SessionToken::from_cookie(cookie);
+        Ok(match self.auth.user_for_token(&token).await? {
+            Some(user) => Identity::User(user),
+            None => Identity::Nobody,
+        })
     }
 }
 

@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::BoxError;
 use crate::password::{Password, PasswordHash};
 use crate::session::{Session, SessionKey, SessionToken};
+use crate::throttle::{AccountKey, FailedAttempt, FailureWindow};
 use crate::user::{Email, User, UserId};
 
 /// What a storage adapter can report.
@@ -121,17 +122,69 @@ pub trait SessionRepository: Send + Sync {
     /// Only storage failures.
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError>;
 
-    /// Removes every session of a user; how many there were.
+    /// Records that the session authenticated a request at `at` (sets
+    /// `last_used_at`); `false` when there is no such session.
     ///
     /// # Errors
     /// Only storage failures.
-    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError>;
+    async fn touch(&self, key: &SessionKey, at: DateTime<Utc>) -> Result<bool, RepositoryError>;
 
-    /// Removes every session created before `cutoff`; how many there were.
+    /// Every session of a user, oldest first.
     ///
     /// # Errors
     /// Only storage failures.
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError>;
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Session>, RepositoryError>;
+
+    /// Removes every session of a user but `except` (when given); how many
+    /// were removed.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn delete_by_user(
+        &self,
+        user_id: &UserId,
+        except: Option<&SessionKey>,
+    ) -> Result<u64, RepositoryError>;
+
+    /// Removes every session created before `created_before` or last used
+    /// before `last_used_before` (each only when given); how many.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn delete_expired(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<u64, RepositoryError>;
+}
+
+/// Where failed password checks are counted (see [`crate::throttle`]).
+/// Storage shared by several instances makes their limits shared.
+#[async_trait]
+pub trait AttemptLog: Send + Sync {
+    /// Records one failure.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn record_failure(&self, attempt: &FailedAttempt) -> Result<(), RepositoryError>;
+
+    /// The failures after `since` (exclusive) of `account` (when given) from
+    /// `address` (when given). Must be an indexed look-up.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn failures(
+        &self,
+        account: Option<&AccountKey>,
+        address: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<FailureWindow, RepositoryError>;
+
+    /// Forgets failures before `before`; how many.
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError>;
 }
 
 /// A hashing failure (a corrupt stored hash, a pool that went away).

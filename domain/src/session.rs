@@ -121,6 +121,94 @@ pub struct Session {
     pub created_at: DateTime<Utc>,
     /// When the record last changed (whole seconds, UTC).
     pub updated_at: DateTime<Utc>,
+    /// When the session last authenticated a request (recorded at most once
+    /// per [`SessionRules::touch_interval`]); the idle timeout counts from
+    /// here.
+    pub last_used_at: DateTime<Utc>,
+    /// The client address that logged in, when known.
+    pub client_address: Option<String>,
+    /// The `User-Agent` that logged in, when sent (at most
+    /// [`USER_AGENT_MAX`] characters are kept).
+    pub user_agent: Option<String>,
+}
+
+/// The longest `User-Agent` kept with a session.
+pub const USER_AGENT_MAX: usize = 256;
+
+/// Who is logging in: what the HTTP layer knows of the client.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address (the peer, or the first `X-Forwarded-For` hop
+    /// when the proxy is trusted).
+    pub address: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The user agent cut to [`USER_AGENT_MAX`] characters.
+    pub fn user_agent_for_storage(&self) -> Option<String> {
+        self.user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(USER_AGENT_MAX).collect())
+    }
+}
+
+/// How sessions end: the absolute lifetime, counted from the login and never
+/// extended, and an optional idle timeout, counted from the last use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SessionRules {
+    /// The absolute limit.
+    pub lifetime: SessionLifetime,
+    /// Ends sessions not used for this long; `None`: no idle limit.
+    pub idle_timeout: Option<Duration>,
+}
+
+impl SessionRules {
+    /// Only an absolute lifetime.
+    pub fn lifetime(lifetime: SessionLifetime) -> Self {
+        Self {
+            lifetime,
+            idle_timeout: None,
+        }
+    }
+
+    /// Whether `session` still resolves at `now`.
+    pub fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {
+        self.lifetime.is_valid_at(session.created_at, now)
+            && self
+                .idle_timeout
+                .is_none_or(|idle| session.last_used_at + idle >= now)
+    }
+
+    /// How stale `last_used_at` may get before a request records activity:
+    /// min(60 s, idle timeout ÷ 2), so reads stay cheap while an idle
+    /// timeout is still honoured to within half its length.
+    pub fn touch_interval(&self) -> Duration {
+        let minute = Duration::seconds(60);
+        match self.idle_timeout {
+            Some(idle) => (idle / 2).min(minute),
+            None => minute,
+        }
+    }
+
+    /// Whether a request at `now` should record activity on `session`.
+    pub fn needs_touch(&self, session: &Session, now: DateTime<Utc>) -> bool {
+        now - session.last_used_at >= self.touch_interval()
+    }
+
+    /// The cut-offs for removing expired sessions at `now`: sessions
+    /// created before the first, or last used before the second, are dead.
+    pub fn expiry_cutoffs(
+        &self,
+        now: DateTime<Utc>,
+    ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
+        let created_before = match self.lifetime {
+            SessionLifetime::Unlimited => None,
+            SessionLifetime::Limited(d) => Some(now - d),
+        };
+        (created_before, self.idle_timeout.map(|idle| now - idle))
+    }
 }
 
 /// How long a session stays valid after its creation.
@@ -204,6 +292,65 @@ mod tests {
         assert!(SessionLifetime::from_seconds(0).is_valid_at(created, far));
         assert!(SessionLifetime::from_seconds(-5).is_valid_at(created, far));
         assert_eq!(SessionLifetime::from_seconds(0).seconds(), None);
+    }
+
+    fn session_at(created: DateTime<Utc>, last_used: DateTime<Utc>) -> Session {
+        Session {
+            id: SessionId::generate(),
+            key: SessionKey::digest_of("t"),
+            user_id: UserId::generate(),
+            created_at: created,
+            updated_at: created,
+            last_used_at: last_used,
+            client_address: None,
+            user_agent: None,
+        }
+    }
+
+    #[test]
+    fn idle_sessions_end_at_the_idle_timeout_after_their_last_use() {
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let rules = SessionRules {
+            lifetime: SessionLifetime::from_seconds(3600),
+            idle_timeout: Some(Duration::seconds(300)),
+        };
+        let session = session_at(t0, t0 + Duration::seconds(100));
+        assert!(rules.is_live(&session, t0 + Duration::seconds(400)));
+        assert!(!rules.is_live(&session, t0 + Duration::seconds(401)));
+    }
+
+    #[test]
+    fn activity_never_extends_the_absolute_lifetime() {
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let rules = SessionRules {
+            lifetime: SessionLifetime::from_seconds(3600),
+            idle_timeout: Some(Duration::seconds(300)),
+        };
+        let used_just_now = session_at(t0, t0 + Duration::seconds(3600));
+        assert!(rules.is_live(&used_just_now, t0 + Duration::seconds(3600)));
+        assert!(!rules.is_live(&used_just_now, t0 + Duration::seconds(3601)));
+    }
+
+    #[test]
+    fn activity_is_recorded_at_most_once_per_min_of_a_minute_and_half_the_idle_timeout() {
+        let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        let session = session_at(t0, t0);
+        let short = SessionRules {
+            lifetime: SessionLifetime::Unlimited,
+            idle_timeout: Some(Duration::seconds(40)),
+        };
+        assert_eq!(short.touch_interval(), Duration::seconds(20));
+        assert!(!short.needs_touch(&session, t0 + Duration::seconds(19)));
+        assert!(short.needs_touch(&session, t0 + Duration::seconds(20)));
+        let long = SessionRules {
+            lifetime: SessionLifetime::Unlimited,
+            idle_timeout: Some(Duration::hours(2)),
+        };
+        assert_eq!(long.touch_interval(), Duration::seconds(60));
+        assert_eq!(
+            SessionRules::lifetime(SessionLifetime::Unlimited).touch_interval(),
+            Duration::seconds(60)
+        );
     }
 
     #[test]

@@ -161,6 +161,13 @@ impl ServiceBuilder {
         self
     }
 
+    /// Any other setting (idle timeout, throttle, password rules, body
+    /// limit…), changed in place.
+    pub fn with(mut self, change: impl FnOnce(&mut Settings)) -> Self {
+        change(&mut self.settings);
+        self
+    }
+
     /// `COOKIE_SECURE` (default false).
     pub fn cookie_secure(mut self, secure: bool) -> Self {
         self.settings.cookie_secure = secure;
@@ -230,7 +237,7 @@ async fn open_storage(
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
         ),
         (Backend::Sqlite | Backend::Postgres, _, Some(database)) => {
-            Storage::of(database.store().await)
+            Storage::sql(database.store().await)
         }
         _ => Storage::of(MemoryStore::new()),
     }
@@ -265,7 +272,7 @@ impl Service {
                 auth_type: AuthType::SessionDbAuth,
                 session_name: DEFAULT_SESSION_NAME.to_owned(),
                 session_duration: DEFAULT_SESSION_DURATION,
-                cookie_secure: false,
+                ..Settings::default()
             },
             dir: None,
         }

@@ -22,7 +22,7 @@ fn settings() -> Settings {
         auth_type: AuthType::SessionDbAuth,
         session_name: "_my_session_id".into(),
         session_duration: 3600,
-        cookie_secure: false,
+        ..Settings::default()
     }
 }
 
@@ -77,7 +77,7 @@ async fn session_request_is_one_round_trip(db: TestDatabase) {
     store.observe_statements(move |_| {
         counter.fetch_add(1, Ordering::SeqCst);
     });
-    let storage = Storage::of(store);
+    let storage = Storage::sql(store);
     add_user(&storage, "ann@example.com", "pw").await;
     let client = TestClient::new(app::http_endpoint(&settings(), &storage, &infra()));
     let cookie = login_cookie(&client, "ann@example.com", "pw").await;
@@ -229,7 +229,7 @@ async fn sqlite_session_request_is_one_round_trip() {
 #[tokio::test]
 async fn import_into_sqlite() {
     let db = TestDatabase::sqlite();
-    import_takes_over_flask_files(Storage::of(db.store().await)).await;
+    import_takes_over_flask_files(Storage::sql(db.store().await)).await;
 }
 
 #[tokio::test]
@@ -260,7 +260,7 @@ mod postgres {
     #[tokio::test]
     async fn import_into_postgres() {
         let db = TestDatabase::postgres().await;
-        import_takes_over_flask_files(Storage::of(db.store().await)).await;
+        import_takes_over_flask_files(Storage::sql(db.store().await)).await;
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -287,7 +287,7 @@ mod postgres {
         })
         .await
         .unwrap_or_else(|e| panic!("connect through the proxy: {e}"));
-        let storage = Storage::of(store);
+        let storage = Storage::sql(store);
         add_user(&storage, "ann@example.com", "pw").await;
         let client = TestClient::new(app::http_endpoint(&settings(), &storage, &infra()));
         let cookie = login_cookie(&client, "ann@example.com", "pw").await;

@@ -379,17 +379,37 @@ impl SessionRepository for FileStore {
         .await
     }
 
-    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError> {
+    async fn touch(&self, key: &SessionKey, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
         self.change(|t| {
-            let n = t.delete_sessions_of(user_id);
+            let found = t.touch_session(key, at);
+            Ok((found, Touched::sessions_if(found)))
+        })
+        .await
+    }
+
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Session>, RepositoryError> {
+        Ok(self.read().tables.sessions_of(user_id))
+    }
+
+    async fn delete_by_user(
+        &self,
+        user_id: &UserId,
+        except: Option<&SessionKey>,
+    ) -> Result<u64, RepositoryError> {
+        self.change(|t| {
+            let n = t.delete_sessions_of(user_id, except);
             Ok((n, Touched::sessions_if(n > 0)))
         })
         .await
     }
 
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError> {
+    async fn delete_expired(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<u64, RepositoryError> {
         self.change(|t| {
-            let n = t.delete_sessions_created_before(cutoff);
+            let n = t.delete_expired_sessions(created_before, last_used_before);
             Ok((n, Touched::sessions_if(n > 0)))
         })
         .await

@@ -231,12 +231,22 @@ impl<'a> Record<'a> {
             // what a client presenting that cookie is looked up by now.
             None => (SessionKey::digest_of(stored), true),
         };
+        let created_at = self.timestamp("created_at")?;
+        // The Flask API's records have no activity fields: a session never
+        // seen in use was last used when it was created.
+        let last_used_at = match self.text("last_used_at")? {
+            Some(_) => self.timestamp("last_used_at")?,
+            None => created_at,
+        };
         let session = Session {
             id,
             key,
             user_id,
-            created_at: self.timestamp("created_at")?,
+            created_at,
             updated_at: self.timestamp("updated_at")?,
+            last_used_at,
+            client_address: self.text("client_address")?.map(str::to_owned),
+            user_agent: self.text("user_agent")?.map(str::to_owned),
         };
         Ok((session, was_raw))
     }
@@ -274,7 +284,8 @@ impl<'a> From<&'a User> for UserRecord<'a> {
 }
 
 /// A session as the Flask API wrote it, except that `session_id` holds the
-/// token's digest rather than the token.
+/// token's digest rather than the token, followed by this service's
+/// activity fields (the Flask API ignored keys it did not know).
 #[derive(Serialize)]
 struct SessionRecord<'a> {
     id: String,
@@ -282,6 +293,9 @@ struct SessionRecord<'a> {
     updated_at: String,
     user_id: String,
     session_id: &'a str,
+    last_used_at: String,
+    client_address: Option<&'a str>,
+    user_agent: Option<&'a str>,
 }
 
 impl<'a> From<&'a Session> for SessionRecord<'a> {
@@ -292,6 +306,9 @@ impl<'a> From<&'a Session> for SessionRecord<'a> {
             updated_at: timestamp_text(&session.updated_at),
             user_id: session.user_id.to_string(),
             session_id: session.key.as_str(),
+            last_used_at: timestamp_text(&session.last_used_at),
+            client_address: session.client_address.as_deref(),
+            user_agent: session.user_agent.as_deref(),
         }
     }
 }

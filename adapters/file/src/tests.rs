@@ -50,6 +50,9 @@ fn session_of(user_id: UserId, token: &str) -> Session {
         user_id,
         created_at: at(3),
         updated_at: at(3),
+        last_used_at: at(4),
+        client_address: Some("192.0.2.7".into()),
+        user_agent: Some("Mozilla/5.0 (ünïcode)".into()),
     }
 }
 
@@ -137,6 +140,15 @@ async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_
     let session = store.find(&key).await.unwrap().unwrap();
     assert_eq!(session.id.to_string(), SESSION_RECORD_ID);
     assert_eq!(session.user_id.to_string(), ALICE_ID);
+    // Flask records carry no activity fields: last use is the login.
+    assert_eq!(session.last_used_at, session.created_at);
+    assert_eq!(
+        (
+            session.client_address.as_deref(),
+            session.user_agent.as_deref()
+        ),
+        (None, None)
+    );
 
     // A change to the users alone also rewrites the sessions file, so the
     // live tokens leave the disk at the first opportunity.
@@ -458,8 +470,8 @@ async fn changes_that_change_nothing_write_nothing() {
             .await
             .unwrap()
     );
-    assert_eq!(store.delete_by_user(&alice.id).await.unwrap(), 0);
-    assert_eq!(store.delete_created_before(at(28)).await.unwrap(), 0);
+    assert_eq!(store.delete_by_user(&alice.id, None).await.unwrap(), 0);
+    assert_eq!(store.delete_expired(Some(at(28)), None).await.unwrap(), 0);
 
     assert_eq!(store.writes_performed(), 1);
     assert!(!dir.path().join(SESSION_FILE).exists());

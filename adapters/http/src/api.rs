@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use domain::service::NewUser;
-use domain::{Password, SessionId, SessionToken, User};
+use domain::{Password, SessionToken, User};
 
 use crate::dto::{
     ChangePasswordRequest, CreateUserRequest, EmptyBody, EndedBody, ErrorBody, LoginForm,
@@ -135,15 +135,6 @@ impl Api {
     }
 
     /// Whether `handle` names the session of `token`.
-    async fn is_current(&self, user: &User, token: &SessionToken, handle: &str) -> ApiResult<bool> {
-        let Some(handle) = SessionId::parse(handle) else {
-            return Ok(false);
-        };
-        let key = token.key();
-        let sessions = self.services.auth.sessions_of(&user.id).await?;
-        Ok(sessions.iter().any(|s| s.id == handle && s.key == key))
-    }
-
     fn finish_cookie(&self, cookie: &mut Cookie) {
         cookie.set_path("/");
         cookie.set_http_only(true);
@@ -353,14 +344,14 @@ impl Api {
         handle: Path<String>,
     ) -> ApiResult<SessionsEnded<EmptyBody>> {
         let user = self.session_user(&caller)?;
-        let ending_current = match &caller.0.session_token {
-            Some(token) => self.is_current(&user, token, &handle.0).await?,
-            None => false,
-        };
-        if !self.services.auth.end_session(&user.id, &handle.0).await? {
-            return Err(ApiError::not_found());
-        }
-        let cookie = ending_current.then(|| self.expired_cookie());
+        let ended = self.services.auth.end_session(&user.id, &handle.0).await?;
+        let ended = ended.ok_or_else(ApiError::not_found)?;
+        let was_current = caller
+            .0
+            .session_token
+            .as_ref()
+            .is_some_and(|t| t.key() == ended.key);
+        let cookie = was_current.then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
     }
 

@@ -8,11 +8,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet};
-use std::sync::RwLock;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, RwLock};
 
 use domain::{
-    Email, RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+    AccountKey, AttemptLog, Email, FailedAttempt, FailureWindow, RepositoryError, Session,
+    SessionKey, SessionRepository, User, UserId, UserRepository,
 };
 
 /// Users and sessions with the indexes every look-up of the ports needs:
@@ -111,7 +112,7 @@ impl Tables {
             return false;
         };
         self.forget_email(&user.email, id);
-        self.delete_sessions_of(id);
+        self.delete_sessions_of(id, None);
         true
     }
 
@@ -160,27 +161,71 @@ impl Tables {
         }
     }
 
-    /// Removes every session of a user; how many.
-    pub fn delete_sessions_of(&mut self, user_id: &UserId) -> u64 {
-        let keys = self.sessions_by_user.remove(user_id).unwrap_or_default();
+    /// Records activity on a session; `false` when there is none.
+    pub fn touch_session(&mut self, key: &SessionKey, at: DateTime<Utc>) -> bool {
+        match self.sessions.get_mut(key) {
+            Some(session) => {
+                session.last_used_at = at;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every session of a user, oldest first.
+    pub fn sessions_of(&self, user_id: &UserId) -> Vec<Session> {
+        let mut found: Vec<Session> = self
+            .sessions_by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.sessions.get(key))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        found
+    }
+
+    /// Removes every session of a user but `except`; how many.
+    pub fn delete_sessions_of(&mut self, user_id: &UserId, except: Option<&SessionKey>) -> u64 {
+        let keys: Vec<SessionKey> = self
+            .sessions_by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter(|key| Some(*key) != except)
+            .cloned()
+            .collect();
         for key in &keys {
-            self.sessions.remove(key);
+            self.delete_session(key);
         }
         keys.len() as u64
     }
 
-    /// Removes every session created before `cutoff`; how many.
-    pub fn delete_sessions_created_before(&mut self, cutoff: DateTime<Utc>) -> u64 {
-        let old: Vec<Session> = self
+    /// Removes every session created before `created_before` or last used
+    /// before `last_used_before`; how many.
+    pub fn delete_expired_sessions(
+        &mut self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> u64 {
+        let dead: Vec<SessionKey> = self
             .sessions
             .values()
-            .filter(|s| s.created_at < cutoff)
-            .cloned()
+            .filter(|s| {
+                created_before.is_some_and(|c| s.created_at < c)
+                    || last_used_before.is_some_and(|l| s.last_used_at < l)
+            })
+            .map(|s| s.key.clone())
             .collect();
-        for session in &old {
-            self.delete_session(&session.key);
+        for key in &dead {
+            self.delete_session(key);
         }
-        old.len() as u64
+        dead.len() as u64
     }
 }
 
@@ -259,11 +304,134 @@ impl SessionRepository for MemoryStore {
         Ok(self.write().delete_session(key))
     }
 
-    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError> {
-        Ok(self.write().delete_sessions_of(user_id))
+    async fn touch(&self, key: &SessionKey, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
+        Ok(self.write().touch_session(key, at))
     }
 
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError> {
-        Ok(self.write().delete_sessions_created_before(cutoff))
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Session>, RepositoryError> {
+        Ok(self.read().sessions_of(user_id))
+    }
+
+    async fn delete_by_user(
+        &self,
+        user_id: &UserId,
+        except: Option<&SessionKey>,
+    ) -> Result<u64, RepositoryError> {
+        Ok(self.write().delete_sessions_of(user_id, except))
+    }
+
+    async fn delete_expired(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<u64, RepositoryError> {
+        Ok(self
+            .write()
+            .delete_expired_sessions(created_before, last_used_before))
+    }
+}
+
+/// Failed password checks in process memory, indexed by account, by
+/// address and by both, so each count looks at one short list. Used by the
+/// memory and file storages: their limits reset when the process restarts.
+#[derive(Debug, Default)]
+pub struct MemoryAttemptLog {
+    lists: Mutex<AttemptLists>,
+}
+
+#[derive(Debug, Default)]
+struct AttemptLists {
+    by_account: HashMap<AccountKey, VecDeque<DateTime<Utc>>>,
+    by_address: HashMap<String, VecDeque<DateTime<Utc>>>,
+    by_both: HashMap<(AccountKey, String), VecDeque<DateTime<Utc>>>,
+}
+
+impl MemoryAttemptLog {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lists(&self) -> std::sync::MutexGuard<'_, AttemptLists> {
+        self.lists
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+fn window(times: Option<&VecDeque<DateTime<Utc>>>, since: DateTime<Utc>) -> FailureWindow {
+    let mut found = FailureWindow::default();
+    for at in times.into_iter().flatten().filter(|at| **at > since) {
+        found.count += 1;
+        found.oldest = Some(found.oldest.map_or(*at, |o| o.min(*at)));
+        found.latest = Some(found.latest.map_or(*at, |l| l.max(*at)));
+    }
+    found
+}
+
+fn prune_lists<K: std::hash::Hash + Eq>(
+    lists: &mut HashMap<K, VecDeque<DateTime<Utc>>>,
+    before: DateTime<Utc>,
+) -> u64 {
+    let mut pruned = 0;
+    lists.retain(|_, times| {
+        let len = times.len();
+        times.retain(|at| *at >= before);
+        pruned += (len - times.len()) as u64;
+        !times.is_empty()
+    });
+    pruned
+}
+
+#[async_trait]
+impl AttemptLog for MemoryAttemptLog {
+    async fn record_failure(&self, attempt: &FailedAttempt) -> Result<(), RepositoryError> {
+        let mut lists = self.lists();
+        lists
+            .by_account
+            .entry(attempt.account.clone())
+            .or_default()
+            .push_back(attempt.at);
+        lists
+            .by_address
+            .entry(attempt.address.clone())
+            .or_default()
+            .push_back(attempt.at);
+        lists
+            .by_both
+            .entry((attempt.account.clone(), attempt.address.clone()))
+            .or_default()
+            .push_back(attempt.at);
+        Ok(())
+    }
+
+    async fn failures(
+        &self,
+        account: Option<&AccountKey>,
+        address: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<FailureWindow, RepositoryError> {
+        let lists = self.lists();
+        Ok(match (account, address) {
+            (Some(account), Some(address)) => window(
+                lists.by_both.get(&(account.clone(), address.to_owned())),
+                since,
+            ),
+            (Some(account), None) => window(lists.by_account.get(account), since),
+            (None, Some(address)) => window(lists.by_address.get(address), since),
+            (None, None) => {
+                let all: VecDeque<DateTime<Utc>> =
+                    lists.by_account.values().flatten().copied().collect();
+                window(Some(&all), since)
+            }
+        })
+    }
+
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let mut lists = self.lists();
+        let pruned = prune_lists(&mut lists.by_account, before);
+        prune_lists(&mut lists.by_address, before);
+        prune_lists(&mut lists.by_both, before);
+        Ok(pruned)
     }
 }

@@ -233,6 +233,17 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM, waits for the exit, and returns everything the server
+    /// wrote to standard error.
+    pub fn stop(self) -> String {
+        let stderr = self.stderr.clone();
+        let status = self.terminate();
+        assert!(status.success(), "the server exited with {status:?}");
+        snapshot(&stderr)
+    }
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         if let Ok(None) = self.child.try_wait() {

@@ -1,15 +1,17 @@
 //! The use cases: logging in and out, resolving the current user, and
 //! managing users.
 
-use std::sync::Arc;
+use chrono::Duration;
+use std::sync::{Arc, OnceLock};
 
 use crate::BoxError;
-use crate::password::Password;
+use crate::password::{Password, PasswordHash, PasswordRuleError, PasswordRules};
 use crate::ports::{
-    Clock, HashError, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator,
-    UserRepository,
+    AttemptLog, Clock, HashError, PasswordHasher, RepositoryError, SessionRepository,
+    TokenGenerator, UserRepository,
 };
-use crate::session::{Session, SessionId, SessionLifetime, SessionToken};
+use crate::session::{ClientInfo, Session, SessionId, SessionLifetime, SessionRules, SessionToken};
+use crate::throttle::{AccountKey, Throttle, ThrottleRules, UNKNOWN_ADDRESS};
 use crate::truncate_to_seconds;
 use crate::user::{Email, User, UserId};
 
@@ -40,7 +42,7 @@ impl From<HashError> for Failure {
     }
 }
 
-/// Why a login failed.
+/// Why a login (or any password check) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
     /// No email, or an empty one.
@@ -55,50 +57,107 @@ pub enum LoginError {
     /// The password does not match.
     #[error("wrong password")]
     WrongPassword,
+    /// Too many failed checks: try again after this long.
+    #[error("too many attempts")]
+    TooManyAttempts(Duration),
     /// Infrastructure failure.
     #[error(transparent)]
     Failure(#[from] Failure),
 }
 
-/// Sessions and credentials: everything the policies and the login and
-/// logout routes need.
+/// Why changing a password failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// No current password given.
+    #[error("current_password missing")]
+    CurrentMissing,
+    /// No new password given.
+    #[error("new_password missing")]
+    NewMissing,
+    /// The new password breaks the length rules.
+    #[error("new_password: {0}")]
+    Rule(#[from] PasswordRuleError),
+    /// The current password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many failed checks: try again after this long.
+    #[error("too many attempts")]
+    TooManyAttempts(Duration),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// The ports the authentication use cases need.
+#[derive(Clone)]
+pub struct AuthPorts {
+    /// Users.
+    pub users: Arc<dyn UserRepository>,
+    /// The active policy's session store.
+    pub sessions: Arc<dyn SessionRepository>,
+    /// Failed password checks.
+    pub attempts: Arc<dyn AttemptLog>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+    /// Session tokens.
+    pub tokens: Arc<dyn TokenGenerator>,
+}
+
+/// The rules the authentication use cases apply.
+#[derive(Clone, Copy, Debug)]
+pub struct AuthRules {
+    /// Session lifetime and idle timeout.
+    pub sessions: SessionRules,
+    /// Brute-force limits.
+    pub throttle: ThrottleRules,
+    /// Length limits on new passwords.
+    pub passwords: PasswordRules,
+}
+
+/// Sessions and credentials: everything the policies and the login, logout,
+/// session and password routes need.
 pub struct AuthService {
     users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     tokens: Arc<dyn TokenGenerator>,
-    lifetime: SessionLifetime,
+    throttle: Throttle,
+    rules: AuthRules,
+    /// A real Argon2id hash that no password matches, verified against when
+    /// the email is unknown so that an unknown email costs the same time.
+    decoy: OnceLock<PasswordHash>,
 }
 
 impl AuthService {
-    /// Wires the use case to its ports. `sessions` is the store the active
-    /// policy uses; `lifetime` is how long its sessions last.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        sessions: Arc<dyn SessionRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-        tokens: Arc<dyn TokenGenerator>,
-        lifetime: SessionLifetime,
-    ) -> Self {
+    /// Wires the use case to its ports and rules.
+    pub fn new(ports: AuthPorts, rules: AuthRules) -> Self {
         Self {
-            users,
-            sessions,
-            hasher,
-            clock,
-            tokens,
-            lifetime,
+            throttle: Throttle::new(ports.attempts, rules.throttle),
+            users: ports.users,
+            sessions: ports.sessions,
+            hasher: ports.hasher,
+            clock: ports.clock,
+            tokens: ports.tokens,
+            rules,
+            decoy: OnceLock::new(),
         }
     }
 
     /// How long new sessions last.
     pub fn lifetime(&self) -> SessionLifetime {
-        self.lifetime
+        self.rules.sessions.lifetime
     }
 
-    /// Checks an email and password; on success a legacy SHA-256 hash is
-    /// replaced by Argon2id.
+    /// The rules in force.
+    pub fn rules(&self) -> AuthRules {
+        self.rules
+    }
+
+    /// Checks an email and password under the brute-force limits; on
+    /// success a legacy SHA-256 hash is replaced by Argon2id.
     ///
     /// # Errors
     /// [`LoginError`] saying what was wrong.
@@ -106,6 +165,7 @@ impl AuthService {
         &self,
         email: Option<&str>,
         password: Option<&str>,
+        client_address: Option<&str>,
     ) -> Result<User, LoginError> {
         let email = email
             .and_then(Email::parse)
@@ -113,41 +173,52 @@ impl AuthService {
         let password = password
             .and_then(Password::parse)
             .ok_or(LoginError::PasswordMissing)?;
+        let account = AccountKey::of(email.as_str());
+        let address = client_address.unwrap_or(UNKNOWN_ADDRESS);
+        if let Some(wait) = self
+            .throttle
+            .wait_before(&account, address, self.clock.now())
+            .await?
+        {
+            return Err(LoginError::TooManyAttempts(wait));
+        }
         let user = self
             .users
             .find_by_email(&email)
             .await
             .map_err(Failure::from)?;
-        let user = user.ok_or(LoginError::UnknownEmail)?;
+        let Some(user) = user else {
+            self.verify_decoy(&password).await?;
+            self.throttle
+                .record_failure(account, address, self.clock.now())
+                .await?;
+            return Err(LoginError::UnknownEmail);
+        };
         if !self
             .hasher
             .verify(&password, &user.password_hash)
             .await
             .map_err(Failure::from)?
         {
+            self.throttle
+                .record_failure(account, address, self.clock.now())
+                .await?;
             return Err(LoginError::WrongPassword);
         }
         Ok(self.upgrade_legacy_hash(user, &password).await)
     }
 
-    /// The user these credentials name, `None` when they name no one or the
-    /// password is wrong (the Basic policy's question).
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn verify_credentials(
-        &self,
-        email: &Email,
-        password: &Password,
-    ) -> Result<Option<User>, Failure> {
-        match self
-            .authenticate(Some(email.as_str()), Some(password.expose()))
-            .await
-        {
-            Ok(user) => Ok(Some(user)),
-            Err(LoginError::Failure(failure)) => Err(failure),
-            Err(_) => Ok(None),
+    async fn verify_decoy(&self, password: &Password) -> Result<(), Failure> {
+        if self.decoy.get().is_none() {
+            let random = Password::parse(self.tokens.generate().expose())
+                .unwrap_or_else(|| password.clone());
+            // Two first misses racing both hash; one result is kept.
+            let _ = self.decoy.set(self.hasher.hash(&random).await?);
         }
+        if let Some(decoy) = self.decoy.get() {
+            self.hasher.verify(password, decoy).await?;
+        }
+        Ok(())
     }
 
     async fn upgrade_legacy_hash(&self, user: User, password: &Password) -> User {
@@ -177,7 +248,8 @@ impl AuthService {
     }
 
     /// Logs in: checks the credentials and opens a new session. The token is
-    /// returned to be sent to the client; only its digest is stored.
+    /// always new (never one the client sent) and returned to be sent to
+    /// the client; only its digest is stored.
     ///
     /// # Errors
     /// [`LoginError`] saying what was wrong.
@@ -185,8 +257,20 @@ impl AuthService {
         &self,
         email: Option<&str>,
         password: Option<&str>,
+        client: &ClientInfo,
     ) -> Result<(User, SessionToken), LoginError> {
-        let user = self.authenticate(email, password).await?;
+        let user = self
+            .authenticate(email, password, client.address.as_deref())
+            .await?;
+        let token = self.open_session(&user, client).await?;
+        Ok((user, token))
+    }
+
+    async fn open_session(
+        &self,
+        user: &User,
+        client: &ClientInfo,
+    ) -> Result<SessionToken, Failure> {
         let token = self.tokens.generate();
         let now = truncate_to_seconds(self.clock.now());
         let session = Session {
@@ -195,16 +279,17 @@ impl AuthService {
             user_id: user.id,
             created_at: now,
             updated_at: now,
+            last_used_at: now,
+            client_address: client.address.clone(),
+            user_agent: client.user_agent_for_storage(),
         };
-        self.sessions
-            .insert(&session)
-            .await
-            .map_err(Failure::from)?;
-        Ok((user, token))
+        self.sessions.insert(&session).await?;
+        Ok(token)
     }
 
-    /// The user of a live session; `None` for an unknown or expired token,
-    /// or a session whose user is gone.
+    /// The user of a live session; `None` for an unknown, expired or idle
+    /// token, or a session whose user is gone. Records activity at most
+    /// once per [`SessionRules::touch_interval`].
     ///
     /// # Errors
     /// Only infrastructure failures.
@@ -213,17 +298,24 @@ impl AuthService {
             .sessions
             .find_with_user(&token.key(), self.users.as_ref())
             .await?;
-        Ok(found.and_then(|(session, user)| self.is_live(&session).then_some(user).flatten()))
-    }
-
-    fn is_live(&self, session: &Session) -> bool {
-        self.lifetime
-            .is_valid_at(session.created_at, self.clock.now())
+        let Some((session, user)) = found else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        if !self.rules.sessions.is_live(&session, now) {
+            return Ok(None);
+        }
+        if user.is_some() && self.rules.sessions.needs_touch(&session, now) {
+            self.sessions
+                .touch(&session.key, truncate_to_seconds(now))
+                .await?;
+        }
+        Ok(user)
     }
 
     async fn live_session(&self, token: &SessionToken) -> Result<Option<Session>, Failure> {
         let session = self.sessions.find(&token.key()).await?;
-        Ok(session.filter(|s| self.is_live(s)))
+        Ok(session.filter(|s| self.rules.sessions.is_live(s, self.clock.now())))
     }
 
     /// Ends the session of `token`; `false` when there is no live session
@@ -238,18 +330,117 @@ impl AuthService {
         }
     }
 
-    /// Removes sessions that can no longer resolve; how many.
+    /// The live sessions of `user`, oldest first.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn sessions_of(&self, user: &UserId) -> Result<Vec<Session>, Failure> {
+        let now = self.clock.now();
+        let mut sessions = self.sessions.list_by_user(user).await?;
+        sessions.retain(|s| self.rules.sessions.is_live(s, now));
+        Ok(sessions)
+    }
+
+    /// Ends every session of `user` but the one of `keep` (when given); how
+    /// many ended.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn end_sessions(
+        &self,
+        user: &UserId,
+        keep: Option<&SessionToken>,
+    ) -> Result<u64, Failure> {
+        let keep = keep.map(SessionToken::key);
+        Ok(self.sessions.delete_by_user(user, keep.as_ref()).await?)
+    }
+
+    /// Ends the session of `user` whose handle is `handle` and returns it;
+    /// `None` when `user` has no such session (another user's handle ends
+    /// nothing).
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn end_session(
+        &self,
+        user: &UserId,
+        handle: &str,
+    ) -> Result<Option<Session>, Failure> {
+        let Some(handle) = SessionId::parse(handle) else {
+            return Ok(None);
+        };
+        let sessions = self.sessions.list_by_user(user).await?;
+        let Some(session) = sessions.into_iter().find(|s| s.id == handle) else {
+            return Ok(None);
+        };
+        Ok(self.sessions.delete(&session.key).await?.then_some(session))
+    }
+
+    /// Changes `user`'s password after checking the current one (under the
+    /// brute-force limits), and ends every other session of theirs: all
+    /// but `keep`.
+    ///
+    /// # Errors
+    /// [`ChangePasswordError`] saying what was wrong; nothing changes then.
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current: Option<&str>,
+        new: Option<&str>,
+        keep: Option<&SessionToken>,
+        client_address: Option<&str>,
+    ) -> Result<User, ChangePasswordError> {
+        let current = current
+            .filter(|c| !c.is_empty())
+            .ok_or(ChangePasswordError::CurrentMissing)?;
+        let new = new
+            .and_then(Password::parse)
+            .ok_or(ChangePasswordError::NewMissing)?;
+        self.rules.passwords.check(&new)?;
+        let verified = match self
+            .authenticate(Some(user.email.as_str()), Some(current), client_address)
+            .await
+        {
+            Ok(verified) if verified.id == user.id => verified,
+            Ok(_) | Err(LoginError::UnknownEmail | LoginError::WrongPassword) => {
+                return Err(ChangePasswordError::WrongPassword);
+            }
+            Err(LoginError::TooManyAttempts(wait)) => {
+                return Err(ChangePasswordError::TooManyAttempts(wait));
+            }
+            Err(LoginError::Failure(failure)) => return Err(failure.into()),
+            Err(LoginError::EmailMissing | LoginError::PasswordMissing) => {
+                return Err(ChangePasswordError::CurrentMissing);
+            }
+        };
+        let changed = User {
+            password_hash: self.hasher.hash(&new).await.map_err(Failure::from)?,
+            updated_at: truncate_to_seconds(self.clock.now()),
+            ..verified
+        };
+        if !self.users.update(&changed).await.map_err(Failure::from)? {
+            return Err(ChangePasswordError::WrongPassword);
+        }
+        self.end_sessions(&changed.id, keep).await?;
+        Ok(changed)
+    }
+
+    /// Removes sessions that can no longer resolve and failures too old to
+    /// count; how many sessions.
     ///
     /// # Errors
     /// Only infrastructure failures.
     pub async fn prune_expired(&self) -> Result<u64, Failure> {
-        match self.lifetime {
-            SessionLifetime::Unlimited => Ok(0),
-            SessionLifetime::Limited(d) => Ok(self
-                .sessions
-                .delete_created_before(self.clock.now() - d)
-                .await?),
+        let now = self.clock.now();
+        self.throttle.prune(now).await?;
+        let (created_before, last_used_before) = self.rules.sessions.expiry_cutoffs(now);
+        if created_before.is_none() && last_used_before.is_none() {
+            return Ok(0);
         }
+        Ok(self
+            .sessions
+            .delete_expired(created_before, last_used_before)
+            .await?)
     }
 }
 
@@ -265,6 +456,9 @@ pub enum CreateUserError {
     /// Another user has this email.
     #[error("email already exists")]
     DuplicateEmail,
+    /// The password breaks the length rules.
+    #[error(transparent)]
+    Rule(#[from] PasswordRuleError),
     /// Infrastructure failure.
     #[error(transparent)]
     Failure(#[from] Failure),
@@ -298,22 +492,19 @@ pub struct UserService {
     sessions: Arc<dyn SessionRepository>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
+    passwords: PasswordRules,
 }
 
 impl UserService {
     /// Wires the use case. `sessions` is the active policy's session store,
     /// so deleting a user also ends sessions kept outside the user storage.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        sessions: Arc<dyn SessionRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    pub fn new(ports: &AuthPorts, passwords: PasswordRules) -> Self {
         Self {
-            users,
-            sessions,
-            hasher,
-            clock,
+            users: ports.users.clone(),
+            sessions: ports.sessions.clone(),
+            hasher: ports.hasher.clone(),
+            clock: ports.clock.clone(),
+            passwords,
         }
     }
 
@@ -354,6 +545,7 @@ impl UserService {
             .and_then(Email::parse)
             .ok_or(CreateUserError::EmailMissing)?;
         let password = new.password.ok_or(CreateUserError::PasswordMissing)?;
+        self.passwords.check(&password)?;
         // Refuse a known duplicate before paying for Argon2; `insert` still
         // enforces uniqueness against a concurrent creation.
         if self.users.find_by_email(&email).await?.is_some() {
@@ -420,7 +612,7 @@ impl UserService {
         if deleted {
             // The user storage removed its own sessions; sessions kept in
             // process memory (session_auth, session_exp_auth) go too.
-            self.sessions.delete_by_user(&id).await?;
+            self.sessions.delete_by_user(&id, None).await?;
         }
         Ok(deleted)
     }

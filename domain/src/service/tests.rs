@@ -4,6 +4,7 @@ use super::*;
 use crate::gate::{ExcludedPaths, Gate, GateDecision};
 use crate::password::PasswordHash;
 use crate::policy::{AuthType, Credentials};
+use crate::throttle::{AccountKey, FailedAttempt, FailureWindow};
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, TimeZone, Utc};
@@ -90,22 +91,94 @@ impl SessionRepository for FakeStore {
     async fn delete(&self, key: &crate::session::SessionKey) -> Result<bool, RepositoryError> {
         Ok(self.sessions.lock().unwrap().remove(key).is_some())
     }
-    async fn delete_by_user(&self, user_id: &UserId) -> Result<u64, RepositoryError> {
+    async fn touch(
+        &self,
+        key: &crate::session::SessionKey,
+        at: DateTime<Utc>,
+    ) -> Result<bool, RepositoryError> {
+        let mut sessions = self.sessions.lock().unwrap();
+        Ok(sessions.get_mut(key).map(|s| s.last_used_at = at).is_some())
+    }
+    async fn list_by_user(&self, user_id: &UserId) -> Result<Vec<Session>, RepositoryError> {
+        let mut found: Vec<Session> = self
+            .sessions
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|s| s.user_id == *user_id)
+            .cloned()
+            .collect();
+        found.sort_by_key(|s| s.created_at);
+        Ok(found)
+    }
+    async fn delete_by_user(
+        &self,
+        user_id: &UserId,
+        except: Option<&crate::session::SessionKey>,
+    ) -> Result<u64, RepositoryError> {
         let mut sessions = self.sessions.lock().unwrap();
         let before = sessions.len();
-        sessions.retain(|_, s| s.user_id != *user_id);
+        sessions.retain(|k, s| s.user_id != *user_id || Some(k) == except);
         Ok((before - sessions.len()) as u64)
     }
-    async fn delete_created_before(&self, cutoff: DateTime<Utc>) -> Result<u64, RepositoryError> {
+    async fn delete_expired(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<u64, RepositoryError> {
         let mut sessions = self.sessions.lock().unwrap();
         let before = sessions.len();
-        sessions.retain(|_, s| s.created_at >= cutoff);
+        sessions.retain(|_, s| {
+            created_before.is_none_or(|c| s.created_at >= c)
+                && last_used_before.is_none_or(|l| s.last_used_at >= l)
+        });
         Ok((before - sessions.len()) as u64)
     }
 }
 
-/// Marks its hashes so a test can tell an upgraded one; verifies both kinds.
-struct FakeHasher;
+#[derive(Default)]
+struct FakeAttempts(Mutex<Vec<FailedAttempt>>);
+
+#[async_trait]
+impl AttemptLog for FakeAttempts {
+    async fn record_failure(&self, attempt: &FailedAttempt) -> Result<(), RepositoryError> {
+        self.0.lock().unwrap().push(attempt.clone());
+        Ok(())
+    }
+    async fn failures(
+        &self,
+        account: Option<&AccountKey>,
+        address: Option<&str>,
+        since: DateTime<Utc>,
+    ) -> Result<FailureWindow, RepositoryError> {
+        let all = self.0.lock().unwrap();
+        let times: Vec<DateTime<Utc>> = all
+            .iter()
+            .filter(|a| a.at > since)
+            .filter(|a| account.is_none_or(|k| a.account == *k))
+            .filter(|a| address.is_none_or(|ip| a.address == ip))
+            .map(|a| a.at)
+            .collect();
+        Ok(FailureWindow {
+            count: times.len() as u64,
+            oldest: times.iter().min().copied(),
+            latest: times.iter().max().copied(),
+        })
+    }
+    async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError> {
+        let mut all = self.0.lock().unwrap();
+        let count = all.len();
+        all.retain(|a| a.at >= before);
+        Ok((count - all.len()) as u64)
+    }
+}
+
+/// Marks its hashes so a test can tell an upgraded one; verifies both kinds
+/// and counts verifications.
+#[derive(Default)]
+struct FakeHasher {
+    verifications: std::sync::atomic::AtomicUsize,
+}
 
 #[async_trait]
 impl PasswordHasher for FakeHasher {
@@ -116,6 +189,8 @@ impl PasswordHasher for FakeHasher {
         )))
     }
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
+        self.verifications
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(match hash {
             PasswordHash::Argon2id(s) => *s == format!("$argon2id$fake${}", password.expose()),
             legacy @ PasswordHash::LegacySha256(_) => {
@@ -152,32 +227,42 @@ impl TokenGenerator for CountingTokens {
 
 struct World {
     store: Arc<FakeStore>,
+    attempts: Arc<FakeAttempts>,
+    hasher: Arc<FakeHasher>,
     clock: Arc<FakeClock>,
     auth: Arc<AuthService>,
     users: UserService,
 }
 
 fn world(lifetime: SessionLifetime) -> World {
+    world_with(AuthRules {
+        sessions: SessionRules::lifetime(lifetime),
+        throttle: ThrottleRules::default(),
+        passwords: PasswordRules::default(),
+    })
+}
+
+fn world_with(rules: AuthRules) -> World {
     let store = Arc::new(FakeStore::default());
+    let attempts = Arc::new(FakeAttempts::default());
+    let hasher = Arc::new(FakeHasher::default());
     let clock = Arc::new(FakeClock(Mutex::new(
         Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap(),
     )));
-    let auth = Arc::new(AuthService::new(
-        store.clone(),
-        store.clone(),
-        Arc::new(FakeHasher),
-        clock.clone(),
-        Arc::new(CountingTokens(Mutex::new(0))),
-        lifetime,
-    ));
-    let users = UserService::new(
-        store.clone(),
-        store.clone(),
-        Arc::new(FakeHasher),
-        clock.clone(),
-    );
+    let ports = AuthPorts {
+        users: store.clone(),
+        sessions: store.clone(),
+        attempts: attempts.clone(),
+        hasher: hasher.clone(),
+        clock: clock.clone(),
+        tokens: Arc::new(CountingTokens(Mutex::new(0))),
+    };
+    let users = UserService::new(&ports, rules.passwords);
+    let auth = Arc::new(AuthService::new(ports, rules));
     World {
         store,
+        attempts,
+        hasher,
         clock,
         auth,
         users,
@@ -193,6 +278,17 @@ async fn bob(w: &World) -> User {
         })
         .await
         .unwrap()
+}
+
+/// Logs bob in with his password from nowhere in particular.
+async fn login_bob(w: &World) -> SessionToken {
+    let client = ClientInfo::default();
+    let (_, token) = w
+        .auth
+        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
+    token
 }
 
 fn basic(raw: &str) -> String {
@@ -222,6 +318,7 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     let creds = Credentials {
         authorization: Some(&good),
         session_cookie: None,
+        client_address: None,
     };
     assert_eq!(
         passed_user(gate.check("/api/v1/users", &creds).await.unwrap()),
@@ -232,6 +329,7 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     let creds = Credentials {
         authorization: Some(&bad),
         session_cookie: None,
+        client_address: None,
     };
     assert!(matches!(
         gate.check("/api/v1/users", &creds).await.unwrap(),
@@ -259,16 +357,13 @@ async fn gate_without_credentials_is_unauthorized_and_excluded_paths_pass() {
 async fn auth_policy_never_resolves_anyone() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let token = login_bob(&w).await;
     let gate = gate(&w, AuthType::Auth);
     let good = basic("bob@hbtn.io:H0lberton:School");
     let creds = Credentials {
         authorization: Some(&good),
         session_cookie: Some(token.expose()),
+        client_address: None,
     };
     assert!(matches!(
         gate.check("/api/v1/users", &creds).await.unwrap(),
@@ -294,15 +389,12 @@ async fn none_policy_lets_everything_through_without_a_user() {
 async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let token = login_bob(&w).await;
     let gate = gate(&w, AuthType::SessionDbAuth);
     let creds = Credentials {
         authorization: None,
         session_cookie: Some(token.expose()),
+        client_address: None,
     };
     assert_eq!(
         passed_user(gate.check("/api/v1/users/me", &creds).await.unwrap()),
@@ -313,6 +405,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let only_basic = Credentials {
         authorization: Some(&good),
         session_cookie: None,
+        client_address: None,
     };
     assert!(matches!(
         gate.check("/api/v1/users", &only_basic).await.unwrap(),
@@ -322,6 +415,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let unknown = Credentials {
         authorization: None,
         session_cookie: Some("not-a-session"),
+        client_address: None,
     };
     assert!(matches!(
         gate.check("/api/v1/users", &unknown).await.unwrap(),
@@ -333,11 +427,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
 async fn session_resolves_at_the_exact_expiry_instant_and_not_one_second_later() {
     let w = world(SessionLifetime::from_seconds(60));
     bob(&w).await;
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let token = login_bob(&w).await;
     w.clock.advance(Duration::seconds(60));
     assert!(w.auth.user_for_token(&token).await.unwrap().is_some());
     w.clock.advance(Duration::seconds(1));
@@ -352,11 +442,7 @@ async fn session_resolves_at_the_exact_expiry_instant_and_not_one_second_later()
 async fn login_stores_only_the_digest_of_the_token() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let token = login_bob(&w).await;
     let sessions = w.store.sessions.lock().unwrap();
     let stored = sessions.values().next().unwrap();
     assert_eq!(stored.key, token.key());
@@ -367,16 +453,8 @@ async fn login_stores_only_the_digest_of_the_token() {
 async fn each_login_opens_a_new_session_and_logout_ends_only_its_own() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
-    let (_, first) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
-    let (_, second) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let first = login_bob(&w).await;
+    let second = login_bob(&w).await;
     assert_ne!(first, second);
     assert!(w.auth.logout(&first).await.unwrap());
     assert!(!w.auth.logout(&first).await.unwrap());
@@ -389,7 +467,7 @@ async fn login_errors_say_what_was_wrong_in_the_flask_order() {
     bob(&w).await;
     let login = |e: Option<&'static str>, p: Option<&'static str>| {
         let auth = w.auth.clone();
-        async move { auth.login(e, p).await.map(|_| ()) }
+        async move { auth.login(e, p, &ClientInfo::default()).await.map(|_| ()) }
     };
     assert!(matches!(
         login(None, None).await,
@@ -431,7 +509,7 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
 
     assert!(
         w.auth
-            .login(Some("old@hbtn.io"), Some("nope"))
+            .login(Some("old@hbtn.io"), Some("nope"), &ClientInfo::default())
             .await
             .is_err()
     );
@@ -442,13 +520,16 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
     );
 
     w.auth
-        .login(Some("old@hbtn.io"), Some("pwd"))
+        .login(Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
         .await
         .unwrap();
     let stored = w.store.users.lock().unwrap()[0].password_hash.clone();
     assert_eq!(stored, PasswordHash::Argon2id("$argon2id$fake$pwd".into()));
     assert!(
-        w.auth.login(Some("old@hbtn.io"), Some("pwd")).await.is_ok(),
+        w.auth
+            .login(Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
+            .await
+            .is_ok(),
         "the upgraded hash verifies"
     );
 }
@@ -517,11 +598,7 @@ async fn update_applies_only_the_names_given() {
 async fn deleting_a_user_ends_their_sessions() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let token = login_bob(&w).await;
     assert!(w.users.delete(&bob.id.to_string()).await.unwrap());
     assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
     assert!(w.store.sessions.lock().unwrap().is_empty());
@@ -532,19 +609,341 @@ async fn deleting_a_user_ends_their_sessions() {
 async fn pruning_removes_only_expired_sessions() {
     let w = world(SessionLifetime::from_seconds(100));
     bob(&w).await;
-    let (_, old) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let old = login_bob(&w).await;
     w.clock.advance(Duration::seconds(50));
-    let (_, young) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"))
-        .await
-        .unwrap();
+    let young = login_bob(&w).await;
     w.clock.advance(Duration::seconds(51));
     assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
     assert!(w.auth.user_for_token(&old).await.unwrap().is_none());
     assert!(w.auth.user_for_token(&young).await.unwrap().is_some());
+}
+
+fn small_throttle() -> AuthRules {
+    AuthRules {
+        sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
+        throttle: ThrottleRules {
+            account_max_failures: 5,
+            account_window: Duration::hours(1),
+            address_max_failures: 3,
+            backoff: Duration::seconds(60),
+        },
+        passwords: PasswordRules::default(),
+    }
+}
+
+async fn try_login(w: &World, password: &str, address: &str) -> Result<(), LoginError> {
+    let client = ClientInfo {
+        address: Some(address.into()),
+        user_agent: None,
+    };
+    w.auth
+        .login(Some("bob@hbtn.io"), Some(password), &client)
+        .await
+        .map(|_| ())
+}
+
+#[tokio::test]
+async fn an_address_past_its_failures_waits_out_the_back_off() {
+    let w = world_with(small_throttle());
+    bob(&w).await;
+    for _ in 0..3 {
+        assert!(matches!(
+            try_login(&w, "wrong", "10.0.0.1").await,
+            Err(LoginError::WrongPassword)
+        ));
+    }
+    match try_login(&w, "H0lberton:School", "10.0.0.1").await {
+        Err(LoginError::TooManyAttempts(wait)) => assert_eq!(wait, Duration::seconds(60)),
+        other => panic!("expected a back-off, got {other:?}"),
+    }
+    w.clock.advance(Duration::seconds(60));
+    assert!(try_login(&w, "H0lberton:School", "10.0.0.1").await.is_ok());
+}
+
+#[tokio::test]
+async fn a_capped_account_blocks_its_attackers_but_lets_the_owner_in_after_one_back_off() {
+    let w = world_with(small_throttle());
+    bob(&w).await;
+    // Five failures from addresses that each stay under the address limit.
+    for (i, address) in ["10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.2", "10.0.0.3"]
+        .iter()
+        .enumerate()
+    {
+        w.clock.advance(Duration::seconds(1));
+        assert!(
+            matches!(
+                try_login(&w, "wrong", address).await,
+                Err(LoginError::WrongPassword)
+            ),
+            "attempt {i}"
+        );
+    }
+    // An attacking address waits for the window, even with the right password.
+    assert!(matches!(
+        try_login(&w, "H0lberton:School", "10.0.0.2").await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+    // The owner elsewhere waits at most one back-off after the last failure.
+    match try_login(&w, "H0lberton:School", "192.168.1.9").await {
+        Err(LoginError::TooManyAttempts(wait)) => assert!(wait <= Duration::seconds(60), "{wait}"),
+        other => panic!("expected pacing, got {other:?}"),
+    }
+    w.clock.advance(Duration::seconds(60));
+    assert!(
+        try_login(&w, "H0lberton:School", "192.168.1.9")
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        w.attempts.0.lock().unwrap().len(),
+        5,
+        "refused attempts are not checked, so not counted"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_email_costs_a_password_verification_and_counts_as_a_failure() {
+    let w = world(SessionLifetime::Unlimited);
+    bob(&w).await;
+    let before = w
+        .hasher
+        .verifications
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let result = w
+        .auth
+        .login(
+            Some("nobody@hbtn.io"),
+            Some("guess"),
+            &ClientInfo::default(),
+        )
+        .await;
+    assert!(matches!(result, Err(LoginError::UnknownEmail)));
+    assert_eq!(
+        w.hasher
+            .verifications
+            .load(std::sync::atomic::Ordering::SeqCst),
+        before + 1
+    );
+    let logged = w.attempts.0.lock().unwrap();
+    assert_eq!(logged.len(), 1);
+    assert_eq!(logged[0].account, AccountKey::of("nobody@hbtn.io"));
+    assert!(
+        !logged[0].account.as_str().contains("nobody"),
+        "the log keeps a digest, not the email"
+    );
+}
+
+fn idle_rules(idle: i64) -> AuthRules {
+    AuthRules {
+        sessions: SessionRules {
+            lifetime: SessionLifetime::from_seconds(3600),
+            idle_timeout: Some(Duration::seconds(idle)),
+        },
+        throttle: ThrottleRules::default(),
+        passwords: PasswordRules::default(),
+    }
+}
+
+#[tokio::test]
+async fn activity_keeps_a_session_alive_past_the_idle_timeout_but_not_past_its_lifetime() {
+    let w = world_with(idle_rules(600));
+    bob(&w).await;
+    let token = login_bob(&w).await;
+    for _ in 0..6 {
+        w.clock.advance(Duration::seconds(500));
+        assert!(
+            w.auth.user_for_token(&token).await.unwrap().is_some(),
+            "used every 500 s of a 600 s idle timeout"
+        );
+        if w.clock.now()
+            - w.store
+                .sessions
+                .lock()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap()
+                .created_at
+            > Duration::seconds(3000)
+        {
+            break;
+        }
+    }
+    w.clock.advance(Duration::seconds(601));
+    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_idle_session_ends_and_reads_write_at_most_once_per_interval() {
+    let w = world_with(idle_rules(40));
+    bob(&w).await;
+    let token = login_bob(&w).await;
+    let last_used = || {
+        w.store
+            .sessions
+            .lock()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()
+            .last_used_at
+    };
+    let login_time = last_used();
+    w.clock.advance(Duration::seconds(19));
+    w.auth.user_for_token(&token).await.unwrap();
+    assert_eq!(
+        last_used(),
+        login_time,
+        "no write within half the idle timeout"
+    );
+    w.clock.advance(Duration::seconds(1));
+    w.auth.user_for_token(&token).await.unwrap();
+    assert_eq!(last_used(), login_time + Duration::seconds(20));
+    w.clock.advance(Duration::seconds(41));
+    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_user_lists_and_ends_only_their_own_sessions() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let alice = w
+        .users
+        .create(NewUser {
+            email: Some("alice@hbtn.io".into()),
+            password: Password::parse("pw"),
+            ..NewUser::default()
+        })
+        .await
+        .unwrap();
+    let client = ClientInfo {
+        address: Some("10.1.2.3".into()),
+        user_agent: Some("curl/8".into()),
+    };
+    let (_, first) = w
+        .auth
+        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
+    let (_, second) = w
+        .auth
+        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
+    let (_, alices) = w
+        .auth
+        .login(Some("alice@hbtn.io"), Some("pw"), &client)
+        .await
+        .unwrap();
+
+    let listed = w.auth.sessions_of(&bob.id).await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[0].client_address.as_deref(), Some("10.1.2.3"));
+    assert_eq!(listed[0].user_agent.as_deref(), Some("curl/8"));
+
+    let alice_handle = w.auth.sessions_of(&alice.id).await.unwrap()[0]
+        .id
+        .to_string();
+    assert!(
+        w.auth
+            .end_session(&bob.id, &alice_handle)
+            .await
+            .unwrap()
+            .is_none(),
+        "another user's handle ends nothing"
+    );
+    assert!(w.auth.user_for_token(&alices).await.unwrap().is_some());
+
+    assert_eq!(
+        w.auth.end_sessions(&bob.id, Some(&second)).await.unwrap(),
+        1
+    );
+    assert!(w.auth.user_for_token(&first).await.unwrap().is_none());
+    assert!(w.auth.user_for_token(&second).await.unwrap().is_some());
+    let handle = w.auth.sessions_of(&bob.id).await.unwrap()[0].id.to_string();
+    assert!(
+        w.auth
+            .end_session(&bob.id, &handle)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(w.auth.user_for_token(&second).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let here = login_bob(&w).await;
+    let there = login_bob(&w).await;
+
+    let wrong = w
+        .auth
+        .change_password(&bob, Some("nope"), Some("new-secret"), Some(&here), None)
+        .await;
+    assert!(matches!(wrong, Err(ChangePasswordError::WrongPassword)));
+    assert!(
+        w.auth.user_for_token(&there).await.unwrap().is_some(),
+        "a wrong current password changes nothing"
+    );
+
+    let too_long = "x".repeat(129);
+    let long = w
+        .auth
+        .change_password(
+            &bob,
+            Some("H0lberton:School"),
+            Some(&too_long),
+            Some(&here),
+            None,
+        )
+        .await;
+    assert!(matches!(long, Err(ChangePasswordError::Rule(_))));
+
+    w.auth
+        .change_password(
+            &bob,
+            Some("H0lberton:School"),
+            Some("new-secret"),
+            Some(&here),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(w.auth.user_for_token(&here).await.unwrap().is_some());
+    assert!(w.auth.user_for_token(&there).await.unwrap().is_none());
+    assert!(
+        w.auth
+            .login(
+                Some("bob@hbtn.io"),
+                Some("H0lberton:School"),
+                &ClientInfo::default()
+            )
+            .await
+            .is_err()
+    );
+    assert!(
+        w.auth
+            .login(
+                Some("bob@hbtn.io"),
+                Some("new-secret"),
+                &ClientInfo::default()
+            )
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn pruning_removes_idle_sessions_too() {
+    let w = world_with(idle_rules(100));
+    bob(&w).await;
+    let idle = login_bob(&w).await;
+    w.clock.advance(Duration::seconds(90));
+    let fresh = login_bob(&w).await;
+    w.clock.advance(Duration::seconds(20));
+    assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
+    assert!(w.auth.user_for_token(&idle).await.unwrap().is_none());
+    assert!(w.auth.user_for_token(&fresh).await.unwrap().is_some());
 }
