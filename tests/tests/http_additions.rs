@@ -108,13 +108,38 @@ fn routes_table() -> Vec<(&'static str, &'static str, Vec<&'static str>, bool)> 
         (
             "/api/v1/auth_session/login",
             "post",
-            vec!["200", "400", "401", "404"],
+            vec!["200", "400", "401", "404", "429"],
             false,
         ),
         (
             "/api/v1/auth_session/logout",
             "delete",
             vec!["200", "401", "403", "404"],
+            true,
+        ),
+        // Issue 4: a user's own sessions and password.
+        (
+            "/api/v1/auth_session/sessions",
+            "get",
+            vec!["200", "401", "403", "404"],
+            true,
+        ),
+        (
+            "/api/v1/auth_session/sessions",
+            "delete",
+            vec!["200", "401", "403", "404"],
+            true,
+        ),
+        (
+            "/api/v1/auth_session/sessions/{}",
+            "delete",
+            vec!["200", "401", "403", "404"],
+            true,
+        ),
+        (
+            "/api/v1/users/me/password",
+            "put",
+            vec!["200", "400", "401", "403", "404", "429"],
             true,
         ),
     ]

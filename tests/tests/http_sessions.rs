@@ -398,9 +398,20 @@ async fn session_token_is_never_stored_in_the_data_files() {
         .unwrap_or_default();
     let mut keys = keys;
     keys.sort_unstable();
+    // The Flask API's five keys, then this service's activity fields (the
+    // Flask API ignored keys it did not know).
     assert_eq!(
         keys,
-        ["created_at", "id", "session_id", "updated_at", "user_id"]
+        [
+            "client_address",
+            "created_at",
+            "id",
+            "last_used_at",
+            "session_id",
+            "updated_at",
+            "user_agent",
+            "user_id"
+        ]
     );
 }
 
