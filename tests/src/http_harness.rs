@@ -31,20 +31,14 @@ use adapter_file::FileStore;
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use app::{Infrastructure, Settings, Storage};
+use domain::AuthService;
 
 use crate::sql_database::TestDatabase;
 use domain::service::NewUser;
 use domain::{AuthType, Clock, Password};
 
 /// Every `AUTH_TYPE`, `none` included.
-pub const AUTH_TYPES: [&str; 6] = [
-    "none",
-    "auth",
-    "basic_auth",
-    "session_auth",
-    "session_exp_auth",
-    "session_db_auth",
-];
+pub const AUTH_TYPES: [&str; 6] = AuthType::NAMES;
 
 /// The `AUTH_TYPE`s that guard the API (every one but `none`).
 pub const GUARDED: [&str; 5] = [
@@ -207,7 +201,7 @@ impl ServiceBuilder {
             database.as_ref(),
         )
         .await;
-        let endpoint = app::http_endpoint(&self.settings, &storage, &infra);
+        let running = Running::new(&self.settings, storage, &infra);
         Service {
             backend: self.backend,
             settings: self.settings,
@@ -215,7 +209,7 @@ impl ServiceBuilder {
             infra,
             dir,
             database,
-            running: Some(Running { endpoint, storage }),
+            running: Some(running),
         }
     }
 }
@@ -246,6 +240,22 @@ async fn open_storage(
 struct Running {
     endpoint: ServiceEndpoint,
     storage: Storage,
+    auth: Arc<AuthService>,
+}
+
+impl Running {
+    /// What `app::http_endpoint` builds, keeping a handle on the use cases
+    /// the endpoint runs.
+    fn new(settings: &Settings, storage: Storage, infra: &Infrastructure) -> Self {
+        let services = app::services(settings, &storage, infra);
+        let auth = services.auth.clone();
+        let endpoint = adapter_http::endpoint(services, app::http_settings(settings));
+        Self {
+            endpoint,
+            storage,
+            auth,
+        }
+    }
 }
 
 /// The service under test.
@@ -294,6 +304,38 @@ impl Service {
         &self.running().storage
     }
 
+    /// The authentication use cases the endpoint runs (the very instance:
+    /// for `session_auth` and `session_exp_auth` it holds the in-memory
+    /// sessions). `auth().prune_expired()` is the background sweeper's work.
+    pub fn auth(&self) -> &Arc<AuthService> {
+        &self.running().auth
+    }
+
+    /// A second instance of the service next to this one: the same clock
+    /// and data, these settings changed. On SQL it has its own connection
+    /// pool to the same database, as another process would; on memory and
+    /// file storage it shares this instance's storage (failed password
+    /// checks included). It must not outlive this service, has no data
+    /// directory of its own and cannot be restarted.
+    pub async fn sibling(&self, change: impl FnOnce(&mut Settings)) -> Service {
+        let mut settings = self.settings.clone();
+        change(&mut settings);
+        let storage = match self.database.as_ref() {
+            Some(database) => Storage::sql(database.store().await),
+            None => self.storage().clone(),
+        };
+        let running = Running::new(&settings, storage, &self.infra);
+        Service {
+            backend: self.backend,
+            settings,
+            clock: self.clock.clone(),
+            infra: self.infra.clone(),
+            dir: None,
+            database: None,
+            running: Some(running),
+        }
+    }
+
     /// The `AUTH_TYPE` name.
     pub fn auth_type(&self) -> &'static str {
         self.settings.auth_type.as_str()
@@ -318,8 +360,7 @@ impl Service {
             self.database.as_ref(),
         )
         .await;
-        let endpoint = app::http_endpoint(&self.settings, &storage, &self.infra);
-        self.running = Some(Running { endpoint, storage });
+        self.running = Some(Running::new(&self.settings, storage, &self.infra));
         self
     }
 
@@ -482,6 +523,13 @@ impl Call<'_> {
         self.header("Cookie", &format!("{name}={token}"))
     }
 
+    /// Sends `X-Forwarded-For: <address>`: the client's address when the
+    /// service trusts the header (`trust_forwarded_for`). Without it a
+    /// request of this harness has no address at all.
+    pub fn from_address(self, address: &str) -> Self {
+        self.header("X-Forwarded-For", address)
+    }
+
     /// Sends an `Authorization` header.
     pub fn authorization(self, value: &str) -> Self {
         self.header("Authorization", value)
@@ -616,6 +664,26 @@ impl Reply {
     /// A header's value (the first, if repeated).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Whether the response has this header.
+    pub fn has_header(&self, name: &str) -> bool {
+        self.headers.contains_key(name)
+    }
+
+    /// `Retry-After` as whole seconds; panics when it is missing or not a
+    /// non-negative integer.
+    #[track_caller]
+    pub fn retry_after(&self) -> u64 {
+        let value = self
+            .header("retry-after")
+            .unwrap_or_else(|| panic!("{}: no Retry-After header", self.request));
+        value.parse().unwrap_or_else(|_| {
+            panic!(
+                "{}: Retry-After is not whole seconds: {value:?}",
+                self.request
+            )
+        })
     }
 
     /// Asserts the status.

@@ -31,6 +31,19 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// A required request body of `content_type` with `T`'s schema, as the
+/// OpenAPI document declares it.
+fn required_body<T: Type>(content_type: &'static str) -> Option<MetaRequest> {
+    Some(MetaRequest {
+        description: None,
+        content: vec![MetaMediaType {
+            content_type,
+            schema: T::schema_ref(),
+        }],
+        required: true,
+    })
+}
+
 impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
     type ParamType = ();
@@ -41,14 +54,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: T::schema_ref(),
-            }],
-            required: true,
-        })
+        required_body::<T>("application/json")
     }
 
     async fn from_request(
@@ -79,14 +85,7 @@ impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormB
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/x-www-form-urlencoded",
-                schema: T::schema_ref(),
-            }],
-            required: true,
-        })
+        required_body::<T>("application/x-www-form-urlencoded")
     }
 
     async fn from_request(

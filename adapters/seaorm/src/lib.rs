@@ -162,19 +162,23 @@ fn session_columns(session: &Session) -> session::ActiveModel {
     }
 }
 
+/// A failed write of a user: the only unique columns a client can collide
+/// on are the email (and the id, which the service generates).
+fn user_write_error(error: sea_orm::DbErr) -> RepositoryError {
+    if is_unique_violation(&error) {
+        RepositoryError::DuplicateEmail
+    } else {
+        classify(error)
+    }
+}
+
 #[async_trait]
 impl UserRepository for SqlStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
         user::Entity::insert(user_columns(user))
             .exec_without_returning(&self.db)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    RepositoryError::DuplicateEmail
-                } else {
-                    classify(e)
-                }
-            })?;
+            .map_err(user_write_error)?;
         Ok(())
     }
 
@@ -218,13 +222,7 @@ impl UserRepository for SqlStore {
             .filter(user::Column::Id.eq(user.id.as_uuid()))
             .exec(&self.db)
             .await
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    RepositoryError::DuplicateEmail
-                } else {
-                    classify(e)
-                }
-            })?;
+            .map_err(user_write_error)?;
         Ok(result.rows_affected > 0)
     }
 
