@@ -305,3 +305,54 @@ fn real_server_sets_the_default_session_cookie() {
         assert!(server.terminate().success());
     }
 }
+
+/// `session-auth sessions prune` removes the sessions past
+/// SESSION_DURATION from the storage and keeps the others.
+#[test]
+fn sessions_prune_removes_expired_sessions_from_the_storage() {
+    let dir = data_dir();
+    let user = "5a6c4f8e-2a0c-4b8e-9a53-0c1c8f5e3d21";
+    let users = serde_json::json!({ user: {
+        "id": user, "created_at": "2020-01-01T00:00:00", "updated_at": "2020-01-01T00:00:00",
+        "email": "old@example.com", "_password": null, "first_name": null, "last_name": null
+    }});
+    let session = |id: &str, token: &str, at: &str| {
+        serde_json::json!({
+            "id": id, "created_at": at, "updated_at": at, "user_id": user, "session_id": token
+        })
+    };
+    let old = "0f0e0d0c-0b0a-4909-8807-060504030201";
+    let young = "1f0e0d0c-0b0a-4909-8807-060504030201";
+    let sessions = serde_json::json!({
+        old: session(old, "old-token", "2020-01-01T00:00:00"),
+        young: session(young, "young-token", "2099-01-01T00:00:00"),
+    });
+    let write = |name: &str, value: &Value| {
+        std::fs::write(dir.path().join(name), value.to_string())
+            .unwrap_or_else(|e| panic!("cannot write {name}: {e}"));
+    };
+    write(".db_User.json", &users);
+    write(".db_UserSession.json", &sessions);
+
+    let mut prune = session_auth(&["sessions", "prune"]);
+    prune
+        .env("STORAGE", "file")
+        .env("DATA_DIR", dir.path())
+        .env("SESSION_DURATION", "60");
+    let finished = run(prune, QUICK);
+    assert!(finished.status.success(), "{}", finished.describe());
+    assert!(
+        finished.stdout.contains("removed 1 expired session"),
+        "{}",
+        finished.describe()
+    );
+    let left: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join(".db_UserSession.json")).unwrap_or_default(),
+    )
+    .unwrap_or_default();
+    let ids: Vec<&String> = left
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(ids, [young], "{left}");
+}
