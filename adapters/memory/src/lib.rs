@@ -7,8 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use indexmap::IndexMap;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::{Mutex, RwLock};
 
 use domain::{
@@ -21,8 +20,15 @@ use domain::{
 /// and pruning by age.
 #[derive(Debug, Default, Clone)]
 pub struct Tables {
-    users: IndexMap<UserId, User>,
+    /// Users by insertion position: listing order without the cost of
+    /// keeping a dense vector ordered through deletions.
+    users: BTreeMap<u64, User>,
+    positions: HashMap<UserId, u64>,
+    next_position: u64,
     by_email: HashMap<Email, UserId>,
+    /// Later users sharing an indexed email, in load order. Only the Flask
+    /// API's data can hold such users; this service refuses duplicates.
+    shadowed: HashMap<Email, VecDeque<UserId>>,
     sessions: HashMap<SessionKey, Session>,
     sessions_by_user: HashMap<UserId, HashSet<SessionKey>>,
 }
@@ -37,8 +43,26 @@ impl Tables {
     /// may hold two users with one email: the first one loaded keeps the
     /// email index, as the Flask API's search found the first.
     pub fn load_user(&mut self, user: User) {
-        self.by_email.entry(user.email.clone()).or_insert(user.id);
-        self.users.insert(user.id, user);
+        match self.by_email.get(&user.email) {
+            Some(first) if *first != user.id => {
+                self.shadowed
+                    .entry(user.email.clone())
+                    .or_default()
+                    .push_back(user.id);
+            }
+            _ => {
+                self.by_email.insert(user.email.clone(), user.id);
+            }
+        }
+        let position = match self.positions.get(&user.id) {
+            Some(position) => *position,
+            None => {
+                self.next_position += 1;
+                self.positions.insert(user.id, self.next_position);
+                self.next_position
+            }
+        };
+        self.users.insert(position, user);
     }
 
     /// Loads a session as stored.
@@ -65,12 +89,14 @@ impl Tables {
 
     /// The user with this id.
     pub fn user(&self, id: &UserId) -> Option<&User> {
-        self.users.get(id)
+        self.positions
+            .get(id)
+            .and_then(|position| self.users.get(position))
     }
 
     /// The user with this email.
     pub fn user_by_email(&self, email: &Email) -> Option<&User> {
-        self.by_email.get(email).and_then(|id| self.users.get(id))
+        self.by_email.get(email).and_then(|id| self.user(id))
     }
 
     /// Adds a user.
@@ -78,7 +104,7 @@ impl Tables {
     /// # Errors
     /// [`RepositoryError::DuplicateEmail`] when the email is taken.
     pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
-        if self.by_email.contains_key(&user.email) || self.users.contains_key(&user.id) {
+        if self.by_email.contains_key(&user.email) || self.positions.contains_key(&user.id) {
             return Err(RepositoryError::DuplicateEmail);
         }
         self.load_user(user.clone());
@@ -91,7 +117,10 @@ impl Tables {
     /// [`RepositoryError::DuplicateEmail`] when the new email is another
     /// user's.
     pub fn update_user(&mut self, user: &User) -> Result<bool, RepositoryError> {
-        let Some(current) = self.users.get(&user.id) else {
+        let Some(position) = self.positions.get(&user.id).copied() else {
+            return Ok(false);
+        };
+        let Some(current) = self.users.get(&position) else {
             return Ok(false);
         };
         if current.email != user.email {
@@ -102,13 +131,16 @@ impl Tables {
             self.forget_email(&old_email, &user.id);
             self.by_email.insert(user.email.clone(), user.id);
         }
-        self.users.insert(user.id, user.clone());
+        self.users.insert(position, user.clone());
         Ok(true)
     }
 
     /// Removes a user and their sessions; `false` when there is none.
     pub fn delete_user(&mut self, id: &UserId) -> bool {
-        let Some(user) = self.users.shift_remove(id) else {
+        let Some(position) = self.positions.remove(id) else {
+            return false;
+        };
+        let Some(user) = self.users.remove(&position) else {
             return false;
         };
         self.forget_email(&user.email, id);
@@ -116,18 +148,21 @@ impl Tables {
         true
     }
 
+    /// Drops `id`'s claim on `email`; a user it shadowed (legacy data only)
+    /// takes the index over.
     fn forget_email(&mut self, email: &Email, id: &UserId) {
+        if let Some(shadows) = self.shadowed.get_mut(email) {
+            shadows.retain(|shadow| shadow != id);
+        }
         if self.by_email.get(email) == Some(id) {
             self.by_email.remove(email);
-            // Only legacy data can hold another user with this email; the
-            // scan happens only then, when such a user is deleted.
-            if let Some(other) = self
-                .users
-                .values()
-                .find(|u| u.email == *email && u.id != *id)
-            {
-                self.by_email.insert(email.clone(), other.id);
+            let next = self.shadowed.get_mut(email).and_then(VecDeque::pop_front);
+            if let Some(next) = next {
+                self.by_email.insert(email.clone(), next);
             }
+        }
+        if self.shadowed.get(email).is_some_and(VecDeque::is_empty) {
+            self.shadowed.remove(email);
         }
     }
 
@@ -433,5 +468,67 @@ impl AttemptLog for MemoryAttemptLog {
         prune_lists(&mut lists.by_address, before);
         prune_lists(&mut lists.by_both, before);
         Ok(pruned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use domain::PasswordHash;
+
+    fn user(email: &str) -> User {
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        User {
+            id: UserId::generate(),
+            email: Email::parse(email).unwrap(),
+            password_hash: PasswordHash::Unusable,
+            first_name: None,
+            last_name: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn users_keep_insertion_order_through_deletions_and_updates() {
+        let mut tables = Tables::new();
+        let users: Vec<User> = ["a@x", "b@x", "c@x", "d@x"].into_iter().map(user).collect();
+        for u in &users {
+            tables.insert_user(u).unwrap();
+        }
+        assert!(tables.delete_user(&users[1].id));
+        let renamed = User {
+            first_name: Some("C".into()),
+            ..users[2].clone()
+        };
+        assert!(tables.update_user(&renamed).unwrap());
+        let listed: Vec<&str> = tables.users().map(|u| u.email.as_str()).collect();
+        assert_eq!(listed, ["a@x", "c@x", "d@x"]);
+        assert_eq!(
+            tables.user(&users[2].id).unwrap().first_name.as_deref(),
+            Some("C")
+        );
+    }
+
+    #[test]
+    fn a_legacy_duplicate_email_passes_to_the_next_user_when_the_first_is_deleted() {
+        let mut tables = Tables::new();
+        let first = user("same@x");
+        let second = user("same@x");
+        let third = user("same@x");
+        for u in [&first, &second, &third] {
+            tables.load_user(u.clone());
+        }
+        let email = Email::parse("same@x").unwrap();
+        assert_eq!(tables.user_by_email(&email).unwrap().id, first.id);
+        assert!(
+            tables.delete_user(&second.id),
+            "a shadowed user can be deleted"
+        );
+        assert!(tables.delete_user(&first.id));
+        assert_eq!(tables.user_by_email(&email).unwrap().id, third.id);
+        assert!(tables.delete_user(&third.id));
+        assert!(tables.user_by_email(&email).is_none());
     }
 }
