@@ -205,6 +205,31 @@ http_tests! {
         }
     }
 
+    /// HEAD is answered wherever GET is, and the `Allow` header says so.
+    async fn head_is_allowed_wherever_get_is(backend: Backend) {
+        let (service, _, me) = signed_in(backend, "session_db_auth").await;
+        let reply = service.request(Method::PATCH, "/api/v1/users").with(&me).send().await;
+        assert!(allowed(&reply).contains("HEAD"), "Allow: {:?}", allowed(&reply));
+        let reply = service.request(Method::PATCH, "/api/v1/auth_session/logout").with(&me).send().await;
+        assert!(!allowed(&reply).contains("HEAD"), "logout has no GET");
+        service.request(Method::HEAD, "/api/v1/status").send().await.assert_status(200);
+        service.request(Method::HEAD, "/api/v1/users").with(&me).send().await.assert_status(200);
+    }
+
+    /// JSON answers say `application/json`, exactly as the Flask API's did
+    /// (clients that compare the header whole keep working).
+    async fn json_answers_are_plain_application_json(backend: Backend) {
+        let (service, _, me) = signed_in(backend, "session_db_auth").await;
+        for reply in [
+            service.get("/api/v1/status").send().await,
+            service.get("/api/v1/users/me").with(&me).send().await,
+            service.get("/api/v1/nowhere").with(&me).send().await,
+            service.get("/api/v1/users").send().await,
+        ] {
+            assert_eq!(reply.header("content-type"), Some("application/json"), "{}", reply.request);
+        }
+    }
+
     /// Excluded routes answer 405 without credentials.
     async fn unsupported_method_on_an_excluded_route_is_405_without_credentials(backend: Backend) {
         let service = Service::start(backend, "session_db_auth").await;

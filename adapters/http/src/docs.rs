@@ -87,7 +87,8 @@ impl AllowedMethods {
     /// The methods `path` accepts; empty when no route has this path.
     pub fn for_path(&self, path: &str) -> Vec<Method> {
         let parts: Vec<&str> = path.split('/').collect();
-        self.0
+        let mut methods = self
+            .0
             .iter()
             .filter(|(segments, _)| {
                 segments.len() == parts.len()
@@ -100,6 +101,12 @@ impl AllowedMethods {
                         })
             })
             .flat_map(|(_, methods)| methods.iter().cloned())
-            .collect()
+            .collect::<Vec<_>>();
+        // poem answers HEAD wherever GET is routed; the document lists GET
+        // only.
+        if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
+            methods.push(Method::HEAD);
+        }
+        methods
     }
 }

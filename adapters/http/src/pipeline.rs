@@ -372,6 +372,18 @@ impl Endpoint for ServiceEndpoint {
             response
                 .headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // The Flask API's jsonify sent a bare `application/json`; some
+            // clients compare the header whole. JSON is UTF-8 by definition.
+            let headers = response.headers_mut();
+            if headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v == "application/json; charset=utf-8")
+            {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+            }
         }
         if self.basic_auth && response.status() == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
