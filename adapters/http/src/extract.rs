@@ -20,15 +20,19 @@ pub enum JsonBody<T> {
     Malformed,
 }
 
-fn is_json(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    essence == "application/json"
-        || (essence.starts_with("application/") && essence.ends_with("+json"))
+/// The request's media type without parameters, lowercase; empty when the
+/// request has no `Content-Type`.
+fn media_type(request: &Request) -> String {
+    request
+        .content_type()
+        .and_then(|ct| ct.split(';').next())
+        .map(|ct| ct.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+fn is_json(media_type: &str) -> bool {
+    media_type == "application/json"
+        || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
 
 /// A required request body of `content_type` with `T`'s schema, as the
@@ -62,7 +66,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
         body: &mut RequestBody,
         _: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        if !request.content_type().is_some_and(is_json) {
+        if !is_json(&media_type(request)) {
             return Ok(Self::Malformed);
         }
         let bytes = body.take()?.into_bytes().await?;
@@ -93,11 +97,7 @@ impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormB
         body: &mut RequestBody,
         _: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        let essence = request
-            .content_type()
-            .and_then(|ct| ct.split(';').next())
-            .map(|ct| ct.trim().to_ascii_lowercase())
-            .unwrap_or_default();
+        let essence = media_type(request);
         if essence == "application/x-www-form-urlencoded" {
             let bytes = body.take()?.into_bytes().await?;
             return Ok(Self(
