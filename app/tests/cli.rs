@@ -356,3 +356,32 @@ fn sessions_prune_removes_expired_sessions_from_the_storage() {
         .unwrap_or_default();
     assert_eq!(ids, [young], "{left}");
 }
+
+/// `LOG_FORMAT=json` writes one JSON object per line, and each request is a
+/// structured event with its method, path and status.
+#[test]
+fn json_logs_are_one_object_per_line_with_request_fields() {
+    let dir = data_dir();
+    let server = Server::start(dir.path(), &[("LOG_FORMAT", "json")]);
+    assert_eq!(server.get("/api/v1/users", &[]).status, 401);
+    let logs = server.stop();
+    let events: Vec<Value> = logs
+        .lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"))
+        })
+        .collect();
+    let request = events
+        .iter()
+        .find(|e| e["path"] == "/api/v1/users")
+        .unwrap_or_else(|| panic!("no request event in {logs}"));
+    assert_eq!(request["method"], "GET", "{request}");
+    assert_eq!(request["status"], 401, "{request}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"].as_str().is_some_and(|m| m.contains("stopped"))),
+        "{logs}"
+    );
+}
