@@ -211,11 +211,7 @@ impl AuthPolicy for BasicAuthPolicy {
         };
         let checked = self
             .auth
-            .authenticate(
-                Some(basic.email.as_str()),
-                Some(basic.password.expose()),
-                credentials.client_address,
-            )
+            .check_credentials(&basic.email, &basic.password, credentials.client_address)
             .await;
         match checked {
             Ok(user) => Ok(Identity::User(user)),

@@ -62,11 +62,6 @@ impl AccountKey {
         Self(hex::encode(Sha256::digest(email.as_bytes())))
     }
 
-    /// A stored key (64 hex digits).
-    pub fn from_stored(text: String) -> Self {
-        Self(text)
-    }
-
     /// The hex digest, for storage.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -115,11 +110,6 @@ impl Throttle {
     /// Applies `rules` over `log`.
     pub fn new(log: Arc<dyn AttemptLog>, rules: ThrottleRules) -> Self {
         Self { log, rules }
-    }
-
-    /// The rules in force.
-    pub fn rules(&self) -> ThrottleRules {
-        self.rules
     }
 
     /// `None` when a password check for `account` from `address` may run at

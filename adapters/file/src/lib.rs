@@ -192,11 +192,6 @@ impl FileStore {
         })
     }
 
-    /// The data directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
     /// How many file replacements this store has performed; lets tests
     /// observe that concurrent changes share writes.
     pub fn writes_performed(&self) -> u64 {

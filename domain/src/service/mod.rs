@@ -151,11 +151,6 @@ impl AuthService {
         self.rules.sessions.lifetime
     }
 
-    /// The rules in force.
-    pub fn rules(&self) -> AuthRules {
-        self.rules
-    }
-
     /// Checks an email and password under the brute-force limits; on
     /// success a legacy SHA-256 hash is replaced by Argon2id.
     ///
@@ -173,6 +168,21 @@ impl AuthService {
         let password = password
             .and_then(Password::parse)
             .ok_or(LoginError::PasswordMissing)?;
+        self.check_credentials(&email, &password, client_address)
+            .await
+    }
+
+    /// [`AuthService::authenticate`] for credentials already parsed (the
+    /// Basic header, a user's own email).
+    ///
+    /// # Errors
+    /// [`LoginError`] saying what was wrong (never a missing field).
+    pub async fn check_credentials(
+        &self,
+        email: &Email,
+        password: &Password,
+        client_address: Option<&str>,
+    ) -> Result<User, LoginError> {
         let account = AccountKey::of(email.as_str());
         let address = client_address.unwrap_or(UNKNOWN_ADDRESS);
         if let Some(wait) = self
@@ -184,11 +194,11 @@ impl AuthService {
         }
         let user = self
             .users
-            .find_by_email(&email)
+            .find_by_email(email)
             .await
             .map_err(Failure::from)?;
         let Some(user) = user else {
-            self.verify_decoy(&password).await?;
+            self.verify_decoy(password).await?;
             self.throttle
                 .record_failure(account, address, self.clock.now())
                 .await?;
@@ -196,7 +206,7 @@ impl AuthService {
         };
         if !self
             .hasher
-            .verify(&password, &user.password_hash)
+            .verify(password, &user.password_hash)
             .await
             .map_err(Failure::from)?
         {
@@ -205,7 +215,7 @@ impl AuthService {
                 .await?;
             return Err(LoginError::WrongPassword);
         }
-        Ok(self.upgrade_legacy_hash(user, &password).await)
+        Ok(self.upgrade_legacy_hash(user, password).await)
     }
 
     async fn verify_decoy(&self, password: &Password) -> Result<(), Failure> {
@@ -391,14 +401,14 @@ impl AuthService {
         client_address: Option<&str>,
     ) -> Result<User, ChangePasswordError> {
         let current = current
-            .filter(|c| !c.is_empty())
+            .and_then(Password::parse)
             .ok_or(ChangePasswordError::CurrentMissing)?;
         let new = new
             .and_then(Password::parse)
             .ok_or(ChangePasswordError::NewMissing)?;
         self.rules.passwords.check(&new)?;
         let verified = match self
-            .authenticate(Some(user.email.as_str()), Some(current), client_address)
+            .check_credentials(&user.email, &current, client_address)
             .await
         {
             Ok(verified) if verified.id == user.id => verified,
@@ -564,15 +574,6 @@ impl UserService {
         };
         self.users.insert(&user).await?;
         Ok(user)
-    }
-
-    /// Creates a user keeping what an import brings: its id, timestamps and
-    /// password hash as stored.
-    ///
-    /// # Errors
-    /// [`CreateUserError::DuplicateEmail`] when the email is taken.
-    pub async fn restore(&self, user: &User) -> Result<(), CreateUserError> {
-        Ok(self.users.insert(user).await?)
     }
 
     /// Sets the names that are given (`None` leaves a name as it is);

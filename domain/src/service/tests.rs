@@ -505,7 +505,9 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
         created_at: now,
         updated_at: now,
     };
-    w.users.restore(&old).await.unwrap();
+    UserRepository::insert(w.store.as_ref(), &old)
+        .await
+        .unwrap();
 
     assert!(
         w.auth
