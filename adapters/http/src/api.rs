@@ -134,7 +134,6 @@ impl Api {
         caller.0.user.clone().ok_or_else(ApiError::not_found)
     }
 
-    /// Whether `handle` names the session of `token`.
     fn finish_cookie(&self, cookie: &mut Cookie) {
         cookie.set_path("/");
         cookie.set_http_only(true);
@@ -227,12 +226,13 @@ impl Api {
         body: JsonBody<UpdateUserRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
         // The Flask API looked the user up before reading the body: an
-        // unknown id is 404 whatever the body.
-        if self.services.users.get(&user_id.0).await?.is_none() {
-            return Err(ApiError::not_found());
-        }
+        // unknown id is 404 whatever the body; only a bad body needs the
+        // extra look-up to tell the two apart.
         let JsonBody::Parsed(body) = body else {
-            return Err(ApiError::bad_request("Wrong format"));
+            return Err(match self.services.users.get(&user_id.0).await? {
+                Some(_) => ApiError::bad_request("Wrong format"),
+                None => ApiError::not_found(),
+            });
         };
         let user = self
             .services
