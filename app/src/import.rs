@@ -59,6 +59,18 @@ pub enum ImportError {
 /// How often progress is reported.
 const PROGRESS_EVERY: usize = 1_000;
 
+/// Reports progress every [`PROGRESS_EVERY`] records.
+fn tick(progress: &mut impl FnMut(&str), kind: &str, done: usize, total: usize) {
+    if done > 0 && done.is_multiple_of(PROGRESS_EVERY) {
+        progress(&format!("{kind}: {done}/{total}"));
+    }
+}
+
+/// The record, or `None` after noting why it is skipped (its id included).
+fn usable<T>(record: Result<T, adapter_file::OpenError>, skipped: &mut Vec<String>) -> Option<T> {
+    record.map_err(|bad| skipped.push(bad.to_string())).ok()
+}
+
 /// Imports the Flask files of `dir` into `storage`; `progress` receives a
 /// line now and then on large files.
 ///
@@ -77,15 +89,9 @@ pub async fn import(
 
     let total = records.users.len();
     for (done, record) in records.users.into_iter().enumerate() {
-        if done > 0 && done % PROGRESS_EVERY == 0 {
-            progress(&format!("users: {done}/{total}"));
-        }
-        let user = match record {
-            Ok(user) => user,
-            Err(bad) => {
-                report.skipped.push(bad.to_string());
-                continue;
-            }
+        tick(&mut progress, "users", done, total);
+        let Some(user) = usable(record, &mut report.skipped) else {
+            continue;
         };
         if storage
             .users
@@ -109,15 +115,9 @@ pub async fn import(
 
     let total = records.sessions.len();
     for (done, record) in records.sessions.into_iter().enumerate() {
-        if done > 0 && done % PROGRESS_EVERY == 0 {
-            progress(&format!("sessions: {done}/{total}"));
-        }
-        let session = match record {
-            Ok(session) => session,
-            Err(bad) => {
-                report.skipped.push(bad.to_string());
-                continue;
-            }
+        tick(&mut progress, "sessions", done, total);
+        let Some(session) = usable(record, &mut report.skipped) else {
+            continue;
         };
         if storage
             .sessions
