@@ -1,10 +1,14 @@
 //! Configuration: the Flask API's environment variables plus this
 //! service's own, each also a command-line flag.
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 use domain::AuthType;
+
+/// The longest session lifetime or idle timeout accepted, in seconds (100
+/// years): longer ones could not be added to a timestamp.
+pub const MAX_DURATION_SECONDS: i64 = 100 * 366 * 86_400;
 
 /// session-auth: user and session authentication, compatible with the
 /// Flask "Session authentication" API.
@@ -178,7 +182,8 @@ pub struct ServeArgs {
         long,
         env = "SESSION_DURATION",
         default_value_t = 86_400,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(i64).range(..=MAX_DURATION_SECONDS)
     )]
     pub session_duration: i64,
     /// Mark the session cookie `Secure` (send it over HTTPS only).
@@ -186,7 +191,7 @@ pub struct ServeArgs {
     pub cookie_secure: bool,
     /// End sessions not used for this many seconds (activity extends them;
     /// SESSION_DURATION still ends them); 0: no idle timeout.
-    #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0)]
+    #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(..=MAX_DURATION_SECONDS))]
     pub session_idle_timeout: i64,
     /// Shortest new password accepted, in characters (1: any non-empty, as
     /// the Flask API).
@@ -232,6 +237,21 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// clap's defaults, with no flag and no environment variable read: the
+    /// one definition of every default.
+    ///
+    /// # Panics
+    /// Only if the definitions above are inconsistent (a default their own
+    /// parser refuses), which the tests rule out.
+    pub fn defaults() -> Self {
+        let command = Self::augment_args(clap::Command::new("serve"))
+            .mut_args(|arg| arg.env(None::<&'static str>));
+        command
+            .try_get_matches_from(["serve"])
+            .and_then(|matches| Self::from_arg_matches(&matches))
+            .expect("every setting of serve has a default its parser accepts")
+    }
+
     /// The service settings these arguments give.
     pub fn settings(&self) -> crate::Settings {
         crate::Settings {
@@ -258,7 +278,7 @@ impl ServeArgs {
 
 fn parse_auth_type(text: &str) -> Result<AuthType, String> {
     text.parse()
-        .map_err(|e: domain::policy::UnknownAuthType| e.to_string())
+        .map_err(|e: domain::UnknownAuthType| e.to_string())
 }
 
 /// A cookie name must be an RFC 6265 token: visible ASCII without
@@ -301,6 +321,59 @@ mod tests {
         assert_eq!(serve.storage.storage, StorageKind::File);
     }
 
+    /// The README's configuration table, as (variable, flag, default) rows:
+    /// the default is the first `code` span of its column, `None` for `—`.
+    fn readme_settings() -> Vec<(String, String, Option<String>)> {
+        let readme = include_str!("../../README.md");
+        readme
+            .lines()
+            .filter(|line| line.starts_with("| `"))
+            .filter_map(|line| {
+                let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+                let code = |cell: &str| cell.split('`').nth(1).map(str::to_owned);
+                let variable = code(cells.get(1)?)?;
+                let flag = code(cells.get(2)?)?;
+                if !flag.starts_with("--") {
+                    return None;
+                }
+                let default = cells.get(3)?;
+                let default = if default.starts_with('—') {
+                    None
+                } else {
+                    code(default)
+                };
+                Some((variable, flag, default))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_table_lists_every_setting_with_its_flag_and_default() {
+        let command = ServeArgs::augment_args(clap::Command::new("serve"));
+        let from_clap: Vec<(String, String, Option<String>)> = command
+            .get_arguments()
+            .filter_map(|arg| {
+                let variable = arg.get_env()?.to_str()?.to_owned();
+                let flag = format!("--{}", arg.get_long()?);
+                let default = arg
+                    .get_default_values()
+                    .first()
+                    .and_then(|v| v.to_str())
+                    .map(str::to_owned);
+                Some((variable, flag, default))
+            })
+            .collect();
+        let mut in_readme = readme_settings();
+        let mut from_clap_sorted = from_clap.clone();
+        in_readme.sort();
+        from_clap_sorted.sort();
+        assert_eq!(
+            in_readme, from_clap_sorted,
+            "README configuration table vs clap"
+        );
+        assert!(from_clap.len() >= 20, "the table was not found");
+    }
+
     #[test]
     fn unknown_auth_type_is_refused_with_the_accepted_values() {
         let error = parse(&["serve", "--auth-type", "sessions"])
@@ -313,6 +386,17 @@ mod tests {
     fn unparsable_session_duration_is_refused() {
         assert!(parse(&["serve", "--session-duration", "ten"]).is_err());
         assert!(parse(&["serve", "--session-duration", "-1"]).is_ok());
+    }
+
+    #[test]
+    fn durations_too_long_for_time_arithmetic_are_refused() {
+        for flag in ["--session-duration", "--session-idle-timeout"] {
+            for huge in ["9000000000000000", "9223372036854775807"] {
+                let error = parse(&["serve", flag, huge]).unwrap_err().to_string();
+                assert!(error.contains(flag), "{error}");
+            }
+            assert!(parse(&["serve", flag, &MAX_DURATION_SECONDS.to_string()]).is_ok());
+        }
     }
 
     #[test]

@@ -179,19 +179,9 @@ pub struct Settings {
 }
 
 impl Default for Settings {
-    /// The documented defaults.
+    /// The documented defaults: those of `serve`'s flags.
     fn default() -> Self {
-        Self {
-            auth_type: AuthType::SessionDbAuth,
-            session_name: "_my_session_id".to_owned(),
-            session_duration: 86_400,
-            session_idle_timeout: 0,
-            cookie_secure: false,
-            throttle: ThrottleRules::default(),
-            passwords: PasswordRules::default(),
-            body_limit: 64 * 1024,
-            trust_forwarded_for: false,
-        }
+        config::ServeArgs::defaults().settings()
     }
 }
 
@@ -204,7 +194,8 @@ impl Settings {
             SessionLifetime::Unlimited
         };
         let idle_timeout = (self.session_idle_timeout > 0)
-            .then(|| chrono::Duration::seconds(self.session_idle_timeout));
+            .then(|| chrono::Duration::try_seconds(self.session_idle_timeout))
+            .flatten();
         SessionRules {
             lifetime,
             idle_timeout,
@@ -253,6 +244,7 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
         tokens: infra.tokens.clone(),
     };
     let rules = AuthRules {
+        session_logins: settings.auth_type.uses_sessions(),
         sessions: settings.session_rules(),
         throttle: settings.throttle,
         passwords: settings.passwords,
@@ -263,12 +255,7 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
         ExcludedPaths::standard(),
         settings.auth_type.policy(auth.clone()),
     );
-    Services {
-        auth_type: settings.auth_type,
-        gate,
-        auth,
-        users,
-    }
+    Services { gate, auth, users }
 }
 
 /// The HTTP-level settings of these settings.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
-use domain::service::{CreateUserError, NewUser};
 use domain::{AuthService, AuthType};
+use domain::{CreateUserError, NewUser};
 
 use adapter_seaorm::SchemaState;
 
@@ -161,7 +161,7 @@ pub enum CommandError {
     Import(#[from] ImportError),
     /// The storage failed.
     #[error("storage failure")]
-    Storage(#[from] domain::service::Failure),
+    Storage(#[from] domain::Failure),
 }
 
 /// `session-auth migrate`: applies pending migrations (or rolls back, or
@@ -213,12 +213,12 @@ pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
     let storage = open_storage(&args.storage).await?;
     let users = services(&Settings::default(), &storage, &Infrastructure::real()).users;
     let user = users
-        .create(NewUser {
-            email: Some(args.email),
-            password: domain::Password::parse(args.password),
-            first_name: args.first_name,
-            last_name: args.last_name,
-        })
+        .create(NewUser::parse(
+            Some(args.email),
+            Some(args.password),
+            args.first_name,
+            args.last_name,
+        )?)
         .await?;
     Ok(user.id.to_string())
 }

@@ -1,11 +1,14 @@
-//! The authentication gate that runs before every route.
+//! The authentication gate that runs before every route, and the
+//! [`Caller`] it hands to the route.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::policy::{AuthPolicy, Credentials, Identity};
-use crate::service::Failure;
+use crate::credentials::Credentials;
+use crate::error::Failure;
+use crate::policy::{AuthPolicy, Identity};
+use crate::session::{ClientInfo, Session};
 use crate::user::User;
 
 /// Paths that never need authentication, with the Flask API's matching
@@ -58,12 +61,29 @@ fn with_trailing_slash(path: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Who is calling, as the gate worked it out: everything a route may need
+/// to know about the caller, so no route reads a credential itself.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The current user; none on excluded paths and when authentication is
+    /// off.
+    pub user: Option<User>,
+    /// The session that authenticated the request; set only by the session
+    /// policies, so a cookie sent under `basic_auth` is no session here.
+    pub session: Option<Session>,
+    /// The client's address and `User-Agent`.
+    pub client: ClientInfo,
+}
+
 /// What the gate decided for a request.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per request and consumed at once; a box would add an allocation to every request"
+)]
 pub enum GateDecision {
-    /// The route runs, with this current user (none on excluded paths and
-    /// when authentication is off).
-    Pass(Option<User>),
+    /// The route runs, for this caller.
+    Pass(Caller),
     /// Neither an `Authorization` header nor the session cookie: 401.
     Unauthorized,
     /// Credentials that resolve no user: 403.
@@ -86,7 +106,14 @@ impl Gate {
         Self { excluded, policy }
     }
 
-    /// Decides whether the request may reach its route, and as whom.
+    /// The `WWW-Authenticate` challenge of a `401` under the active policy
+    /// (`basic_auth` invites Basic credentials).
+    pub fn challenge(&self) -> Option<&'static str> {
+        self.policy.as_ref().and_then(|policy| policy.challenge())
+    }
+
+    /// Decides whether the request for `path`, presenting `credentials`
+    /// from `client`, may reach its route, and as whom.
     ///
     /// # Errors
     /// Only infrastructure failures of the policy.
@@ -94,18 +121,30 @@ impl Gate {
         &self,
         path: &str,
         credentials: &Credentials<'_>,
+        client: ClientInfo,
     ) -> Result<GateDecision, Failure> {
+        let anonymous = |client| {
+            Ok(GateDecision::Pass(Caller {
+                user: None,
+                session: None,
+                client,
+            }))
+        };
         let Some(policy) = &self.policy else {
-            return Ok(GateDecision::Pass(None));
+            return anonymous(client);
         };
         if !self.excluded.require_auth(path) {
-            return Ok(GateDecision::Pass(None));
+            return anonymous(client);
         }
         if credentials.is_empty() {
             return Ok(GateDecision::Unauthorized);
         }
-        Ok(match policy.current_user(credentials).await? {
-            Identity::User(user) => GateDecision::Pass(Some(user)),
+        Ok(match policy.identify(credentials, &client).await? {
+            Identity::User { user, session } => GateDecision::Pass(Caller {
+                user: Some(user),
+                session,
+                client,
+            }),
             Identity::Nobody => GateDecision::Forbidden,
             Identity::Throttled(wait) => GateDecision::TooManyAttempts(wait),
         })

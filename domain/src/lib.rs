@@ -1,13 +1,19 @@
 //! The pure core of session-auth.
 //!
 //! Entities and validated value objects ([`user`], [`password`], [`session`]),
-//! the ports that adapters implement ([`ports`]), the authentication policies
-//! of the Flask API's `AUTH_TYPE`s and the gate that applies them ([`policy`],
-//! [`gate`]), and the use cases that orchestrate the ports ([`service`]).
+//! the ports that adapters implement ([`ports`]), the credentials a request
+//! presents ([`credentials`]), the authentication policies of the Flask
+//! API's `AUTH_TYPE`s and the gate that turns them into a [`Caller`]
+//! ([`policy`], [`gate`]), the brute-force limits ([`throttle`] over
+//! [`attempt`]s), the use cases that orchestrate the ports ([`service`]),
+//! and every error they speak ([`error`]).
 //!
 //! Nothing here performs I/O or reads the time: storage, hashing, randomness
 //! and the clock all arrive through ports.
 
+pub mod attempt;
+pub mod credentials;
+pub mod error;
 pub mod gate;
 pub mod password;
 pub mod policy;
@@ -17,22 +23,27 @@ pub mod session;
 pub mod throttle;
 pub mod user;
 
-pub use gate::{ExcludedPaths, Gate, GateDecision};
-pub use password::{Password, PasswordHash, PasswordRules};
-pub use policy::{AuthPolicy, AuthType, BasicCredentials, Credentials, Identity};
-pub use ports::{
-    AttemptLog, Clock, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator,
-    UserRepository,
+pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
+pub use credentials::{Credentials, EmailAndPassword};
+pub use error::{
+    BoxError, ChangePasswordError, CreateUserError, Failure, FieldError, HashError,
+    InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError, UnknownAuthType,
+    UpdateUserError,
 };
-pub use service::{AuthPorts, AuthRules, AuthService, UserService};
+pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
+pub use password::{Password, PasswordHash, PasswordRules};
+pub use policy::{AuthPolicy, AuthType, Identity};
+pub use ports::{
+    AttemptLog, Clock, PasswordHasher, SessionRepository, TokenGenerator, UserRepository,
+};
+pub use service::{
+    AuthPorts, AuthRules, AuthService, Logins, NewUser, PasswordChange, UserService,
+};
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,
 };
-pub use throttle::{AccountKey, FailedAttempt, FailureWindow, Throttle, ThrottleRules};
-pub use user::{Email, User, UserId};
-
-/// The boxed error kept as the source of an opaque failure.
-pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+pub use throttle::{Throttle, ThrottleRules};
+pub use user::{EMAIL_MAX, Email, NAME_MAX, NameChange, User, UserId};
 
 /// Timestamps are kept to the second, as the Flask API's files and responses
 /// show them (`YYYY-MM-DDTHH:MM:SS`): a value that round-trips through any

@@ -4,6 +4,8 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use subtle::ConstantTimeEq;
 
+use crate::error::{InvalidPasswordHash, PasswordRuleError};
+
 /// A clear-text password received from a client. It never reaches storage or
 /// a log: it has no `Display`, and its `Debug` is redacted.
 #[derive(Clone, PartialEq, Eq)]
@@ -47,17 +49,6 @@ impl Default for PasswordRules {
     }
 }
 
-/// A new password outside [`PasswordRules`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PasswordRuleError {
-    /// Shorter than the minimum.
-    #[error("password must be at least {0} characters")]
-    TooShort(usize),
-    /// Longer than the maximum.
-    #[error("password must be at most {0} characters")]
-    TooLong(usize),
-}
-
 impl PasswordRules {
     /// Whether `password` may be set as a new password.
     ///
@@ -86,11 +77,6 @@ pub enum PasswordHash {
     /// No password was ever set (a `null` in an old file): nothing verifies.
     Unusable,
 }
-
-/// The text is neither an Argon2id PHC string nor a 64-digit hex digest.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not an Argon2id PHC string nor a SHA-256 hex digest")]
-pub struct InvalidPasswordHash;
 
 impl PasswordHash {
     /// Recognises a stored hash by its shape.

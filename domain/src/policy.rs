@@ -1,42 +1,34 @@
-//! The authentication policies of the Flask API's `AUTH_TYPE`s.
+//! The authentication policies of the Flask API's `AUTH_TYPE`s: each turns a
+//! request's credentials into an [`Identity`].
 
 use async_trait::async_trait;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::password::Password;
-use crate::service::{AuthService, Failure, LoginError};
-use crate::session::SessionToken;
-use crate::user::{Email, User};
-
-/// What a request presents: the raw `Authorization` header and the value of
-/// the session cookie, each as sent.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Credentials<'a> {
-    /// The `Authorization` header, if the request has one.
-    pub authorization: Option<&'a str>,
-    /// The session cookie (named by `SESSION_NAME`), if the request has one.
-    pub session_cookie: Option<&'a str>,
-    /// The client's address, for throttling password checks.
-    pub client_address: Option<&'a str>,
-}
-
-impl Credentials<'_> {
-    /// The gate's first question: does the request present anything at all?
-    pub fn is_empty(&self) -> bool {
-        self.authorization.is_none() && self.session_cookie.is_none()
-    }
-}
+use crate::credentials::{Credentials, EmailAndPassword};
+use crate::error::{Failure, LoginError, UnknownAuthType};
+use crate::service::AuthService;
+use crate::session::{ClientInfo, Session, SessionToken};
+use crate::user::User;
 
 /// What a policy made of a request's credentials.
 #[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "made once per request and consumed at once; a box would add an allocation to every request"
+)]
 pub enum Identity {
-    /// They identify this user.
-    User(User),
+    /// They identify this user; `session` is the session that did, under
+    /// the session policies (and only there).
+    User {
+        /// Who.
+        user: User,
+        /// The session of the request's cookie, when a session policy
+        /// resolved the user.
+        session: Option<Session>,
+    },
     /// They identify no one.
     Nobody,
     /// Too many failed password checks: try again after this long.
@@ -46,12 +38,22 @@ pub enum Identity {
 /// Resolves the current user from a request's credentials.
 #[async_trait]
 pub trait AuthPolicy: Send + Sync {
-    /// Whom these credentials identify.
+    /// Whom these credentials, sent by `client`, identify.
     ///
     /// # Errors
     /// Only infrastructure failures; bad credentials are
     /// [`Identity::Nobody`].
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure>;
+    async fn identify(
+        &self,
+        credentials: &Credentials<'_>,
+        client: &ClientInfo,
+    ) -> Result<Identity, Failure>;
+
+    /// The challenge a `401` carries under this policy (the value of
+    /// `WWW-Authenticate`), when the policy has one to offer.
+    fn challenge(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// The `AUTH_TYPE` setting.
@@ -72,18 +74,29 @@ pub enum AuthType {
 }
 
 impl AuthType {
-    /// Every accepted value, for messages and `--help`.
-    pub const NAMES: [&'static str; 6] = [
-        "none",
-        "auth",
-        "basic_auth",
-        "session_auth",
-        "session_exp_auth",
-        "session_db_auth",
+    /// Every policy, in the order `--help` lists them.
+    pub const ALL: [Self; 6] = [
+        Self::None,
+        Self::Auth,
+        Self::BasicAuth,
+        Self::SessionAuth,
+        Self::SessionExpAuth,
+        Self::SessionDbAuth,
     ];
 
+    /// Every accepted value, for messages and `--help`.
+    pub const NAMES: [&'static str; 6] = {
+        let mut names = [""; 6];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Self::ALL[i].as_str();
+            i += 1;
+        }
+        names
+    };
+
     /// The setting's text.
-    pub fn as_str(&self) -> &'static str {
+    pub const fn as_str(&self) -> &'static str {
         match self {
             Self::None => "none",
             Self::Auth => "auth",
@@ -132,26 +145,17 @@ impl fmt::Display for AuthType {
     }
 }
 
-/// The text names no known `AUTH_TYPE`.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown AUTH_TYPE {0:?}; expected one of: none, auth, basic_auth, session_auth, session_exp_auth, session_db_auth"
-)]
-pub struct UnknownAuthType(pub String);
-
 impl FromStr for AuthType {
     type Err = UnknownAuthType;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(match s {
-            "none" => Self::None,
-            "auth" => Self::Auth,
-            "basic_auth" => Self::BasicAuth,
-            "session_auth" => Self::SessionAuth,
-            "session_exp_auth" => Self::SessionExpAuth,
-            "session_db_auth" => Self::SessionDbAuth,
-            other => return Err(UnknownAuthType(other.to_owned())),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|auth_type| auth_type.as_str() == s)
+            .ok_or_else(|| UnknownAuthType {
+                given: s.to_owned(),
+                expected: Self::NAMES.join(", "),
+            })
     }
 }
 
@@ -160,41 +164,8 @@ struct DenyAll;
 
 #[async_trait]
 impl AuthPolicy for DenyAll {
-    async fn current_user(&self, _: &Credentials<'_>) -> Result<Identity, Failure> {
+    async fn identify(&self, _: &Credentials<'_>, _: &ClientInfo) -> Result<Identity, Failure> {
         Ok(Identity::Nobody)
-    }
-}
-
-/// The email and password of an HTTP Basic `Authorization` header.
-pub struct BasicCredentials {
-    /// The part before the first `:`.
-    pub email: Email,
-    /// The part after it (may itself contain `:`).
-    pub password: Password,
-}
-
-impl BasicCredentials {
-    /// Parses `Basic base64(email:password)`. `None` when the header does not
-    /// start with `Basic ` (with the space), is not valid base64, does not
-    /// decode to UTF-8, has no `:`, or has an empty email or password.
-    pub fn parse(header: &str) -> Option<Self> {
-        let encoded = header.strip_prefix("Basic ")?;
-        let decoded = STANDARD.decode(encoded.trim()).ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (email, password) = text.split_once(':')?;
-        Some(Self {
-            email: Email::parse(email)?,
-            password: Password::parse(password)?,
-        })
-    }
-}
-
-impl fmt::Debug for BasicCredentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("BasicCredentials")
-            .field("email", &self.email)
-            .field("password", &self.password)
-            .finish()
     }
 }
 
@@ -205,20 +176,34 @@ struct BasicAuthPolicy {
 
 #[async_trait]
 impl AuthPolicy for BasicAuthPolicy {
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure> {
-        let Some(basic) = credentials.authorization.and_then(BasicCredentials::parse) else {
+    async fn identify(
+        &self,
+        credentials: &Credentials<'_>,
+        client: &ClientInfo,
+    ) -> Result<Identity, Failure> {
+        let Some(basic) = credentials
+            .authorization
+            .and_then(EmailAndPassword::from_basic_header)
+        else {
             return Ok(Identity::Nobody);
         };
         let checked = self
             .auth
-            .check_credentials(&basic.email, &basic.password, credentials.client_address)
+            .check_credentials(&basic, client.address.as_deref())
             .await;
         match checked {
-            Ok(user) => Ok(Identity::User(user)),
+            Ok(user) => Ok(Identity::User {
+                user,
+                session: None,
+            }),
             Err(LoginError::TooManyAttempts(wait)) => Ok(Identity::Throttled(wait)),
             Err(LoginError::Failure(failure)) => Err(failure),
             Err(_) => Ok(Identity::Nobody),
         }
+    }
+
+    fn challenge(&self) -> Option<&'static str> {
+        Some("Basic realm=\"session-auth\"")
     }
 }
 
@@ -230,13 +215,20 @@ struct SessionPolicy {
 
 #[async_trait]
 impl AuthPolicy for SessionPolicy {
-    async fn current_user(&self, credentials: &Credentials<'_>) -> Result<Identity, Failure> {
+    async fn identify(
+        &self,
+        credentials: &Credentials<'_>,
+        _: &ClientInfo,
+    ) -> Result<Identity, Failure> {
         let Some(cookie) = credentials.session_cookie else {
             return Ok(Identity::Nobody);
         };
         let token = SessionToken::from_cookie(cookie);
-        Ok(match self.auth.user_for_token(&token).await? {
-            Some(user) => Identity::User(user),
+        Ok(match self.auth.session_for_token(&token).await? {
+            Some((session, user)) => Identity::User {
+                user,
+                session: Some(session),
+            },
             None => Identity::Nobody,
         })
     }
@@ -245,53 +237,6 @@ impl AuthPolicy for SessionPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn header(raw: &str) -> String {
-        format!("Basic {}", STANDARD.encode(raw))
-    }
-
-    #[test]
-    fn basic_header_splits_on_the_first_colon() {
-        let creds = BasicCredentials::parse(&header("bob@x.io:pa:ss:word")).unwrap();
-        assert_eq!(creds.email.as_str(), "bob@x.io");
-        assert_eq!(creds.password.expose(), "pa:ss:word");
-    }
-
-    #[test]
-    fn basic_header_without_the_basic_prefix_is_rejected() {
-        let encoded = STANDARD.encode("bob@x.io:pw");
-        assert!(BasicCredentials::parse(&encoded).is_none());
-        assert!(BasicCredentials::parse(&format!("Basic{encoded}")).is_none());
-        assert!(BasicCredentials::parse(&format!("Bearer {encoded}")).is_none());
-    }
-
-    #[test]
-    fn basic_header_with_bad_base64_is_rejected() {
-        assert!(BasicCredentials::parse("Basic !!!not-base64!!!").is_none());
-    }
-
-    #[test]
-    fn basic_header_that_is_not_utf8_is_rejected() {
-        let encoded = STANDARD.encode([0xff, 0xfe, b':', b'x']);
-        assert!(BasicCredentials::parse(&format!("Basic {encoded}")).is_none());
-    }
-
-    #[test]
-    fn basic_header_without_a_colon_is_rejected() {
-        assert!(BasicCredentials::parse(&header("bob@x.io")).is_none());
-    }
-
-    #[test]
-    fn basic_header_with_empty_email_or_password_is_rejected() {
-        assert!(BasicCredentials::parse(&header(":pw")).is_none());
-        assert!(BasicCredentials::parse(&header("bob@x.io:")).is_none());
-    }
-
-    #[test]
-    fn basic_credentials_debug_hides_the_password() {
-        let creds = BasicCredentials::parse(&header("bob@x.io:hunter2")).unwrap();
-        assert!(!format!("{creds:?}").contains("hunter2"));
-    }
 
     #[test]
     fn auth_type_names_round_trip_and_unknown_names_are_refused() {

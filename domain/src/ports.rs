@@ -6,25 +6,11 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::BoxError;
+use crate::attempt::{AccountKey, FailedAttempt, FailureWindow};
+use crate::error::{HashError, RepositoryError};
 use crate::password::{Password, PasswordHash};
 use crate::session::{Session, SessionKey, SessionToken};
-use crate::throttle::{AccountKey, FailedAttempt, FailureWindow};
-use crate::user::{Email, User, UserId};
-
-/// What a storage adapter can report.
-#[derive(Debug, thiserror::Error)]
-pub enum RepositoryError {
-    /// Another user already has this email.
-    #[error("email already exists")]
-    DuplicateEmail,
-    /// The storage cannot be reached right now; the request may be retried.
-    #[error("storage unavailable")]
-    Unavailable(#[source] BoxError),
-    /// Anything else; the source says what, and is logged, never sent.
-    #[error("storage failure")]
-    Unexpected(#[source] BoxError),
-}
+use crate::user::{Email, NameChange, User, UserId};
 
 /// Where users live.
 #[async_trait]
@@ -32,7 +18,8 @@ pub trait UserRepository: Send + Sync {
     /// Stores a new user.
     ///
     /// # Errors
-    /// MUST return [`RepositoryError::DuplicateEmail`] when a stored user has
+    /// MUST return [`RepositoryError::DuplicateId`] when a stored user has
+    /// the same id, else
     /// the same email (compared exactly), storing nothing.
     async fn insert(&self, user: &User) -> Result<(), RepositoryError>;
 
@@ -69,6 +56,36 @@ pub trait UserRepository: Send + Sync {
     /// belongs to another user.
     async fn update(&self, user: &User) -> Result<bool, RepositoryError>;
 
+    /// Sets the names that `names` gives (a `None` leaves that name as it
+    /// is) and `updated_at`, changing nothing else, atomically: a concurrent
+    /// change of another field (the password) is never undone. Returns the
+    /// user as stored afterwards, `None` when there is none.
+    ///
+    /// # Errors
+    /// Only storage failures; on error nothing changes.
+    async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError>;
+
+    /// Replaces the password hash with `new`, only if it is still
+    /// `expected` (the hash the caller verified against), and sets
+    /// `updated_at` to `at` when given; nothing else changes. `false` when
+    /// there is no such user or the hash has changed meanwhile (nothing is
+    /// stored then).
+    ///
+    /// # Errors
+    /// Only storage failures; on error nothing changes.
+    async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepositoryError>;
+
     /// Removes the user and every session this storage holds for them;
     /// `false` when there was no such user.
     ///
@@ -83,7 +100,9 @@ pub trait SessionRepository: Send + Sync {
     /// Stores a new session.
     ///
     /// # Errors
-    /// Only storage failures.
+    /// [`RepositoryError::NoSuchUser`] when the storage also holds users
+    /// and the session's user is not (any more) among them; otherwise only
+    /// storage failures.
     async fn insert(&self, session: &Session) -> Result<(), RepositoryError>;
 
     /// The session stored under this key, `None` when there is none. Expiry
@@ -186,11 +205,6 @@ pub trait AttemptLog: Send + Sync {
     /// Only storage failures.
     async fn prune(&self, before: DateTime<Utc>) -> Result<u64, RepositoryError>;
 }
-
-/// A hashing failure (a corrupt stored hash, a pool that went away).
-#[derive(Debug, thiserror::Error)]
-#[error("password hashing failed")]
-pub struct HashError(#[source] pub BoxError);
 
 /// Hashes and verifies passwords. Implementations must keep CPU-heavy work
 /// off the async workers.

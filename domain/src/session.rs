@@ -176,9 +176,13 @@ impl SessionRules {
     /// Whether `session` still resolves at `now`.
     pub fn is_live(&self, session: &Session, now: DateTime<Utc>) -> bool {
         self.lifetime.is_valid_at(session.created_at, now)
-            && self
-                .idle_timeout
-                .is_none_or(|idle| session.last_used_at + idle >= now)
+            && self.idle_timeout.is_none_or(|idle| {
+                // Past the end of time counts as never.
+                session
+                    .last_used_at
+                    .checked_add_signed(idle)
+                    .is_none_or(|end| end >= now)
+            })
     }
 
     /// How stale `last_used_at` may get before a request records activity:
@@ -205,9 +209,12 @@ impl SessionRules {
     ) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         let created_before = match self.lifetime {
             SessionLifetime::Unlimited => None,
-            SessionLifetime::Limited(d) => Some(now - d),
+            SessionLifetime::Limited(d) => now.checked_sub_signed(d),
         };
-        (created_before, self.idle_timeout.map(|idle| now - idle))
+        let last_used_before = self
+            .idle_timeout
+            .and_then(|idle| now.checked_sub_signed(idle));
+        (created_before, last_used_before)
     }
 }
 
@@ -222,12 +229,12 @@ pub enum SessionLifetime {
 
 impl SessionLifetime {
     /// The Flask API's reading of `SESSION_DURATION`: 0 or negative means
-    /// sessions never expire.
+    /// sessions never expire. A lifetime beyond what time arithmetic can
+    /// hold (the configuration refuses such values) is unlimited too.
     pub fn from_seconds(seconds: i64) -> Self {
-        if seconds <= 0 {
-            Self::Unlimited
-        } else {
-            Self::Limited(Duration::seconds(seconds))
+        match Duration::try_seconds(seconds) {
+            Some(d) if seconds > 0 => Self::Limited(d),
+            _ => Self::Unlimited,
         }
     }
 
@@ -237,7 +244,9 @@ impl SessionLifetime {
     pub fn is_valid_at(&self, created_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
         match self {
             Self::Unlimited => true,
-            Self::Limited(d) => created_at + *d >= now,
+            Self::Limited(d) => created_at
+                .checked_add_signed(*d)
+                .is_none_or(|end| end >= now),
         }
     }
 

@@ -34,8 +34,7 @@ use app::{Infrastructure, Settings, Storage};
 use domain::AuthService;
 
 use crate::sql_database::TestDatabase;
-use domain::service::NewUser;
-use domain::{AuthType, Clock, Password};
+use domain::{AuthType, Clock, NewUser};
 
 /// Every `AUTH_TYPE`, `none` included.
 pub const AUTH_TYPES: [&str; 6] = AuthType::NAMES;
@@ -179,7 +178,7 @@ impl ServiceBuilder {
     pub async fn start(self) -> Service {
         let clock = Arc::new(FakeClock::new(start_instant()));
         let infra = Infrastructure {
-            hasher: Arc::new(Argon2Hasher::new(2)),
+            hasher: Arc::new(Argon2Hasher::new(2, 64)),
             clock: clock.clone(),
             tokens: Arc::new(OsTokenGenerator),
         };
@@ -401,12 +400,15 @@ impl Service {
         let services = app::services(&self.settings, self.storage(), &self.infra);
         let user = services
             .users
-            .create(NewUser {
-                email: Some(email.to_owned()),
-                password: Password::parse(password),
-                first_name: None,
-                last_name: None,
-            })
+            .create(
+                NewUser::parse(
+                    Some(email.to_owned()),
+                    Some(password.to_owned()),
+                    None,
+                    None,
+                )
+                .unwrap_or_else(|e| panic!("cannot create {email}: {e}")),
+            )
             .await
             .unwrap_or_else(|e| panic!("cannot create {email}: {e}"));
         Account {
@@ -835,7 +837,7 @@ pub fn user_json(account: &Account, at: &str) -> Value {
 /// `sqlite`, and `postgres` when `TEST_DATABASE_URL` is set at build time)
 /// running the body with that backend.
 ///
-/// ```ignore
+/// ```text
 /// integration_tests::http_tests! {
 ///     async fn login_with_wrong_password_is_401(backend: Backend) { … }
 /// }

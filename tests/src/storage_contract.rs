@@ -31,7 +31,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use domain::{
-    Email, Password, PasswordHash, RepositoryError, Session, SessionId, SessionKey,
+    Email, NameChange, Password, PasswordHash, RepositoryError, Session, SessionId, SessionKey,
     SessionRepository, User, UserId, UserRepository,
 };
 
@@ -125,10 +125,13 @@ macro_rules! storage_contract_tests {
             users_are_listed_in_creation_order_and_counted,
             stored_users_keep_every_field,
             update_changes_names_and_email,
+            update_names_changes_only_the_names_given,
+            a_password_hash_is_replaced_only_over_the_expected_one,
             update_of_an_absent_user_returns_false_and_stores_nothing,
             delete_returns_true_then_false_and_removes_the_users_sessions,
             deleting_a_user_keeps_other_users_sessions,
             duplicate_email_on_insert_is_refused_and_changes_nothing,
+            duplicate_id_on_insert_is_refused_as_such_and_changes_nothing,
             duplicate_email_on_update_is_refused_and_changes_nothing,
             sessions_are_inserted_found_and_deleted,
             delete_by_user_removes_only_that_users_sessions_and_counts_them,
@@ -175,6 +178,10 @@ fn at(day: u32) -> DateTime<Utc> {
 
 fn email(text: &str) -> Email {
     Email::parse(text).unwrap_or_else(|| panic!("{text:?} is not an email"))
+}
+
+fn password(text: &str) -> Password {
+    Password::parse(text).unwrap_or_else(|| panic!("empty password"))
 }
 
 fn user(address: &str) -> User {
@@ -373,6 +380,85 @@ pub async fn update_changes_names_and_email(stores: Stores) -> Expected {
     }
 }
 
+/// Changing names sets only the names given and `updated_at`: a password
+/// hash replaced in between is kept (no write from a stale copy).
+pub async fn update_names_changes_only_the_names_given(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let new_hash = PasswordHash::legacy_sha256_of(&password("changed meanwhile"));
+    assert!(ok(stores
+        .users
+        .replace_password_hash(&alice.id, &alice.password_hash, &new_hash, None)
+        .await));
+
+    let names = NameChange {
+        first_name: Some("Alicia".to_owned()),
+        last_name: None,
+    };
+    let renamed = ok(stores.users.update_names(&alice.id, &names, at(9)).await);
+    let expected = User {
+        first_name: Some("Alicia".to_owned()),
+        password_hash: new_hash,
+        updated_at: at(9),
+        ..alice.clone()
+    };
+    assert_eq!(renamed, Some(expected.clone()));
+    assert_eq!(
+        ok(stores.users.get(&alice.id).await),
+        Some(expected.clone())
+    );
+    assert_eq!(
+        ok(stores
+            .users
+            .update_names(&UserId::generate(), &names, at(9))
+            .await),
+        None,
+        "an unknown id changes nobody"
+    );
+    Expected {
+        users: vec![expected],
+        ..Expected::default()
+    }
+}
+
+/// A password hash is replaced only while it is still the one the caller
+/// verified: a second change from the same stale hash is refused.
+pub async fn a_password_hash_is_replaced_only_over_the_expected_one(stores: Stores) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let first = PasswordHash::legacy_sha256_of(&password("first"));
+    let second = PasswordHash::legacy_sha256_of(&password("second"));
+
+    assert!(ok(stores
+        .users
+        .replace_password_hash(&alice.id, &alice.password_hash, &first, Some(at(5)))
+        .await));
+    assert!(
+        !ok(stores
+            .users
+            .replace_password_hash(&alice.id, &alice.password_hash, &second, Some(at(6)))
+            .await),
+        "the stale hash no longer matches"
+    );
+    assert!(!ok(stores
+        .users
+        .replace_password_hash(&UserId::generate(), &first, &second, None)
+        .await));
+    let expected = User {
+        password_hash: first,
+        updated_at: at(5),
+        ..alice.clone()
+    };
+    assert_eq!(
+        ok(stores.users.get(&alice.id).await),
+        Some(expected.clone())
+    );
+    Expected {
+        users: vec![expected],
+        ..Expected::default()
+    }
+}
+
 /// Updating an id nobody has is `false` and creates nobody.
 pub async fn update_of_an_absent_user_returns_false_and_stores_nothing(stores: Stores) -> Expected {
     let alice = user("alice@example.com");
@@ -438,6 +524,29 @@ pub async fn deleting_a_user_keeps_other_users_sessions(stores: Stores) -> Expec
         users: vec![bob],
         sessions: of_bob.to_vec(),
         gone: vec![of_alice.key],
+    }
+}
+
+/// Inserting a second user with a taken id is refused as a duplicate id (not
+/// a duplicate email) and stores nothing.
+pub async fn duplicate_id_on_insert_is_refused_as_such_and_changes_nothing(
+    stores: Stores,
+) -> Expected {
+    let alice = user("alice@example.com");
+    insert_user(&stores, &alice).await;
+    let mut twin = user("twin@example.com");
+    twin.id = alice.id;
+
+    let result = stores.users.insert(&twin).await;
+    assert!(
+        matches!(result, Err(RepositoryError::DuplicateId)),
+        "expected DuplicateId, got {result:?}"
+    );
+    assert_eq!(ok(stores.users.find_by_email(&twin.email).await), None);
+    assert_eq!(ok(stores.users.get(&alice.id).await), Some(alice.clone()));
+    Expected {
+        users: vec![alice],
+        ..Expected::default()
     }
 }
 

@@ -13,7 +13,7 @@ use adapter_file::FileStore;
 use adapter_memory::MemoryStore;
 use app::import::import;
 use app::{Infrastructure, Settings, Storage};
-use domain::service::NewUser;
+use domain::NewUser;
 use domain::{AuthType, Password, PasswordHash, UserId};
 use integration_tests::sql_database::TestDatabase;
 
@@ -28,7 +28,7 @@ fn settings() -> Settings {
 
 fn infra() -> Infrastructure {
     Infrastructure {
-        hasher: Arc::new(Argon2Hasher::new(2)),
+        hasher: Arc::new(Argon2Hasher::new(2, 64)),
         clock: Arc::new(SystemClock),
         tokens: Arc::new(OsTokenGenerator),
     }
@@ -37,11 +37,10 @@ fn infra() -> Infrastructure {
 async fn add_user(storage: &Storage, email: &str, password: &str) {
     app::services(&settings(), storage, &infra())
         .users
-        .create(NewUser {
-            email: Some(email.into()),
-            password: Password::parse(password),
-            ..NewUser::default()
-        })
+        .create(
+            NewUser::parse(Some(email.into()), Some(password.into()), None, None)
+                .unwrap_or_else(|e| panic!("cannot create {email}: {e}")),
+        )
         .await
         .unwrap_or_else(|e| panic!("cannot create {email}: {e}"));
 }

@@ -1,16 +1,16 @@
-//! The cryptographic and time adapters: Argon2id password hashing on the
-//! blocking pool, session tokens from the OS CSPRNG, and the system clock.
+//! The cryptographic and time adapters: Argon2id password hashing on a fixed
+//! set of worker threads, session tokens from the OS CSPRNG, and the system
+//! clock.
 
-use argon2::password_hash::{
-    PasswordHash as PhcString, PasswordHasher as _, PasswordVerifier as _, SaltString,
-};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcString, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
-use tokio::sync::Semaphore;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use tokio::sync::{mpsc, oneshot};
 
-use domain::ports::HashError;
+use domain::HashError;
 use domain::{Clock, Password, PasswordHash, PasswordHasher, SessionToken, TokenGenerator};
 
 /// OWASP's recommended Argon2id parameters: 19 MiB of memory, two passes,
@@ -23,66 +23,215 @@ pub const OWASP_PARALLELISM: u32 = 1;
 
 /// Argon2id hashing and verification (and the Flask API's legacy SHA-256).
 ///
-/// Each hash runs on tokio's blocking pool, and at most `concurrency` run at
-/// once: a burst of logins queues here instead of occupying every blocking
-/// thread and every core, so other requests keep being served.
+/// Hashing runs on a fixed set of worker threads, never on the async
+/// workers nor on tokio's blocking pool: each worker owns one Argon2 memory
+/// area (19 MiB with the OWASP parameters) and reuses it for every hash, so
+/// the memory hashing takes is `workers × 19 MiB` however many passwords
+/// arrive. A burst queues in a bounded channel; callers beyond its capacity
+/// wait for a slot (their number is bounded by the server's connection
+/// limit).
 #[derive(Clone)]
 pub struct Argon2Hasher {
-    params: Params,
-    permits: Arc<Semaphore>,
+    jobs: mpsc::Sender<Job>,
+    queued: Arc<AtomicUsize>,
 }
 
+/// What a worker is asked to do.
+enum Work {
+    Hash(Password),
+    Verify(Password, String),
+}
+
+/// What a worker answers.
+enum Outcome {
+    Hashed(PasswordHash),
+    Verified(bool),
+}
+
+struct Job {
+    work: Work,
+    reply: oneshot::Sender<Result<Outcome, HashError>>,
+}
+
+/// The most memory one verification may take (a stored hash with a larger
+/// `m` is refused rather than allowed to allocate without bound).
+const MAX_VERIFY_MEMORY_KIB: u32 = 256 * 1024;
+
 impl Argon2Hasher {
-    /// A hasher with the OWASP parameters, running at most `concurrency`
-    /// hashes at once (at least one).
-    pub fn new(concurrency: usize) -> Self {
+    /// A hasher with the OWASP parameters on `workers` threads (at least
+    /// one), queueing at most `queue` requests (at least one).
+    ///
+    /// # Panics
+    /// When the operating system refuses to start a thread, at start-up.
+    pub fn new(workers: usize, queue: usize) -> Self {
         // The constants are valid Argon2 parameters, so this cannot fail.
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .unwrap_or_else(|_| Params::default());
+        let (jobs, receiver) = mpsc::channel(queue.max(1));
+        let receiver = Arc::new(Mutex::new(receiver));
+        for index in 0..workers.max(1) {
+            let receiver = receiver.clone();
+            let params = params.clone();
+            #[allow(clippy::expect_used)]
+            std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || work(&receiver, &params))
+                .expect("the operating system refused to start a password-hashing thread");
+        }
         Self {
-            params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            jobs,
+            queued: Arc::new(AtomicUsize::new(0)),
         }
     }
 
-    /// A hasher with one concurrent hash per available core.
+    /// One worker per available core, and a queue of 64 per worker.
     pub fn per_core() -> Self {
-        Self::new(std::thread::available_parallelism().map_or(1, usize::from))
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Self::new(cores, cores * 64)
     }
 
-    fn argon2(params: Params) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+    /// Requests waiting for or being served by a worker right now.
+    pub fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
-    async fn run_blocking<T, F>(&self, work: F) -> Result<T, HashError>
-    where
-        T: Send + 'static,
-        F: FnOnce() -> Result<T, HashError> + Send + 'static,
-    {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| HashError(Box::new(e)))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| HashError(Box::new(e)))?
+    async fn run(&self, work: Work) -> Result<Outcome, HashError> {
+        let (reply, answer) = oneshot::channel();
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        let outcome = async {
+            self.jobs
+                .send(Job { work, reply })
+                .await
+                .map_err(|_| HashError("the password-hashing workers have stopped".into()))?;
+            answer
+                .await
+                .map_err(|_| HashError("a password-hashing worker stopped mid-job".into()))?
+        }
+        .await;
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+        outcome
     }
 }
+
+/// A worker's life: take the next job, answer it, until every sender is
+/// gone. The memory area lives as long as the worker.
+fn work(jobs: &Mutex<mpsc::Receiver<Job>>, params: &Params) {
+    let mut memory: Vec<Block> = Vec::new();
+    loop {
+        let next = jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .blocking_recv();
+        let Some(Job { work, reply }) = next else {
+            return;
+        };
+        let outcome = match work {
+            Work::Hash(password) => hash(params, &password, &mut memory).map(Outcome::Hashed),
+            Work::Verify(password, phc) => {
+                verify(&password, &phc, &mut memory).map(Outcome::Verified)
+            }
+        };
+        // The caller may have gone (its request was cancelled): nothing to do.
+        let _ = reply.send(outcome);
+    }
+}
+
+/// `count` blocks of the worker's own memory, grown once to the size its
+/// parameters need.
+fn blocks(memory: &mut Vec<Block>, count: usize) -> &mut [Block] {
+    if memory.len() < count {
+        memory.resize(count, Block::default());
+    }
+    &mut memory[..count]
+}
+
+fn failed(error: impl std::fmt::Display) -> HashError {
+    HashError(error.to_string().into())
+}
+
+fn hash(
+    params: &Params,
+    password: &Password,
+    memory: &mut Vec<Block>,
+) -> Result<PasswordHash, HashError> {
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.as_salt().decode_b64(&mut salt_bytes).map_err(failed)?;
+    let mut output = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut output,
+            blocks(memory, params.block_count()),
+        )
+        .map_err(failed)?;
+    let phc = PhcString {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(failed)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&output).map_err(failed)?),
+    };
+    PasswordHash::parse(&phc.to_string()).map_err(|e| HashError(Box::new(e)))
+}
+
+fn verify(password: &Password, phc: &str, memory: &mut Vec<Block>) -> Result<bool, HashError> {
+    let parsed = PhcString::new(phc).map_err(failed)?;
+    let algorithm = Algorithm::try_from(parsed.algorithm).map_err(failed)?;
+    let version = parsed
+        .version
+        .map(Version::try_from)
+        .transpose()
+        .map_err(failed)?
+        .unwrap_or_default();
+    // The parameters inside the PHC string decide the cost.
+    let params = Params::try_from(&parsed).map_err(failed)?;
+    if params.m_cost() > MAX_VERIFY_MEMORY_KIB {
+        return Err(failed("the stored hash asks for more memory than allowed"));
+    }
+    let salt = parsed
+        .salt
+        .ok_or_else(|| failed("the stored hash has no salt"))?;
+    let expected = parsed
+        .hash
+        .ok_or_else(|| failed("the stored hash has no output"))?;
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(failed)?;
+    let mut output = vec![0u8; expected.len()];
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let filled = if params.block_count() <= memory.len().max(OWASP_BLOCKS) {
+        argon2.hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut output,
+            blocks(memory, params.block_count()),
+        )
+    } else {
+        // A hash stronger than ours: its memory is taken for this job only.
+        let mut own = vec![Block::default(); params.block_count()];
+        argon2.hash_password_into_with_memory(
+            password.expose().as_bytes(),
+            salt_bytes,
+            &mut output,
+            &mut own,
+        )
+    };
+    filled.map_err(failed)?;
+    // `Output`'s equality is constant-time.
+    Ok(Output::new(&output).map_err(failed)? == expected)
+}
+
+/// Blocks of the OWASP parameters (one block is 1 KiB).
+const OWASP_BLOCKS: usize = OWASP_MEMORY_KIB as usize;
 
 #[async_trait]
 impl PasswordHasher for Argon2Hasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
-        let password = password.clone();
-        let params = self.params.clone();
-        self.run_blocking(move || {
-            let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
-            let phc = Self::argon2(params)
-                .hash_password(password.expose().as_bytes(), &salt)
-                .map_err(|e| HashError(e.to_string().into()))?;
-            PasswordHash::parse(&phc.to_string()).map_err(|e| HashError(Box::new(e)))
-        })
-        .await
+        match self.run(Work::Hash(password.clone())).await? {
+            Outcome::Hashed(hash) => Ok(hash),
+            Outcome::Verified(_) => Err(failed("a hashing worker answered the wrong question")),
+        }
     }
 
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError> {
@@ -92,23 +241,15 @@ impl PasswordHasher for Argon2Hasher {
                 Ok(legacy.verify_legacy(password).unwrap_or(false))
             }
             PasswordHash::Argon2id(phc) => {
-                let password = password.clone();
-                let phc = phc.clone();
-                let params = self.params.clone();
-                self.run_blocking(move || {
-                    let parsed =
-                        PhcString::new(&phc).map_err(|e| HashError(e.to_string().into()))?;
-                    // The parameters inside the PHC string decide the cost;
-                    // `params` only supplies defaults.
-                    match Self::argon2(params)
-                        .verify_password(password.expose().as_bytes(), &parsed)
-                    {
-                        Ok(()) => Ok(true),
-                        Err(argon2::password_hash::Error::Password) => Ok(false),
-                        Err(other) => Err(HashError(other.to_string().into())),
+                match self
+                    .run(Work::Verify(password.clone(), phc.clone()))
+                    .await?
+                {
+                    Outcome::Verified(matched) => Ok(matched),
+                    Outcome::Hashed(_) => {
+                        Err(failed("a hashing worker answered the wrong question"))
                     }
-                })
-                .await
+                }
             }
         }
     }
@@ -151,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_the_owasp_parameters_and_verify() {
-        let hasher = Argon2Hasher::new(1);
+        let hasher = Argon2Hasher::new(1, 4);
         let hash = hasher.hash(&pw("correct horse")).await.unwrap();
         let stored = hash.as_stored().unwrap();
         assert!(
@@ -164,7 +305,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_same_password_hashes_differently_each_time() {
-        let hasher = Argon2Hasher::new(2);
+        let hasher = Argon2Hasher::new(2, 4);
         let a = hasher.hash(&pw("x")).await.unwrap();
         let b = hasher.hash(&pw("x")).await.unwrap();
         assert_ne!(a, b);
@@ -172,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn legacy_and_unusable_hashes_verify_as_the_flask_api_did() {
-        let hasher = Argon2Hasher::new(1);
+        let hasher = Argon2Hasher::new(1, 4);
         let legacy = PasswordHash::legacy_sha256_of(&pw("pwd"));
         assert!(hasher.verify(&pw("pwd"), &legacy).await.unwrap());
         assert!(!hasher.verify(&pw("pwd2"), &legacy).await.unwrap());
@@ -186,7 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_corrupt_argon2_hash_never_matches() {
-        let hasher = Argon2Hasher::new(1);
+        let hasher = Argon2Hasher::new(1, 4);
         for text in [
             "$argon2id$garbage",
             "$argon2id$v=19$m=19456,t=2,p=1$%%%$%%%",
@@ -197,6 +338,41 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_burst_larger_than_the_queue_is_served_by_the_fixed_workers() {
+        let hasher = Argon2Hasher::new(2, 1);
+        let burst: Vec<_> = (0..8)
+            .map(|i| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.hash(&pw(&format!("secret {i}"))).await })
+            })
+            .collect();
+        for task in burst {
+            let hash = task.await.unwrap().unwrap();
+            assert!(hash.as_stored().unwrap().starts_with("$argon2id$"));
+        }
+        assert_eq!(hasher.queue_depth(), 0, "every request left the queue");
+    }
+
+    #[tokio::test]
+    async fn hashes_made_by_the_argon2_crate_itself_verify() {
+        use argon2::password_hash::PasswordHasher as _;
+        let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+        let phc = Argon2::default()
+            .hash_password(b"from elsewhere", &salt)
+            .unwrap()
+            .to_string();
+        let stored = PasswordHash::parse(&phc).unwrap();
+        let hasher = Argon2Hasher::new(1, 4);
+        assert!(hasher.verify(&pw("from elsewhere"), &stored).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&pw("from elsewhere!"), &stored)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

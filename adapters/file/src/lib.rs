@@ -33,7 +33,8 @@ use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use adapter_memory::Tables;
 use domain::{
-    Email, RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+    Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, SessionRepository, User,
+    UserId, UserRepository,
 };
 
 /// Both storage ports over the JSON files of one data directory.
@@ -334,6 +335,34 @@ impl UserRepository for FileStore {
             }
             let found = t.update_user(user)?;
             Ok((found, Touched::users_if(found)))
+        })
+        .await
+    }
+
+    async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        self.change(|t| {
+            let updated = t.update_names(id, names, at);
+            let touched = Touched::users_if(updated.is_some());
+            Ok((updated, touched))
+        })
+        .await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepositoryError> {
+        self.change(|t| {
+            let replaced = t.replace_password_hash(id, expected, new, at);
+            Ok((replaced, Touched::users_if(replaced)))
         })
         .await
     }

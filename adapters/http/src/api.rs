@@ -4,18 +4,19 @@ use poem::web::cookie::{Cookie, SameSite};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
-use std::sync::Arc;
 use std::time::Duration;
 
-use domain::service::NewUser;
-use domain::{Password, SessionToken, User};
+use domain::{
+    Caller, EmailAndPassword, NameChange, NewUser, PasswordChange, Session, SessionId,
+    SessionToken, User, UserId,
+};
 
 use crate::dto::{
     ChangePasswordRequest, CreateUserRequest, EmptyBody, EndedBody, ErrorBody, LoginForm,
     SessionBody, StatsBody, StatusBody, UpdateUserRequest, UserBody,
 };
 use crate::error::ApiError;
-use crate::extract::{Caller, Client, FormBody, JsonBody};
+use crate::extract::{Client, FormBody, Guarded, JsonBody};
 use crate::{HttpSettings, Services};
 
 #[derive(Tags)]
@@ -97,6 +98,21 @@ fn ok<T: poem_openapi::types::ToJSON>(body: T) -> ApiResult<Ok200<T>> {
     Ok(Ok200::Ok(Json(body)))
 }
 
+/// The user and the session of a session route's caller. Only the session
+/// policies authenticate a request by a session, so under the others these
+/// routes are absent (404), as login is.
+fn session_caller(caller: &Caller) -> ApiResult<(&User, &Session)> {
+    match (&caller.user, &caller.session) {
+        (Some(user), Some(session)) => Ok((user, session)),
+        _ => Err(ApiError::not_found()),
+    }
+}
+
+/// A user id from the path; text that is no id names no user (404).
+fn user_id(path: &str) -> ApiResult<UserId> {
+    UserId::parse(path).ok_or_else(ApiError::not_found)
+}
+
 /// The API's operations.
 pub struct Api {
     services: Services,
@@ -124,16 +140,6 @@ impl Api {
         cookie.to_string()
     }
 
-    /// The current user of a session route: sessions only exist under the
-    /// session `AUTH_TYPE`s, so under the others these routes are absent
-    /// (404), as login is.
-    fn session_user(&self, caller: &Caller) -> ApiResult<Arc<User>> {
-        if !self.services.auth_type.uses_sessions() {
-            return Err(ApiError::not_found());
-        }
-        caller.0.user.clone().ok_or_else(ApiError::not_found)
-    }
-
     fn finish_cookie(&self, cookie: &mut Cookie) {
         cookie.set_path("/");
         cookie.set_http_only(true);
@@ -156,7 +162,7 @@ impl Api {
 
     /// How many users exist.
     #[oai(path = "/stats", method = "get", tag = "Tag::Index")]
-    async fn stats(&self, _caller: Caller) -> ApiResult<Ok200<StatsBody>> {
+    async fn stats(&self, _caller: Guarded) -> ApiResult<Ok200<StatsBody>> {
         ok(StatsBody {
             users: self.services.users.count().await?,
         })
@@ -176,22 +182,26 @@ impl Api {
 
     /// Every user.
     #[oai(path = "/users", method = "get", tag = "Tag::Users")]
-    async fn list_users(&self, _caller: Caller) -> ApiResult<Ok200<Vec<UserBody>>> {
+    async fn list_users(&self, _caller: Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
         let users = self.services.users.list().await?;
         ok(users.iter().map(UserBody::from).collect())
     }
 
     /// One user by id, or the current user for the id `me`.
     #[oai(path = "/users/:user_id", method = "get", tag = "Tag::Users")]
-    async fn get_user(&self, caller: Caller, user_id: Path<String>) -> ApiResult<Ok200<UserBody>> {
+    async fn get_user(
+        &self,
+        Guarded(caller): Guarded,
+        user_id: Path<String>,
+    ) -> ApiResult<Ok200<UserBody>> {
         if user_id.0 == "me" {
-            let user = caller.0.user.ok_or_else(ApiError::not_found)?;
-            return ok(UserBody::from(user.as_ref()));
+            let user = caller.user.as_ref().ok_or_else(ApiError::not_found)?;
+            return ok(UserBody::from(user));
         }
         let user = self
             .services
             .users
-            .get(&user_id.0)
+            .get(&self::user_id(&user_id.0)?)
             .await?
             .ok_or_else(ApiError::not_found)?;
         ok(UserBody::from(&user))
@@ -201,19 +211,13 @@ impl Api {
     #[oai(path = "/users", method = "post", tag = "Tag::Users")]
     async fn create_user(
         &self,
-        _caller: Caller,
+        _caller: Guarded,
         body: JsonBody<CreateUserRequest>,
     ) -> ApiResult<Created> {
         let JsonBody::Parsed(body) = body else {
-            return Err(ApiError::bad_request("Wrong format"));
+            return Err(ApiError::wrong_format());
         };
-        let new = NewUser {
-            email: body.email,
-            password: body.password.and_then(Password::parse),
-            first_name: body.first_name,
-            last_name: body.last_name,
-        };
-        let user = self.services.users.create(new).await?;
+        let user = self.services.users.create(NewUser::try_from(body)?).await?;
         Ok(Created::Created(Json(UserBody::from(&user))))
     }
 
@@ -221,24 +225,28 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "put", tag = "Tag::Users")]
     async fn update_user(
         &self,
-        _caller: Caller,
+        _caller: Guarded,
         user_id: Path<String>,
         body: JsonBody<UpdateUserRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
+        let id = self::user_id(&user_id.0)?;
         // The Flask API looked the user up before reading the body: an
         // unknown id is 404 whatever the body; only a bad body needs the
         // extra look-up to tell the two apart.
-        let JsonBody::Parsed(body) = body else {
-            return Err(match self.services.users.get(&user_id.0).await? {
-                Some(_) => ApiError::bad_request("Wrong format"),
-                None => ApiError::not_found(),
-            });
+        let names = match body {
+            JsonBody::Parsed(body) => NameChange::try_from(body).map_err(ApiError::from),
+            JsonBody::Malformed => Err(ApiError::wrong_format()),
         };
-        let user = self
-            .services
-            .users
-            .update_names(&user_id.0, body.first_name, body.last_name)
-            .await?;
+        let names = match names {
+            Ok(names) => names,
+            Err(bad_body) => {
+                return Err(match self.services.users.get(&id).await? {
+                    Some(_) => bad_body,
+                    None => ApiError::not_found(),
+                });
+            }
+        };
+        let user = self.services.users.update_names(&id, &names).await?;
         ok(UserBody::from(&user.ok_or_else(ApiError::not_found)?))
     }
 
@@ -246,10 +254,15 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "delete", tag = "Tag::Users")]
     async fn delete_user(
         &self,
-        _caller: Caller,
+        _caller: Guarded,
         user_id: Path<String>,
     ) -> ApiResult<Ok200<EmptyBody>> {
-        if self.services.users.delete(&user_id.0).await? {
+        if self
+            .services
+            .users
+            .delete(&self::user_id(&user_id.0)?)
+            .await?
+        {
             ok(EmptyBody::default())
         } else {
             Err(ApiError::not_found())
@@ -259,18 +272,16 @@ impl Api {
     /// Logs in with the form fields `email` and `password`; sets the session
     /// cookie. Only under the session `AUTH_TYPE`s (404 otherwise).
     #[oai(path = "/auth_session/login", method = "post", tag = "Tag::Session")]
-    async fn login(&self, form: FormBody<LoginForm>, client: Client) -> ApiResult<LoggedIn> {
-        if !self.services.auth_type.uses_sessions() {
-            return Err(ApiError::not_found());
-        }
-        let FormBody(form) = form;
+    async fn login(
+        &self,
+        FormBody(form): FormBody<LoginForm>,
+        Client(client): Client,
+    ) -> ApiResult<LoggedIn> {
+        let logins = self.services.auth.logins()?;
+        let credentials = EmailAndPassword::try_from(form)?;
         // The token comes from the domain, never from the request's cookie:
         // a login cannot adopt a session an attacker planted (fixation).
-        let (user, token) = self
-            .services
-            .auth
-            .login(form.email.as_deref(), form.password.as_deref(), &client.0)
-            .await?;
+        let (user, token) = logins.login(&credentials, &client).await?;
         Ok(LoggedIn::Ok(
             Json(UserBody::from(&user)),
             self.session_cookie(&token),
@@ -279,12 +290,9 @@ impl Api {
 
     /// Ends the session of the request's cookie.
     #[oai(path = "/auth_session/logout", method = "delete", tag = "Tag::Session")]
-    async fn logout(&self, caller: Caller) -> ApiResult<LoggedOut> {
-        if !self.services.auth_type.uses_sessions() {
-            return Err(ApiError::not_found());
-        }
-        let token = caller.0.session_token.ok_or_else(ApiError::not_found)?;
-        if self.services.auth.logout(&token).await? {
+    async fn logout(&self, Guarded(caller): Guarded) -> ApiResult<LoggedOut> {
+        let (_, session) = session_caller(&caller)?;
+        if self.services.auth.logout(session).await? {
             Ok(LoggedOut::Ok(
                 Json(EmptyBody::default()),
                 self.expired_cookie(),
@@ -297,13 +305,12 @@ impl Api {
     /// The current user's live sessions, oldest first. Only under the
     /// session `AUTH_TYPE`s (404 otherwise).
     #[oai(path = "/auth_session/sessions", method = "get", tag = "Tag::Session")]
-    async fn list_sessions(&self, caller: Caller) -> ApiResult<Ok200<Vec<SessionBody>>> {
-        let user = self.session_user(&caller)?;
-        let current = caller.0.session_token.as_ref().map(SessionToken::key);
+    async fn list_sessions(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<Vec<SessionBody>>> {
+        let (user, current) = session_caller(&caller)?;
         let sessions = self.services.auth.sessions_of(&user.id).await?;
         ok(sessions
             .iter()
-            .map(|session| SessionBody::new(session, current.as_ref()))
+            .map(|session| SessionBody::new(session, Some(&current.key)))
             .collect())
     }
 
@@ -317,15 +324,14 @@ impl Api {
     )]
     async fn end_sessions(
         &self,
-        caller: Caller,
+        Guarded(caller): Guarded,
         /// Keep the session of the request's own cookie.
         keep_current: Query<Option<bool>>,
     ) -> ApiResult<SessionsEnded<EndedBody>> {
-        let user = self.session_user(&caller)?;
-        let token = caller.0.session_token.as_ref();
-        let keep = token.filter(|_| keep_current.0.unwrap_or(false));
+        let (user, current) = session_caller(&caller)?;
+        let keep = keep_current.0.unwrap_or(false).then_some(&current.key);
         let ended = self.services.auth.end_sessions(&user.id, keep).await?;
-        let cookie = (keep.is_none() && token.is_some()).then(|| self.expired_cookie());
+        let cookie = keep.is_none().then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EndedBody { ended }), cookie))
     }
 
@@ -339,19 +345,15 @@ impl Api {
     )]
     async fn end_session(
         &self,
-        caller: Caller,
+        Guarded(caller): Guarded,
         /// The session's handle, as `GET /auth_session/sessions` lists it.
         handle: Path<String>,
     ) -> ApiResult<SessionsEnded<EmptyBody>> {
-        let user = self.session_user(&caller)?;
-        let ended = self.services.auth.end_session(&user.id, &handle.0).await?;
+        let (user, current) = session_caller(&caller)?;
+        let handle = SessionId::parse(&handle.0).ok_or_else(ApiError::not_found)?;
+        let ended = self.services.auth.end_session(&user.id, handle).await?;
         let ended = ended.ok_or_else(ApiError::not_found)?;
-        let was_current = caller
-            .0
-            .session_token
-            .as_ref()
-            .is_some_and(|t| t.key() == ended.key);
-        let cookie = was_current.then(|| self.expired_cookie());
+        let cookie = (ended.key == current.key).then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
     }
 
@@ -361,30 +363,21 @@ impl Api {
     #[oai(path = "/users/me/password", method = "put", tag = "Tag::Users")]
     async fn change_password(
         &self,
-        caller: Caller,
+        Guarded(caller): Guarded,
         body: JsonBody<ChangePasswordRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
-        let Caller(context) = caller;
-        let user = context.user.ok_or_else(ApiError::not_found)?;
+        let user = caller.user.as_ref().ok_or_else(ApiError::not_found)?;
         let JsonBody::Parsed(body) = body else {
-            return Err(ApiError::bad_request("Wrong format"));
+            return Err(ApiError::wrong_format());
         };
-        // Under basic_auth a cookie is no session of this request: every
-        // session of the user ends.
-        let keep = context
-            .session_token
-            .as_ref()
-            .filter(|_| self.services.auth_type.uses_sessions());
+        let change = PasswordChange::try_from(body)?;
+        // Only a session policy authenticates by a session: under
+        // basic_auth every session of the user ends.
+        let keep = caller.session.as_ref().map(|session| &session.key);
         let changed = self
             .services
             .auth
-            .change_password(
-                &user,
-                body.current_password.as_deref(),
-                body.new_password.as_deref(),
-                keep,
-                context.client.address.as_deref(),
-            )
+            .change_password(user, change, keep, caller.client.address.as_deref())
             .await?;
         ok(UserBody::from(&changed))
     }

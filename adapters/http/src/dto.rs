@@ -4,7 +4,10 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use domain::{Session, SessionKey, TIMESTAMP_FORMAT, User};
+use domain::{
+    ChangePasswordError, CreateUserError, EmailAndPassword, LoginError, NameChange, NewUser,
+    PasswordChange, Session, SessionKey, TIMESTAMP_FORMAT, UpdateUserError, User,
+};
 
 /// A user as every route shows one. The password hash never appears.
 #[derive(Object, Debug)]
@@ -84,6 +87,14 @@ pub struct CreateUserRequest {
     pub last_name: Option<String>,
 }
 
+impl TryFrom<CreateUserRequest> for NewUser {
+    type Error = CreateUserError;
+
+    fn try_from(body: CreateUserRequest) -> Result<Self, Self::Error> {
+        NewUser::parse(body.email, body.password, body.first_name, body.last_name)
+    }
+}
+
 /// `PUT /users/<id>`: only the names can change; absent or null leaves a
 /// name as it is.
 #[derive(Object, Deserialize, Debug, Default)]
@@ -95,6 +106,14 @@ pub struct UpdateUserRequest {
     pub last_name: Option<String>,
 }
 
+impl TryFrom<UpdateUserRequest> for NameChange {
+    type Error = UpdateUserError;
+
+    fn try_from(body: UpdateUserRequest) -> Result<Self, Self::Error> {
+        Ok(NameChange::parse(body.first_name, body.last_name)?)
+    }
+}
+
 /// The login form (`application/x-www-form-urlencoded`). No `Debug`: it
 /// holds a clear-text password.
 #[derive(Object, Deserialize, Default)]
@@ -104,6 +123,14 @@ pub struct LoginForm {
     pub email: Option<String>,
     /// The account's password.
     pub password: Option<String>,
+}
+
+impl TryFrom<LoginForm> for EmailAndPassword {
+    type Error = LoginError;
+
+    fn try_from(form: LoginForm) -> Result<Self, Self::Error> {
+        EmailAndPassword::parse(form.email.as_deref(), form.password.as_deref())
+    }
 }
 
 /// One of the current user's sessions. The handle is not the token: it
@@ -156,4 +183,15 @@ pub struct ChangePasswordRequest {
     pub current_password: Option<String>,
     /// The password to set; required, within the configured length limits.
     pub new_password: Option<String>,
+}
+
+impl TryFrom<ChangePasswordRequest> for PasswordChange {
+    type Error = ChangePasswordError;
+
+    fn try_from(body: ChangePasswordRequest) -> Result<Self, Self::Error> {
+        PasswordChange::parse(
+            body.current_password.as_deref(),
+            body.new_password.as_deref(),
+        )
+    }
 }

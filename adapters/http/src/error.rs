@@ -4,7 +4,10 @@ use chrono::Duration;
 use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 
-use domain::service::{ChangePasswordError, CreateUserError, Failure, LoginError};
+use poem::http::StatusCode;
+use poem::{IntoResponse, Response};
+
+use domain::{ChangePasswordError, CreateUserError, Failure, LoginError, UpdateUserError};
 
 use crate::dto::ErrorBody;
 
@@ -48,6 +51,12 @@ impl ApiError {
     /// `400 {"error": message}`.
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::BadRequest(Json(ErrorBody::new(message)))
+    }
+
+    /// `400 {"error": "Wrong format"}`: a body that is not the JSON a route
+    /// expects.
+    pub fn wrong_format() -> Self {
+        Self::bad_request("Wrong format")
     }
 
     /// `401 {"error": "Unauthorized"}`.
@@ -107,15 +116,19 @@ impl From<Failure> for ApiError {
     }
 }
 
+/// The body of a client error whose domain message is the wire's.
+fn said(error: &impl std::fmt::Display) -> Json<ErrorBody> {
+    Json(ErrorBody::new(error.to_string()))
+}
+
 impl From<LoginError> for ApiError {
     fn from(error: LoginError) -> Self {
         match error {
-            LoginError::EmailMissing => Self::bad_request("email missing"),
-            LoginError::PasswordMissing => Self::bad_request("password missing"),
-            LoginError::UnknownEmail => {
-                Self::NotFound(Json(ErrorBody::new("no user found for this email")))
+            LoginError::EmailMissing | LoginError::PasswordMissing => {
+                Self::BadRequest(said(&error))
             }
-            LoginError::WrongPassword => Self::Unauthorized(Json(ErrorBody::new("wrong password"))),
+            LoginError::UnknownEmail | LoginError::NoSessions => Self::NotFound(said(&error)),
+            LoginError::WrongPassword => Self::Unauthorized(said(&error)),
             LoginError::TooManyAttempts(wait) => Self::too_many_attempts(wait),
             LoginError::Failure(failure) => failure.into(),
         }
@@ -125,15 +138,10 @@ impl From<LoginError> for ApiError {
 impl From<ChangePasswordError> for ApiError {
     fn from(error: ChangePasswordError) -> Self {
         match error {
-            // The domain's messages are the wire's ("current_password
-            // missing", "new_password: password must be at most 128
-            // characters"), so they are sent as they are.
             ChangePasswordError::CurrentMissing
             | ChangePasswordError::NewMissing
-            | ChangePasswordError::Rule(_) => Self::bad_request(error.to_string()),
-            ChangePasswordError::WrongPassword => {
-                Self::Unauthorized(Json(ErrorBody::new("wrong password")))
-            }
+            | ChangePasswordError::Rule(_) => Self::BadRequest(said(&error)),
+            ChangePasswordError::WrongPassword => Self::Unauthorized(said(&error)),
             ChangePasswordError::TooManyAttempts(wait) => Self::too_many_attempts(wait),
             ChangePasswordError::Failure(failure) => failure.into(),
         }
@@ -143,22 +151,38 @@ impl From<ChangePasswordError> for ApiError {
 impl From<CreateUserError> for ApiError {
     fn from(error: CreateUserError) -> Self {
         match error {
-            CreateUserError::EmailMissing => Self::bad_request("email missing"),
-            CreateUserError::PasswordMissing => Self::bad_request("password missing"),
-            CreateUserError::DuplicateEmail => {
-                Self::bad_request("Can't create User: email already exists")
-            }
-            CreateUserError::Rule(rule) => Self::bad_request(format!("Can't create User: {rule}")),
+            CreateUserError::EmailMissing
+            | CreateUserError::PasswordMissing
+            | CreateUserError::DuplicateEmail
+            | CreateUserError::Rule(_)
+            | CreateUserError::Field(_) => Self::BadRequest(said(&error)),
             CreateUserError::Failure(failure) => failure.into(),
         }
     }
 }
 
+impl From<UpdateUserError> for ApiError {
+    fn from(error: UpdateUserError) -> Self {
+        match error {
+            UpdateUserError::Field(_) => Self::BadRequest(said(&error)),
+            UpdateUserError::Failure(failure) => failure.into(),
+        }
+    }
+}
+
+/// `{"error": message}` with a status outside [`ApiError`]'s variants (the
+/// framework's own answers: 405, an unreadable body), built from the same
+/// [`ErrorBody`] as every other error.
+pub fn error_response(status: StatusCode, message: &str) -> Response {
+    let mut response = Json(ErrorBody::new(message)).into_response();
+    response.set_status(status);
+    response
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use domain::password::PasswordRuleError;
-    use poem::IntoResponse;
+    use domain::PasswordRuleError;
 
     #[test]
     fn retry_after_rounds_a_fraction_up() {

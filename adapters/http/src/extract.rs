@@ -9,7 +9,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-use domain::{ClientInfo, SessionToken, User};
+use domain::{Caller, ClientInfo};
 
 /// A JSON body: `Parsed` when the request is `application/json` (or
 /// `+json`) and its body deserializes into `T`, `Malformed` otherwise.
@@ -145,38 +145,32 @@ pub const BASIC_SCHEME: &str = "basic_auth";
 /// served document has the real name in its place.
 pub const COOKIE_NAME_PLACEHOLDER: &str = "__SESSION_NAME__";
 
-/// What the gate learnt about the request, stored in its extensions.
-#[derive(Clone, Default)]
-pub struct GateContext {
-    /// The current user, when a policy resolved one.
-    pub user: Option<Arc<User>>,
-    /// The session cookie's value, when the request carried one.
-    pub session_token: Option<SessionToken>,
-    /// The client's address and `User-Agent`.
-    pub client: ClientInfo,
-}
-
-/// The client's address and `User-Agent` as the pipeline worked them out,
-/// for routes outside the gate (login) that must not declare security.
+/// The caller as the gate worked them out, for routes outside the gate
+/// (login) that must not declare security: only the client's address and
+/// `User-Agent` are known there.
 pub struct Client(pub ClientInfo);
 
 impl<'a> poem::FromRequest<'a> for Client {
     async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(
-            request
-                .extensions()
-                .get::<GateContext>()
-                .map(|context| context.client.clone())
-                .unwrap_or_default(),
-        ))
+        Ok(Self(caller_of(request).client.clone()))
     }
+}
+
+/// The [`Caller`] the gate stored in the request's extensions (an
+/// anonymous one if, against the pipeline's order, there is none).
+fn caller_of(request: &Request) -> Arc<Caller> {
+    request
+        .extensions()
+        .get::<Arc<Caller>>()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// The caller as the gate resolved them. Taking this extractor declares the
 /// route's security (session cookie or HTTP Basic) in the OpenAPI document.
-pub struct Caller(pub GateContext);
+pub struct Guarded(pub Arc<Caller>);
 
-impl<'a> ApiExtractor<'a> for Caller {
+impl<'a> ApiExtractor<'a> for Guarded {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
     type ParamType = ();
     type ParamRawType = ();
@@ -221,12 +215,6 @@ impl<'a> ApiExtractor<'a> for Caller {
         _: &mut RequestBody,
         _: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        Ok(Self(
-            request
-                .extensions()
-                .get::<GateContext>()
-                .cloned()
-                .unwrap_or_default(),
-        ))
+        Ok(Self(caller_of(request)))
     }
 }

@@ -16,15 +16,13 @@ mod tests;
 
 use std::sync::Arc;
 
-use domain::{AuthService, AuthType, Gate, UserService};
+use domain::{AuthService, Gate, UserService};
 
 pub use pipeline::ServiceEndpoint;
 
 /// What the HTTP layer needs from the use cases.
 #[derive(Clone)]
 pub struct Services {
-    /// The active `AUTH_TYPE` (decides whether login creates sessions).
-    pub auth_type: AuthType,
     /// The gate that runs before every route.
     pub gate: Gate,
     /// Logins, logouts and sessions.

@@ -1,7 +1,8 @@
-//! What runs around every route: trailing-slash tolerance, CORS, the body
-//! size limit, the client's address, the authentication gate (before
-//! routing, as in the Flask API), JSON bodies for every error, the security
-//! headers, and the access log.
+//! What runs around every route, as named steps in the order
+//! [`ServiceEndpoint::call`] shows: trailing-slash tolerance, the CORS
+//! preflight, the body size limit, the client's address, the
+//! authentication gate (before routing, as in the Flask API), routing, JSON
+//! bodies for every error, the response headers, and the access log.
 
 use poem::endpoint::BoxEndpoint;
 use poem::endpoint::make_sync;
@@ -16,12 +17,11 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
 
-use domain::{AuthType, ClientInfo, Credentials, Gate, GateDecision, SessionToken};
+use domain::{Caller, ClientInfo, Credentials, Gate, GateDecision};
 
 use crate::api::Api;
 use crate::docs::{AllowedMethods, Documents};
-use crate::error::ApiError;
-use crate::extract::GateContext;
+use crate::error::{ApiError, error_response};
 use crate::{DOCS_PATH, HttpSettings, OPENAPI_PATH, Services};
 
 /// The complete HTTP service as one poem endpoint.
@@ -30,8 +30,6 @@ pub struct ServiceEndpoint {
     gate: Gate,
     session_name: String,
     allowed: AllowedMethods,
-    /// Under `basic_auth` a 401 invites the client to send Basic credentials.
-    basic_auth: bool,
     body_limit: usize,
     trust_forwarded_for: bool,
 }
@@ -40,7 +38,6 @@ impl ServiceEndpoint {
     pub(crate) fn new(services: Services, settings: HttpSettings) -> Self {
         let gate = services.gate.clone();
         let session_name = settings.session_name.clone();
-        let basic_auth = services.auth_type == AuthType::BasicAuth;
         let body_limit = settings.body_limit;
         let trust_forwarded_for = settings.trust_forwarded_for;
         let service = OpenApiService::new(Api::new(services, settings), "session-auth", env!("CARGO_PKG_VERSION"))
@@ -77,7 +74,6 @@ impl ServiceEndpoint {
             gate,
             session_name,
             allowed,
-            basic_auth,
             body_limit,
             trust_forwarded_for,
         }
@@ -148,6 +144,8 @@ impl ServiceEndpoint {
         }
     }
 
+    /// The value of the session cookie: the one place a request's cookie
+    /// is read.
     fn session_cookie<'r>(&self, req: &'r Request) -> Option<&'r str> {
         req.headers()
             .get_all(header::COOKIE)
@@ -159,49 +157,88 @@ impl ServiceEndpoint {
             .map(|(_, value)| value.trim_matches('"'))
     }
 
-    async fn dispatch(&self, mut req: Request, path: &str) -> Response {
-        let client = self.client_info(&req);
-        let decision = {
-            let credentials = Credentials {
-                // An unreadable header is still a header: it identifies no
-                // one (403), it is not absent (401).
-                authorization: req
-                    .headers()
-                    .get(header::AUTHORIZATION)
-                    .map(|v| v.to_str().unwrap_or("")),
-                session_cookie: self.session_cookie(&req),
-                client_address: client.address.as_deref(),
-            };
-            let decision = self.gate.check(path, &credentials).await;
-            let token = credentials.session_cookie.map(SessionToken::from_cookie);
-            (decision, token)
+    /// The gate: who is calling, or the refusal (401, 403, 429, 5xx).
+    async fn authenticate(
+        &self,
+        req: &Request,
+        path: &str,
+        client: ClientInfo,
+    ) -> Result<Caller, Response> {
+        let credentials = Credentials {
+            // An unreadable header is still a header: it identifies no one
+            // (403), it is not absent (401).
+            authorization: req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .map(|v| v.to_str().unwrap_or("")),
+            session_cookie: self.session_cookie(req),
         };
-        match decision {
-            (Err(failure), _) => ApiError::from(failure).into_response(),
-            (Ok(GateDecision::Unauthorized), _) => ApiError::unauthorized().into_response(),
-            (Ok(GateDecision::Forbidden), _) => ApiError::forbidden().into_response(),
-            (Ok(GateDecision::TooManyAttempts(wait)), _) => {
-                ApiError::too_many_attempts(wait).into_response()
-            }
-            (Ok(GateDecision::Pass(user)), session_token) => {
-                req.extensions_mut().insert(GateContext {
-                    user: user.map(Arc::new),
-                    session_token,
-                    client,
-                });
-                let response = match self.routes.call(req).await {
-                    Ok(response) => response,
-                    Err(error) if error.is::<NotFoundError>() => {
-                        ApiError::not_found().into_response()
-                    }
-                    Err(error) if error.is::<MethodNotAllowedError>() => {
-                        self.method_not_allowed(path)
-                    }
-                    Err(error) => error.into_response(),
-                };
-                json_error_body(response)
+        let refusal = match self.gate.check(path, &credentials, client).await {
+            Ok(GateDecision::Pass(caller)) => return Ok(caller),
+            Ok(GateDecision::Unauthorized) => ApiError::unauthorized(),
+            Ok(GateDecision::Forbidden) => ApiError::forbidden(),
+            Ok(GateDecision::TooManyAttempts(wait)) => ApiError::too_many_attempts(wait),
+            Err(failure) => ApiError::from(failure),
+        };
+        Err(refusal.into_response())
+    }
+
+    /// The route, with the framework's 404 and 405 in the API's shape.
+    async fn route(&self, req: Request, path: &str) -> Response {
+        match self.routes.call(req).await {
+            Ok(response) => response,
+            Err(error) if error.is::<NotFoundError>() => ApiError::not_found().into_response(),
+            Err(error) if error.is::<MethodNotAllowedError>() => self.method_not_allowed(path),
+            Err(error) => error.into_response(),
+        }
+    }
+
+    /// Everything up to the route's answer; `Err` is an answer given
+    /// before the route ran.
+    async fn respond(&self, mut req: Request, path: &str) -> Result<Response, Response> {
+        if is_api_path(path) && is_preflight(&req) {
+            return Ok(preflight(&req));
+        }
+        self.limit_body(&mut req).await?;
+        let client = self.client_info(&req);
+        let caller = self.authenticate(&req, path, client).await?;
+        req.extensions_mut().insert(Arc::new(caller));
+        Ok(self.route(req, path).await)
+    }
+
+    /// The headers every answer carries: CORS, `no-store` and the bare JSON
+    /// media type on the API's paths, and the policy's challenge on a 401.
+    fn finish_headers(&self, mut response: Response, path: &str) -> Response {
+        if is_api_path(path) {
+            let headers = response.headers_mut();
+            headers.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
+            // Responses carry users and sessions: no cache, shared or
+            // private, may keep them.
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            // The Flask API's jsonify sent a bare `application/json`; some
+            // clients compare the header whole. JSON is UTF-8 by definition.
+            if headers
+                .get(header::CONTENT_TYPE)
+                .is_some_and(|v| v == "application/json; charset=utf-8")
+            {
+                headers.insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
             }
         }
+        if response.status() == StatusCode::UNAUTHORIZED
+            && let Some(challenge) = self.gate.challenge()
+        {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 
     fn method_not_allowed(&self, path: &str) -> Response {
@@ -250,13 +287,6 @@ fn first_forwarded_ip(header: &str) -> Option<IpAddr> {
 
 fn bytes_of(text: String) -> bytes::Bytes {
     bytes::Bytes::from(text.into_bytes())
-}
-
-fn error_response(status: StatusCode, message: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("application/json")
-        .body(serde_json::json!({ "error": message }).to_string())
 }
 
 /// Every error leaves as `{"error": …}`: a framework error (a body that
@@ -353,53 +383,22 @@ impl Endpoint for ServiceEndpoint {
         strip_trailing_slash(&mut req);
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
-        let api = is_api_path(&path);
-        let mut response = if api && is_preflight(&req) {
-            preflight(&req)
-        } else {
-            match self.limit_body(&mut req).await {
-                Ok(()) => self.dispatch(req, &path).await,
-                Err(too_large) => too_large,
-            }
-        };
-        if api {
-            response.headers_mut().insert(
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            );
-            // Responses carry users and sessions: no cache, shared or
-            // private, may keep them.
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            // The Flask API's jsonify sent a bare `application/json`; some
-            // clients compare the header whole. JSON is UTF-8 by definition.
-            let headers = response.headers_mut();
-            if headers
-                .get(header::CONTENT_TYPE)
-                .is_some_and(|v| v == "application/json; charset=utf-8")
-            {
-                headers.insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-            }
-        }
-        if self.basic_auth && response.status() == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"session-auth\""),
-            );
-        }
-        tracing::info!(
-            method = %method,
-            path = %path,
-            status = response.status().as_u16(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "request"
-        );
+        let response = self.respond(req, &path).await.unwrap_or_else(|early| early);
+        let response = self.finish_headers(json_error_body(response), &path);
+        access_log(&method, &path, &response, started);
         Ok(response)
     }
+}
+
+/// One line per request.
+fn access_log(method: &Method, path: &str, response: &Response, started: Instant) {
+    tracing::info!(
+        method = %method,
+        path = %path,
+        status = response.status().as_u16(),
+        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
 }
 
 #[cfg(test)]

@@ -10,13 +10,12 @@ use poem::http::{Method, StatusCode};
 use poem::{Body, Endpoint, Request, Response};
 
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
-use domain::ports::HashError;
-use domain::service::NewUser;
 use domain::{
     AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate, Password,
     PasswordHash, PasswordHasher, PasswordRules, SessionLifetime, SessionRules, SessionToken,
     ThrottleRules, TokenGenerator, UserService,
 };
+use domain::{HashError, NewUser};
 
 use crate::{HttpSettings, ServiceEndpoint, Services, endpoint};
 
@@ -76,6 +75,7 @@ impl Server {
             tokens: Arc::new(CountingTokens::default()),
         };
         let rules = AuthRules {
+            session_logins: auth_type.uses_sessions(),
             sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
             throttle: ThrottleRules::default(),
             passwords: PasswordRules::default(),
@@ -83,15 +83,10 @@ impl Server {
         let users = Arc::new(UserService::new(&ports, rules.passwords));
         let auth = Arc::new(AuthService::new(ports, rules));
         users
-            .create(NewUser {
-                email: Some(EMAIL.into()),
-                password: Password::parse(PASSWORD),
-                ..NewUser::default()
-            })
+            .create(NewUser::parse(Some(EMAIL.into()), Some(PASSWORD.into()), None, None).unwrap())
             .await
             .unwrap();
         let services = Services {
-            auth_type,
             gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth.clone())),
             auth,
             users,

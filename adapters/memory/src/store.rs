@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use std::sync::RwLock;
 
 use domain::{
-    Email, RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+    Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, SessionRepository, User,
+    UserId, UserRepository,
 };
 
 use crate::Tables;
@@ -63,6 +64,25 @@ impl UserRepository for MemoryStore {
 
     async fn update(&self, user: &User) -> Result<bool, RepositoryError> {
         self.write().update_user(user)
+    }
+
+    async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        Ok(self.write().update_names(id, names, at))
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepositoryError> {
+        Ok(self.write().replace_password_hash(id, expected, new, at))
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {

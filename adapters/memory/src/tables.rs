@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use domain::{Email, RepositoryError, Session, SessionKey, User, UserId};
+use domain::{Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, User, UserId};
 
 /// Users and sessions with the indexes every look-up of the ports needs:
 /// no operation scans all users or all sessions, except listing, counting
@@ -93,9 +93,13 @@ impl Tables {
     /// Adds a user.
     ///
     /// # Errors
-    /// [`RepositoryError::DuplicateEmail`] when the email is taken.
+    /// [`RepositoryError::DuplicateId`] when the id is taken,
+    /// [`RepositoryError::DuplicateEmail`] when the email is.
     pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
-        if self.by_email.contains_key(&user.email) || self.positions.contains_key(&user.id) {
+        if self.positions.contains_key(&user.id) {
+            return Err(RepositoryError::DuplicateId);
+        }
+        if self.by_email.contains_key(&user.email) {
             return Err(RepositoryError::DuplicateEmail);
         }
         self.load_user(user.clone());
@@ -124,6 +128,45 @@ impl Tables {
         }
         self.users.insert(position, user.clone());
         Ok(true)
+    }
+
+    /// Sets the names `names` gives and `updated_at`, nothing else; the user
+    /// as changed, `None` when there is none.
+    pub fn update_names(
+        &mut self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Option<User> {
+        let mut user = self.user(id)?.clone();
+        names.apply(&mut user);
+        user.updated_at = at;
+        // Same id, same email: this cannot collide with another user.
+        self.update_user(&user).ok()?.then_some(user)
+    }
+
+    /// Replaces the password hash with `new` if it is still `expected`
+    /// (and sets `updated_at` when given); `false` when there is no such
+    /// user or the hash differs.
+    pub fn replace_password_hash(
+        &mut self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> bool {
+        let Some(current) = self.user(id) else {
+            return false;
+        };
+        if current.password_hash != *expected {
+            return false;
+        }
+        let mut user = current.clone();
+        user.password_hash = new.clone();
+        if let Some(at) = at {
+            user.updated_at = at;
+        }
+        self.update_user(&user).unwrap_or(false)
     }
 
     /// Removes a user and their sessions; `false` when there is none.

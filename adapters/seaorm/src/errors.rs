@@ -1,6 +1,6 @@
 //! Translating `DbErr` into the port's errors.
 
-use sea_orm::{DbErr, RuntimeErr, SqlErr, sqlx};
+use sea_orm::{DbErr, RuntimeErr, sqlx};
 
 use domain::RepositoryError;
 
@@ -13,10 +13,6 @@ pub struct ConnectError {
     /// Why.
     #[source]
     pub source: DbErr,
-}
-
-pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
-    matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
 }
 
 /// Whether the error means "the database is not there right now" (a retry

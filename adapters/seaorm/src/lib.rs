@@ -23,12 +23,12 @@ use sea_orm::{
 use std::time::Duration;
 
 use domain::{
-    AccountKey, AttemptLog, Email, FailedAttempt, FailureWindow, PasswordHash, RepositoryError,
-    Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+    AccountKey, AttemptLog, Email, FailedAttempt, FailureWindow, NameChange, PasswordHash,
+    RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
 };
 
 use crate::entity::{login_failure, session, user};
-use crate::errors::{classify, corrupt, is_unique_violation};
+use crate::errors::{classify, corrupt};
 
 pub use errors::ConnectError;
 pub use schema::{SchemaError, SchemaState, redact_url};
@@ -162,13 +162,24 @@ fn session_columns(session: &Session) -> session::ActiveModel {
     }
 }
 
-/// A failed write of a user: the only unique columns a client can collide
-/// on are the email (and the id, which the service generates).
+/// A failed write of a user: a unique violation is on the email (the
+/// constraint or column named in the message says so) or on the id.
 fn user_write_error(error: sea_orm::DbErr) -> RepositoryError {
-    if is_unique_violation(&error) {
-        RepositoryError::DuplicateEmail
-    } else {
-        classify(error)
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(message)) if message.contains("email") => {
+            RepositoryError::DuplicateEmail
+        }
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => RepositoryError::DuplicateId,
+        _ => classify(error),
+    }
+}
+
+/// A failed insert of a session: a foreign-key violation means its user
+/// is gone (deleted while the session was being opened).
+fn session_write_error(error: sea_orm::DbErr) -> RepositoryError {
+    match error.sql_err() {
+        Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => RepositoryError::NoSuchUser,
+        _ => classify(error),
     }
 }
 
@@ -226,6 +237,55 @@ impl UserRepository for SqlStore {
         Ok(result.rows_affected > 0)
     }
 
+    async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        // One statement that sets only the names given: a concurrent change
+        // of the password hash is never overwritten from a stale read.
+        let mut update = user::Entity::update_many()
+            .col_expr(user::Column::UpdatedAt, Expr::value(at))
+            .filter(user::Column::Id.eq(id.as_uuid()));
+        if let Some(first_name) = &names.first_name {
+            update = update.col_expr(user::Column::FirstName, Expr::value(first_name.clone()));
+        }
+        if let Some(last_name) = &names.last_name {
+            update = update.col_expr(user::Column::LastName, Expr::value(last_name.clone()));
+        }
+        let result = update.exec(&self.db).await.map_err(classify)?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.get(id).await
+    }
+
+    async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepositoryError> {
+        let mut update = user::Entity::update_many()
+            .col_expr(
+                user::Column::PasswordHash,
+                Expr::value(new.as_stored().map(str::to_owned)),
+            )
+            .filter(user::Column::Id.eq(id.as_uuid()));
+        // Compare-and-set: only over the hash the caller verified.
+        update = match expected.as_stored() {
+            Some(stored) => update.filter(user::Column::PasswordHash.eq(stored)),
+            None => update.filter(user::Column::PasswordHash.is_null()),
+        };
+        if let Some(at) = at {
+            update = update.col_expr(user::Column::UpdatedAt, Expr::value(at));
+        }
+        let result = update.exec(&self.db).await.map_err(classify)?;
+        Ok(result.rows_affected > 0)
+    }
+
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         // The foreign key's ON DELETE CASCADE removes the user's sessions in
         // the same statement.
@@ -257,7 +317,7 @@ impl SessionRepository for SqlStore {
             )
             .exec_without_returning(&self.db)
             .await
-            .map_err(classify)?;
+            .map_err(session_write_error)?;
         Ok(())
     }
 

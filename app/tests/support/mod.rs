@@ -15,27 +15,6 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-/// Every setting the binary reads from the environment; each test starts
-/// from none of them set, so the developer's shell cannot change a result.
-pub const SETTINGS: [&str; 16] = [
-    "API_HOST",
-    "API_PORT",
-    "AUTH_TYPE",
-    "SESSION_NAME",
-    "SESSION_DURATION",
-    "COOKIE_SECURE",
-    "STORAGE",
-    "DATA_DIR",
-    "DATABASE_URL",
-    "DB_POOL_SIZE",
-    "AUTO_MIGRATE",
-    "LOG_LEVEL",
-    "LOG_FORMAT",
-    "SHUTDOWN_TIMEOUT",
-    "RUST_LOG",
-    "NO_COLOR",
-];
-
 /// How long a command that must fail at start may take.
 pub const QUICK: Duration = Duration::from_secs(30);
 
@@ -45,13 +24,11 @@ pub fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_session-auth"))
 }
 
-/// `session-auth` with none of the settings in its environment.
+/// `session-auth` with an empty environment, so neither the developer's
+/// shell nor a setting added later can change a result.
 pub fn session_auth(args: &[&str]) -> Command {
     let mut command = Command::new(binary());
-    command.args(args).stdin(Stdio::null());
-    for name in SETTINGS {
-        command.env_remove(name);
-    }
+    command.args(args).stdin(Stdio::null()).env_clear();
     command
 }
 

@@ -1,20 +1,27 @@
 //! Use-case and policy tests over small in-test fakes of the ports.
 
-use super::*;
-use crate::gate::{ExcludedPaths, Gate, GateDecision};
-use crate::password::PasswordHash;
-use crate::policy::{AuthType, Credentials};
-use crate::throttle::{AccountKey, FailedAttempt, FailureWindow};
+use crate::{
+    AccountKey, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, ChangePasswordError,
+    ClientInfo, Clock, CreateUserError, Credentials, Email, EmailAndPassword, ExcludedPaths,
+    FailedAttempt, Failure, FailureWindow, Gate, GateDecision, HashError, LoginError, NameChange,
+    NewUser, Password, PasswordChange, PasswordHash, PasswordHasher, PasswordRules,
+    RepositoryError, Session, SessionId, SessionLifetime, SessionRepository, SessionRules,
+    SessionToken, ThrottleRules, TokenGenerator, User, UserId, UserRepository, UserService,
+};
 use async_trait::async_trait;
 use base64::Engine as _;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Default)]
 struct FakeStore {
     users: Mutex<Vec<User>>,
     sessions: Mutex<HashMap<crate::session::SessionKey, Session>>,
+    /// Every write of session activity fails (a full disk).
+    failing_touch: std::sync::atomic::AtomicBool,
+    /// Session inserts find their user gone (deleted meanwhile).
+    users_vanish: std::sync::atomic::AtomicBool,
 }
 
 #[async_trait]
@@ -61,6 +68,39 @@ impl UserRepository for FakeStore {
             None => Ok(false),
         }
     }
+    async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let mut users = self.users.lock().unwrap();
+        Ok(users.iter_mut().find(|u| u.id == *id).map(|user| {
+            names.apply(user);
+            user.updated_at = at;
+            user.clone()
+        }))
+    }
+    async fn replace_password_hash(
+        &self,
+        id: &UserId,
+        expected: &PasswordHash,
+        new: &PasswordHash,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<bool, RepositoryError> {
+        let mut users = self.users.lock().unwrap();
+        let Some(user) = users
+            .iter_mut()
+            .find(|u| u.id == *id && u.password_hash == *expected)
+        else {
+            return Ok(false);
+        };
+        user.password_hash = new.clone();
+        if let Some(at) = at {
+            user.updated_at = at;
+        }
+        Ok(true)
+    }
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         let mut users = self.users.lock().unwrap();
         let before = users.len();
@@ -76,6 +116,9 @@ impl UserRepository for FakeStore {
 #[async_trait]
 impl SessionRepository for FakeStore {
     async fn insert(&self, session: &Session) -> Result<(), RepositoryError> {
+        if self.users_vanish.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(RepositoryError::NoSuchUser);
+        }
         self.sessions
             .lock()
             .unwrap()
@@ -96,6 +139,12 @@ impl SessionRepository for FakeStore {
         key: &crate::session::SessionKey,
         at: DateTime<Utc>,
     ) -> Result<bool, RepositoryError> {
+        if self
+            .failing_touch
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return Err(RepositoryError::Unexpected("disk full".into()));
+        }
         let mut sessions = self.sessions.lock().unwrap();
         Ok(sessions.get_mut(key).map(|s| s.last_used_at = at).is_some())
     }
@@ -236,6 +285,7 @@ struct World {
 
 fn world(lifetime: SessionLifetime) -> World {
     world_with(AuthRules {
+        session_logins: true,
         sessions: SessionRules::lifetime(lifetime),
         throttle: ThrottleRules::default(),
         passwords: PasswordRules::default(),
@@ -269,25 +319,102 @@ fn world_with(rules: AuthRules) -> World {
     }
 }
 
+/// The fields of `POST /users` as a client sends them.
+#[derive(Default)]
+struct NewFields {
+    email: Option<String>,
+    password: Option<Password>,
+    first_name: Option<String>,
+}
+
+/// Creates a user from raw fields, parsed as the HTTP edge parses them.
+async fn create_user(users: &UserService, fields: NewFields) -> Result<User, CreateUserError> {
+    let new = NewUser::parse(
+        fields.email,
+        fields.password.map(|p| p.expose().to_owned()),
+        fields.first_name,
+        None,
+    )?;
+    users.create(new).await
+}
+
+/// Logs in with raw form fields, parsed as the HTTP edge parses them.
+async fn login(
+    auth: &AuthService,
+    email: Option<&str>,
+    password: Option<&str>,
+    client: &ClientInfo,
+) -> Result<(User, SessionToken), LoginError> {
+    let logins = auth.logins()?;
+    let credentials = EmailAndPassword::parse(email, password)?;
+    logins.login(&credentials, client).await
+}
+
+/// The user a cookie with `token` resolves to.
+async fn user_for_token(auth: &AuthService, token: &SessionToken) -> Result<Option<User>, Failure> {
+    Ok(auth.session_for_token(token).await?.map(|(_, user)| user))
+}
+
+/// Logs out the session of `token`, as `DELETE /auth_session/logout` does
+/// after the gate resolved it; `false` when no live session has it.
+async fn logout(auth: &AuthService, token: &SessionToken) -> Result<bool, Failure> {
+    match auth.session_for_token(token).await? {
+        Some((session, _)) => auth.logout(&session).await,
+        None => Ok(false),
+    }
+}
+
+/// Changes a password from raw fields, keeping the session of `keep`.
+async fn change_password(
+    auth: &AuthService,
+    user: &User,
+    current: Option<&str>,
+    new: Option<&str>,
+    keep: Option<&SessionToken>,
+    client_address: Option<&str>,
+) -> Result<User, ChangePasswordError> {
+    let change = PasswordChange::parse(current, new)?;
+    let keep = keep.map(SessionToken::key);
+    auth.change_password(user, change, keep.as_ref(), client_address)
+        .await
+}
+
+/// Ends a session by the handle a client sends.
+async fn end_session(
+    auth: &AuthService,
+    user: &UserId,
+    handle: &str,
+) -> Result<Option<Session>, Failure> {
+    match SessionId::parse(handle) {
+        Some(handle) => auth.end_session(user, handle).await,
+        None => Ok(None),
+    }
+}
+
 async fn bob(w: &World) -> User {
-    w.users
-        .create(NewUser {
+    create_user(
+        &w.users,
+        NewFields {
             email: Some("bob@hbtn.io".into()),
             password: Password::parse("H0lberton:School"),
-            ..NewUser::default()
-        })
-        .await
-        .unwrap()
+            ..NewFields::default()
+        },
+    )
+    .await
+    .unwrap()
 }
 
 /// Logs bob in with his password from nowhere in particular.
 async fn login_bob(w: &World) -> SessionToken {
     let client = ClientInfo::default();
-    let (_, token) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
-        .await
-        .unwrap();
+    let (_, token) = login(
+        &w.auth,
+        Some("bob@hbtn.io"),
+        Some("H0lberton:School"),
+        &client,
+    )
+    .await
+    .unwrap();
     token
 }
 
@@ -304,7 +431,7 @@ fn gate(w: &World, auth_type: AuthType) -> Gate {
 
 fn passed_user(decision: GateDecision) -> Option<User> {
     match decision {
-        GateDecision::Pass(user) => user,
+        GateDecision::Pass(caller) => caller.user,
         other => panic!("expected the gate to pass, got {other:?}"),
     }
 }
@@ -318,10 +445,13 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     let creds = Credentials {
         authorization: Some(&good),
         session_cookie: None,
-        client_address: None,
     };
     assert_eq!(
-        passed_user(gate.check("/api/v1/users", &creds).await.unwrap()),
+        passed_user(
+            gate.check("/api/v1/users", &creds, ClientInfo::default())
+                .await
+                .unwrap()
+        ),
         Some(bob)
     );
 
@@ -329,10 +459,11 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     let creds = Credentials {
         authorization: Some(&bad),
         session_cookie: None,
-        client_address: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &creds).await.unwrap(),
+        gate.check("/api/v1/users", &creds, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Forbidden
     ));
 }
@@ -343,14 +474,25 @@ async fn gate_without_credentials_is_unauthorized_and_excluded_paths_pass() {
     let gate = gate(&w, AuthType::SessionAuth);
     let none = Credentials::default();
     assert!(matches!(
-        gate.check("/api/v1/users", &none).await.unwrap(),
+        gate.check("/api/v1/users", &none, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Unauthorized
     ));
     assert!(matches!(
-        gate.check("/nowhere", &none).await.unwrap(),
+        gate.check("/nowhere", &none, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Unauthorized
     ));
-    assert!(passed_user(gate.check("/api/v1/status", &none).await.unwrap()).is_none());
+    assert!(
+        passed_user(
+            gate.check("/api/v1/status", &none, ClientInfo::default())
+                .await
+                .unwrap()
+        )
+        .is_none()
+    );
 }
 
 #[tokio::test]
@@ -363,10 +505,11 @@ async fn auth_policy_never_resolves_anyone() {
     let creds = Credentials {
         authorization: Some(&good),
         session_cookie: Some(token.expose()),
-        client_address: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &creds).await.unwrap(),
+        gate.check("/api/v1/users", &creds, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Forbidden
     ));
 }
@@ -377,9 +520,13 @@ async fn none_policy_lets_everything_through_without_a_user() {
     let gate = gate(&w, AuthType::None);
     assert!(
         passed_user(
-            gate.check("/api/v1/users", &Credentials::default())
-                .await
-                .unwrap()
+            gate.check(
+                "/api/v1/users",
+                &Credentials::default(),
+                ClientInfo::default()
+            )
+            .await
+            .unwrap()
         )
         .is_none()
     );
@@ -394,10 +541,13 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let creds = Credentials {
         authorization: None,
         session_cookie: Some(token.expose()),
-        client_address: None,
     };
     assert_eq!(
-        passed_user(gate.check("/api/v1/users/me", &creds).await.unwrap()),
+        passed_user(
+            gate.check("/api/v1/users/me", &creds, ClientInfo::default())
+                .await
+                .unwrap()
+        ),
         Some(bob)
     );
 
@@ -405,20 +555,22 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let only_basic = Credentials {
         authorization: Some(&good),
         session_cookie: None,
-        client_address: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &only_basic).await.unwrap(),
+        gate.check("/api/v1/users", &only_basic, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Forbidden
     ));
 
     let unknown = Credentials {
         authorization: None,
         session_cookie: Some("not-a-session"),
-        client_address: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &unknown).await.unwrap(),
+        gate.check("/api/v1/users", &unknown, ClientInfo::default())
+            .await
+            .unwrap(),
         GateDecision::Forbidden
     ));
 }
@@ -429,11 +581,11 @@ async fn session_resolves_at_the_exact_expiry_instant_and_not_one_second_later()
     bob(&w).await;
     let token = login_bob(&w).await;
     w.clock.advance(Duration::seconds(60));
-    assert!(w.auth.user_for_token(&token).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_some());
     w.clock.advance(Duration::seconds(1));
-    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
     assert!(
-        !w.auth.logout(&token).await.unwrap(),
+        !logout(&w.auth, &token).await.unwrap(),
         "an expired session cannot be logged out"
     );
 }
@@ -456,9 +608,9 @@ async fn each_login_opens_a_new_session_and_logout_ends_only_its_own() {
     let first = login_bob(&w).await;
     let second = login_bob(&w).await;
     assert_ne!(first, second);
-    assert!(w.auth.logout(&first).await.unwrap());
-    assert!(!w.auth.logout(&first).await.unwrap());
-    assert!(w.auth.user_for_token(&second).await.unwrap().is_some());
+    assert!(logout(&w.auth, &first).await.unwrap());
+    assert!(!logout(&w.auth, &first).await.unwrap());
+    assert!(user_for_token(&w.auth, &second).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -467,7 +619,7 @@ async fn login_errors_say_what_was_wrong_in_the_flask_order() {
     bob(&w).await;
     let login = |e: Option<&'static str>, p: Option<&'static str>| {
         let auth = w.auth.clone();
-        async move { auth.login(e, p, &ClientInfo::default()).await.map(|_| ()) }
+        async move { login(&auth, e, p, &ClientInfo::default()).await.map(|_| ()) }
     };
     assert!(matches!(
         login(None, None).await,
@@ -510,10 +662,14 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
         .unwrap();
 
     assert!(
-        w.auth
-            .login(Some("old@hbtn.io"), Some("nope"), &ClientInfo::default())
-            .await
-            .is_err()
+        login(
+            &w.auth,
+            Some("old@hbtn.io"),
+            Some("nope"),
+            &ClientInfo::default()
+        )
+        .await
+        .is_err()
     );
     assert_eq!(
         w.store.users.lock().unwrap()[0].password_hash,
@@ -521,17 +677,25 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
         "a failed login upgrades nothing"
     );
 
-    w.auth
-        .login(Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
-        .await
-        .unwrap();
+    login(
+        &w.auth,
+        Some("old@hbtn.io"),
+        Some("pwd"),
+        &ClientInfo::default(),
+    )
+    .await
+    .unwrap();
     let stored = w.store.users.lock().unwrap()[0].password_hash.clone();
     assert_eq!(stored, PasswordHash::Argon2id("$argon2id$fake$pwd".into()));
     assert!(
-        w.auth
-            .login(Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
-            .await
-            .is_ok(),
+        login(
+            &w.auth,
+            Some("old@hbtn.io"),
+            Some("pwd"),
+            &ClientInfo::default()
+        )
+        .await
+        .is_ok(),
         "the upgraded hash verifies"
     );
 }
@@ -540,14 +704,15 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
 async fn duplicate_email_is_refused() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
-    let again = w
-        .users
-        .create(NewUser {
+    let again = create_user(
+        &w.users,
+        NewFields {
             email: Some("bob@hbtn.io".into()),
             password: Password::parse("x"),
-            ..NewUser::default()
-        })
-        .await;
+            ..NewFields::default()
+        },
+    )
+    .await;
     assert!(matches!(again, Err(CreateUserError::DuplicateEmail)));
     assert_eq!(w.users.count().await.unwrap(), 1);
 }
@@ -555,21 +720,23 @@ async fn duplicate_email_is_refused() {
 #[tokio::test]
 async fn create_user_requires_email_then_password() {
     let w = world(SessionLifetime::Unlimited);
-    let no_email = w
-        .users
-        .create(NewUser {
+    let no_email = create_user(
+        &w.users,
+        NewFields {
             password: Password::parse("x"),
-            ..NewUser::default()
-        })
-        .await;
+            ..NewFields::default()
+        },
+    )
+    .await;
     assert!(matches!(no_email, Err(CreateUserError::EmailMissing)));
-    let no_password = w
-        .users
-        .create(NewUser {
+    let no_password = create_user(
+        &w.users,
+        NewFields {
             email: Some("a@b".into()),
-            ..NewUser::default()
-        })
-        .await;
+            ..NewFields::default()
+        },
+    )
+    .await;
     assert!(matches!(no_password, Err(CreateUserError::PasswordMissing)));
 }
 
@@ -580,7 +747,10 @@ async fn update_applies_only_the_names_given() {
     w.clock.advance(Duration::seconds(5));
     let updated = w
         .users
-        .update_names(&bob.id.to_string(), Some("Bob".into()), None)
+        .update_names(
+            &bob.id,
+            &NameChange::parse(Some("Bob".into()), None).unwrap(),
+        )
         .await
         .unwrap()
         .unwrap();
@@ -589,7 +759,7 @@ async fn update_applies_only_the_names_given() {
     assert_eq!(updated.updated_at, bob.updated_at + Duration::seconds(5));
     assert!(
         w.users
-            .update_names("nope", None, None)
+            .update_names(&UserId::generate(), &NameChange::default())
             .await
             .unwrap()
             .is_none()
@@ -601,10 +771,10 @@ async fn deleting_a_user_ends_their_sessions() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     let token = login_bob(&w).await;
-    assert!(w.users.delete(&bob.id.to_string()).await.unwrap());
-    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+    assert!(w.users.delete(&bob.id).await.unwrap());
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
     assert!(w.store.sessions.lock().unwrap().is_empty());
-    assert!(!w.users.delete(&bob.id.to_string()).await.unwrap());
+    assert!(!w.users.delete(&bob.id).await.unwrap());
 }
 
 #[tokio::test]
@@ -616,12 +786,13 @@ async fn pruning_removes_only_expired_sessions() {
     let young = login_bob(&w).await;
     w.clock.advance(Duration::seconds(51));
     assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
-    assert!(w.auth.user_for_token(&old).await.unwrap().is_none());
-    assert!(w.auth.user_for_token(&young).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &old).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &young).await.unwrap().is_some());
 }
 
 fn small_throttle() -> AuthRules {
     AuthRules {
+        session_logins: true,
         sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
         throttle: ThrottleRules {
             account_max_failures: 5,
@@ -638,8 +809,7 @@ async fn try_login(w: &World, password: &str, address: &str) -> Result<(), Login
         address: Some(address.into()),
         user_agent: None,
     };
-    w.auth
-        .login(Some("bob@hbtn.io"), Some(password), &client)
+    login(&w.auth, Some("bob@hbtn.io"), Some(password), &client)
         .await
         .map(|_| ())
 }
@@ -711,14 +881,13 @@ async fn an_unknown_email_costs_a_password_verification_and_counts_as_a_failure(
         .hasher
         .verifications
         .load(std::sync::atomic::Ordering::SeqCst);
-    let result = w
-        .auth
-        .login(
-            Some("nobody@hbtn.io"),
-            Some("guess"),
-            &ClientInfo::default(),
-        )
-        .await;
+    let result = login(
+        &w.auth,
+        Some("nobody@hbtn.io"),
+        Some("guess"),
+        &ClientInfo::default(),
+    )
+    .await;
     assert!(matches!(result, Err(LoginError::UnknownEmail)));
     assert_eq!(
         w.hasher
@@ -737,6 +906,7 @@ async fn an_unknown_email_costs_a_password_verification_and_counts_as_a_failure(
 
 fn idle_rules(idle: i64) -> AuthRules {
     AuthRules {
+        session_logins: true,
         sessions: SessionRules {
             lifetime: SessionLifetime::from_seconds(3600),
             idle_timeout: Some(Duration::seconds(idle)),
@@ -754,7 +924,7 @@ async fn activity_keeps_a_session_alive_past_the_idle_timeout_but_not_past_its_l
     for _ in 0..6 {
         w.clock.advance(Duration::seconds(500));
         assert!(
-            w.auth.user_for_token(&token).await.unwrap().is_some(),
+            user_for_token(&w.auth, &token).await.unwrap().is_some(),
             "used every 500 s of a 600 s idle timeout"
         );
         if w.clock.now()
@@ -772,7 +942,7 @@ async fn activity_keeps_a_session_alive_past_the_idle_timeout_but_not_past_its_l
         }
     }
     w.clock.advance(Duration::seconds(601));
-    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -792,49 +962,54 @@ async fn an_idle_session_ends_and_reads_write_at_most_once_per_interval() {
     };
     let login_time = last_used();
     w.clock.advance(Duration::seconds(19));
-    w.auth.user_for_token(&token).await.unwrap();
+    user_for_token(&w.auth, &token).await.unwrap();
     assert_eq!(
         last_used(),
         login_time,
         "no write within half the idle timeout"
     );
     w.clock.advance(Duration::seconds(1));
-    w.auth.user_for_token(&token).await.unwrap();
+    user_for_token(&w.auth, &token).await.unwrap();
     assert_eq!(last_used(), login_time + Duration::seconds(20));
     w.clock.advance(Duration::seconds(41));
-    assert!(w.auth.user_for_token(&token).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
 }
 
 #[tokio::test]
 async fn a_user_lists_and_ends_only_their_own_sessions() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
-    let alice = w
-        .users
-        .create(NewUser {
+    let alice = create_user(
+        &w.users,
+        NewFields {
             email: Some("alice@hbtn.io".into()),
             password: Password::parse("pw"),
-            ..NewUser::default()
-        })
-        .await
-        .unwrap();
+            ..NewFields::default()
+        },
+    )
+    .await
+    .unwrap();
     let client = ClientInfo {
         address: Some("10.1.2.3".into()),
         user_agent: Some("curl/8".into()),
     };
-    let (_, first) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
-        .await
-        .unwrap();
-    let (_, second) = w
-        .auth
-        .login(Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
-        .await
-        .unwrap();
-    let (_, alices) = w
-        .auth
-        .login(Some("alice@hbtn.io"), Some("pw"), &client)
+    let (_, first) = login(
+        &w.auth,
+        Some("bob@hbtn.io"),
+        Some("H0lberton:School"),
+        &client,
+    )
+    .await
+    .unwrap();
+    let (_, second) = login(
+        &w.auth,
+        Some("bob@hbtn.io"),
+        Some("H0lberton:School"),
+        &client,
+    )
+    .await
+    .unwrap();
+    let (_, alices) = login(&w.auth, Some("alice@hbtn.io"), Some("pw"), &client)
         .await
         .unwrap();
 
@@ -847,30 +1022,31 @@ async fn a_user_lists_and_ends_only_their_own_sessions() {
         .id
         .to_string();
     assert!(
-        w.auth
-            .end_session(&bob.id, &alice_handle)
+        end_session(&w.auth, &bob.id, &alice_handle)
             .await
             .unwrap()
             .is_none(),
         "another user's handle ends nothing"
     );
-    assert!(w.auth.user_for_token(&alices).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &alices).await.unwrap().is_some());
 
     assert_eq!(
-        w.auth.end_sessions(&bob.id, Some(&second)).await.unwrap(),
+        w.auth
+            .end_sessions(&bob.id, Some(&second.key()))
+            .await
+            .unwrap(),
         1
     );
-    assert!(w.auth.user_for_token(&first).await.unwrap().is_none());
-    assert!(w.auth.user_for_token(&second).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &first).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &second).await.unwrap().is_some());
     let handle = w.auth.sessions_of(&bob.id).await.unwrap()[0].id.to_string();
     assert!(
-        w.auth
-            .end_session(&bob.id, &handle)
+        end_session(&w.auth, &bob.id, &handle)
             .await
             .unwrap()
             .is_some()
     );
-    assert!(w.auth.user_for_token(&second).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &second).await.unwrap().is_none());
 }
 
 #[tokio::test]
@@ -880,60 +1056,64 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
     let here = login_bob(&w).await;
     let there = login_bob(&w).await;
 
-    let wrong = w
-        .auth
-        .change_password(&bob, Some("nope"), Some("new-secret"), Some(&here), None)
-        .await;
+    let wrong = change_password(
+        &w.auth,
+        &bob,
+        Some("nope"),
+        Some("new-secret"),
+        Some(&here),
+        None,
+    )
+    .await;
     assert!(matches!(wrong, Err(ChangePasswordError::WrongPassword)));
     assert!(
-        w.auth.user_for_token(&there).await.unwrap().is_some(),
+        user_for_token(&w.auth, &there).await.unwrap().is_some(),
         "a wrong current password changes nothing"
     );
 
     let too_long = "x".repeat(129);
-    let long = w
-        .auth
-        .change_password(
-            &bob,
-            Some("H0lberton:School"),
-            Some(&too_long),
-            Some(&here),
-            None,
-        )
-        .await;
+    let long = change_password(
+        &w.auth,
+        &bob,
+        Some("H0lberton:School"),
+        Some(&too_long),
+        Some(&here),
+        None,
+    )
+    .await;
     assert!(matches!(long, Err(ChangePasswordError::Rule(_))));
 
-    w.auth
-        .change_password(
-            &bob,
+    change_password(
+        &w.auth,
+        &bob,
+        Some("H0lberton:School"),
+        Some("new-secret"),
+        Some(&here),
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(user_for_token(&w.auth, &here).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &there).await.unwrap().is_none());
+    assert!(
+        login(
+            &w.auth,
+            Some("bob@hbtn.io"),
             Some("H0lberton:School"),
-            Some("new-secret"),
-            Some(&here),
-            None,
+            &ClientInfo::default()
         )
         .await
-        .unwrap();
-    assert!(w.auth.user_for_token(&here).await.unwrap().is_some());
-    assert!(w.auth.user_for_token(&there).await.unwrap().is_none());
-    assert!(
-        w.auth
-            .login(
-                Some("bob@hbtn.io"),
-                Some("H0lberton:School"),
-                &ClientInfo::default()
-            )
-            .await
-            .is_err()
+        .is_err()
     );
     assert!(
-        w.auth
-            .login(
-                Some("bob@hbtn.io"),
-                Some("new-secret"),
-                &ClientInfo::default()
-            )
-            .await
-            .is_ok()
+        login(
+            &w.auth,
+            Some("bob@hbtn.io"),
+            Some("new-secret"),
+            &ClientInfo::default()
+        )
+        .await
+        .is_ok()
     );
 }
 
@@ -946,6 +1126,38 @@ async fn pruning_removes_idle_sessions_too() {
     let fresh = login_bob(&w).await;
     w.clock.advance(Duration::seconds(20));
     assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
-    assert!(w.auth.user_for_token(&idle).await.unwrap().is_none());
-    assert!(w.auth.user_for_token(&fresh).await.unwrap().is_some());
+    assert!(user_for_token(&w.auth, &idle).await.unwrap().is_none());
+    assert!(user_for_token(&w.auth, &fresh).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn a_failed_activity_write_never_fails_the_request_it_was_recorded_for() {
+    let w = world_with(idle_rules(600));
+    bob(&w).await;
+    let token = login_bob(&w).await;
+    w.store
+        .failing_touch
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    w.clock.advance(Duration::seconds(400));
+    assert!(
+        user_for_token(&w.auth, &token).await.unwrap().is_some(),
+        "the session still resolves while activity cannot be written"
+    );
+}
+
+#[tokio::test]
+async fn a_login_that_loses_the_race_with_its_users_deletion_names_no_one() {
+    let w = world(SessionLifetime::Unlimited);
+    bob(&w).await;
+    w.store
+        .users_vanish
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let lost = login(
+        &w.auth,
+        Some("bob@hbtn.io"),
+        Some("H0lberton:School"),
+        &ClientInfo::default(),
+    )
+    .await;
+    assert!(matches!(lost, Err(LoginError::UnknownEmail)), "{lost:?}");
 }

@@ -1,0 +1,195 @@
+//! Every error the domain speaks: what the ports report, what the use cases
+//! answer, and what parsing a setting or a value can refuse.
+//!
+//! The `Display` text of a client-facing variant is the message the wire
+//! carries (the Flask API's messages where it had one), so the HTTP adapter
+//! sends `to_string()` and never retypes a message.
+
+use chrono::Duration;
+
+/// The boxed error kept as the source of an opaque failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// What a storage adapter can report.
+#[derive(Debug, thiserror::Error)]
+pub enum RepositoryError {
+    /// Another user already has this email.
+    #[error("email already exists")]
+    DuplicateEmail,
+    /// A stored user already has this id.
+    #[error("a user with this id already exists")]
+    DuplicateId,
+    /// The user a new session belongs to does not exist (any more).
+    #[error("no such user")]
+    NoSuchUser,
+    /// The storage cannot be reached right now; the request may be retried.
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else; the source says what, and is logged, never sent.
+    #[error("storage failure")]
+    Unexpected(#[source] BoxError),
+}
+
+/// A hashing failure (a corrupt stored hash, a pool that went away).
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HashError(#[source] pub BoxError);
+
+/// An infrastructure failure under a use case: never the client's fault.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// Storage cannot be reached right now (503).
+    #[error("storage unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else (500); the source is logged, never sent.
+    #[error("unexpected failure")]
+    Unexpected(#[source] BoxError),
+}
+
+impl From<RepositoryError> for Failure {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::Unavailable(source) => Self::Unavailable(source),
+            RepositoryError::Unexpected(source) => Self::Unexpected(source),
+            unexpected @ (RepositoryError::DuplicateEmail
+            | RepositoryError::DuplicateId
+            | RepositoryError::NoSuchUser) => Self::Unexpected(Box::new(unexpected)),
+        }
+    }
+}
+
+impl From<HashError> for Failure {
+    fn from(error: HashError) -> Self {
+        Self::Unexpected(Box::new(error))
+    }
+}
+
+/// A new password outside the configured length rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordRuleError {
+    /// Shorter than the minimum.
+    #[error("password must be at least {0} characters")]
+    TooShort(usize),
+    /// Longer than the maximum.
+    #[error("password must be at most {0} characters")]
+    TooLong(usize),
+}
+
+/// A field a client sent that no storage could keep as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// Longer than its limit (in characters).
+    #[error("{0} must be at most {1} characters")]
+    TooLong(&'static str, usize),
+    /// Holds the NUL character, which PostgreSQL's text cannot store.
+    #[error("{0} must not contain the NUL character")]
+    Nul(&'static str),
+}
+
+/// Why a login (or any password check) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// No email, or an empty one.
+    #[error("email missing")]
+    EmailMissing,
+    /// No password, or an empty one.
+    #[error("password missing")]
+    PasswordMissing,
+    /// No user has this email.
+    #[error("no user found for this email")]
+    UnknownEmail,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many failed checks: try again after this long.
+    #[error("Too many attempts")]
+    TooManyAttempts(Duration),
+    /// Logins open no session under the active policy: there is nothing
+    /// to log in to.
+    #[error("Not found")]
+    NoSessions,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Why changing a password failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChangePasswordError {
+    /// No current password given.
+    #[error("current_password missing")]
+    CurrentMissing,
+    /// No new password given.
+    #[error("new_password missing")]
+    NewMissing,
+    /// The new password breaks the length rules.
+    #[error("new_password: {0}")]
+    Rule(#[from] PasswordRuleError),
+    /// The current password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+    /// Too many failed checks: try again after this long.
+    #[error("Too many attempts")]
+    TooManyAttempts(Duration),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// Why creating a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    /// No email, or an empty one.
+    #[error("email missing")]
+    EmailMissing,
+    /// No password, or an empty one.
+    #[error("password missing")]
+    PasswordMissing,
+    /// Another user has this email.
+    #[error("Can't create User: email already exists")]
+    DuplicateEmail,
+    /// The password breaks the length rules.
+    #[error("Can't create User: {0}")]
+    Rule(#[from] PasswordRuleError),
+    /// A field no storage could keep.
+    #[error("Can't create User: {0}")]
+    Field(#[from] FieldError),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for CreateUserError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::DuplicateEmail => Self::DuplicateEmail,
+            other => Self::Failure(other.into()),
+        }
+    }
+}
+
+/// Why changing a user's names failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpdateUserError {
+    /// A name no storage could keep.
+    #[error("Can't update User: {0}")]
+    Field(#[from] FieldError),
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+/// The text names no known `AUTH_TYPE`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown AUTH_TYPE {given:?}; expected one of: {expected}")]
+pub struct UnknownAuthType {
+    /// The text as given.
+    pub given: String,
+    /// The accepted names, comma-separated.
+    pub expected: String,
+}
+
+/// The text is neither an Argon2id PHC string nor a 64-digit hex digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an Argon2id PHC string nor a SHA-256 hex digest")]
+pub struct InvalidPasswordHash;

@@ -1,0 +1,164 @@
+//! User management: listing, creating, renaming and deleting users.
+
+use std::sync::Arc;
+
+use crate::error::{CreateUserError, Failure};
+use crate::password::{Password, PasswordRules};
+use crate::ports::{Clock, PasswordHasher, SessionRepository, UserRepository};
+use crate::service::AuthPorts;
+use crate::truncate_to_seconds;
+use crate::user::{Email, NameChange, User, UserId, check_names};
+
+/// The fields of a new user, checked.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The login name.
+    pub email: Email,
+    /// Hashed before it is stored.
+    pub password: Password,
+    /// Optional.
+    pub first_name: Option<String>,
+    /// Optional.
+    pub last_name: Option<String>,
+}
+
+impl NewUser {
+    /// A new user from the fields a client sent, checked in the Flask API's
+    /// order: the email first, then the password; then whether storage can
+    /// keep the email and names.
+    ///
+    /// # Errors
+    /// [`CreateUserError::EmailMissing`] or
+    /// [`CreateUserError::PasswordMissing`] for an absent or empty field,
+    /// [`CreateUserError::Field`] for one no storage could keep.
+    pub fn parse(
+        email: Option<String>,
+        password: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+    ) -> Result<Self, CreateUserError> {
+        let email = email
+            .and_then(Email::parse)
+            .ok_or(CreateUserError::EmailMissing)?;
+        let password = password
+            .and_then(Password::parse)
+            .ok_or(CreateUserError::PasswordMissing)?;
+        email.check_new()?;
+        check_names(first_name.as_deref(), last_name.as_deref())?;
+        Ok(Self {
+            email,
+            password,
+            first_name,
+            last_name,
+        })
+    }
+}
+
+/// User management.
+pub struct UserService {
+    users: Arc<dyn UserRepository>,
+    sessions: Arc<dyn SessionRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    clock: Arc<dyn Clock>,
+    passwords: PasswordRules,
+}
+
+impl UserService {
+    /// Wires the use case. `sessions` is the active policy's session store,
+    /// so deleting a user also ends sessions kept outside the user storage.
+    pub fn new(ports: &AuthPorts, passwords: PasswordRules) -> Self {
+        Self {
+            users: ports.users.clone(),
+            sessions: ports.sessions.clone(),
+            hasher: ports.hasher.clone(),
+            clock: ports.clock.clone(),
+            passwords,
+        }
+    }
+
+    /// Every user.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn list(&self) -> Result<Vec<User>, Failure> {
+        Ok(self.users.list().await?)
+    }
+
+    /// How many users there are.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn count(&self) -> Result<u64, Failure> {
+        Ok(self.users.count().await?)
+    }
+
+    /// The user with this id; `None` when there is none.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn get(&self, id: &UserId) -> Result<Option<User>, Failure> {
+        Ok(self.users.get(id).await?)
+    }
+
+    /// Creates a user with an Argon2id hash of the password.
+    ///
+    /// # Errors
+    /// [`CreateUserError`] saying what was wrong.
+    pub async fn create(&self, new: NewUser) -> Result<User, CreateUserError> {
+        let NewUser {
+            email,
+            password,
+            first_name,
+            last_name,
+        } = new;
+        self.passwords.check(&password)?;
+        // Refuse a known duplicate before paying for Argon2; `insert` still
+        // enforces uniqueness against a concurrent creation.
+        if self.users.find_by_email(&email).await?.is_some() {
+            return Err(CreateUserError::DuplicateEmail);
+        }
+        let password_hash = self.hasher.hash(&password).await.map_err(Failure::from)?;
+        let now = truncate_to_seconds(self.clock.now());
+        let user = User {
+            id: UserId::generate(),
+            email,
+            password_hash,
+            first_name,
+            last_name,
+            created_at: now,
+            updated_at: now,
+        };
+        self.users.insert(&user).await?;
+        Ok(user)
+    }
+
+    /// Sets the names that `names` gives, changing nothing else (a
+    /// concurrent password change is never undone); `None` when there is no
+    /// such user.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn update_names(
+        &self,
+        id: &UserId,
+        names: &NameChange,
+    ) -> Result<Option<User>, Failure> {
+        let at = truncate_to_seconds(self.clock.now());
+        Ok(self.users.update_names(id, names, at).await?)
+    }
+
+    /// Deletes a user and every session they hold; `false` when there is
+    /// no such user.
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn delete(&self, id: &UserId) -> Result<bool, Failure> {
+        let deleted = self.users.delete(id).await?;
+        if deleted {
+            // The user storage removed its own sessions; sessions kept in
+            // process memory (session_auth, session_exp_auth) go too.
+            self.sessions.delete_by_user(id, None).await?;
+        }
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,92 @@
+//! What a hostile or careless client can send that some storage cannot
+//! keep (a NUL, an email longer than any address, a very long name) is
+//! refused with a 400 in the Flask API's message style before any storage
+//! sees it, and nothing changes: on every storage, PostgreSQL included,
+//! where such input used to be a 500.
+
+use serde_json::{Value, json};
+
+use integration_tests::http_harness::Service;
+use integration_tests::http_tests;
+
+fn error(message: &str) -> Value {
+    json!({ "error": message })
+}
+
+http_tests! {
+    /// `POST /users` with a NUL or an overlong email or name is a 400 that
+    /// says which field and why, and creates nobody.
+    async fn new_users_with_fields_no_storage_can_keep_are_refused(backend: Backend) {
+        let service = Service::start(backend, "none").await;
+        let long_email = format!("{}@example.com", "a".repeat(250));
+        let long_name = "n".repeat(257);
+        let cases = [
+            (json!({"email": "a\u{0}b@example.com", "password": "pw"}),
+                "Can't create User: email must not contain the NUL character"),
+            (json!({"email": long_email, "password": "pw"}),
+                "Can't create User: email must be at most 254 characters"),
+            (json!({"email": "ok@example.com", "password": "pw", "first_name": "A\u{0}"}),
+                "Can't create User: first_name must not contain the NUL character"),
+            (json!({"email": "ok@example.com", "password": "pw", "last_name": long_name}),
+                "Can't create User: last_name must be at most 256 characters"),
+        ];
+        for (body, message) in cases {
+            service.post("/api/v1/users").json(&body).send().await.assert(400, error(message));
+        }
+        service.get("/api/v1/stats").send().await.assert(200, json!({"users": 0}));
+        // The limits themselves are accepted.
+        let at_limit = format!("{}@example.com", "a".repeat(242));
+        service
+            .post("/api/v1/users")
+            .json(&json!({"email": at_limit, "password": "pw", "first_name": "n".repeat(256)}))
+            .send()
+            .await
+            .assert_status(201);
+    }
+
+    /// Renaming with a NUL or an overlong name is a 400 and changes
+    /// nothing; an unknown id is still 404 first, as the Flask API looked
+    /// the user up before reading the body.
+    async fn renames_no_storage_can_keep_are_refused(backend: Backend) {
+        let service = Service::start(backend, "none").await;
+        let alice = service.create_user("alice@example.com", "alice-pw").await;
+        let path = format!("/api/v1/users/{}", alice.id);
+        service
+            .put(&path)
+            .json(&json!({"first_name": "Al\u{0}ice"}))
+            .send()
+            .await
+            .assert(400, error("Can't update User: first_name must not contain the NUL character"));
+        service
+            .put(&path)
+            .json(&json!({"last_name": "x".repeat(300)}))
+            .send()
+            .await
+            .assert(400, error("Can't update User: last_name must be at most 256 characters"));
+        let user = service.get(&path).send().await.json();
+        assert_eq!(user["first_name"], Value::Null);
+        assert_eq!(user["last_name"], Value::Null);
+        service
+            .put("/api/v1/users/00000000-0000-4000-8000-000000000000")
+            .json(&json!({"first_name": "\u{0}"}))
+            .send()
+            .await
+            .assert(404, error("Not found"));
+    }
+
+    /// A login whose email no account can have names no one: 404, never a
+    /// 500 from a storage that cannot even look it up.
+    async fn logins_with_impossible_emails_name_no_one(backend: Backend) {
+        let service = Service::start(backend, "session_db_auth").await;
+        service.create_user("alice@example.com", "alice-pw").await;
+        let long = format!("{}@example.com", "a".repeat(3000));
+        for email in ["alice\u{0}@example.com", long.as_str()] {
+            service
+                .post("/api/v1/auth_session/login")
+                .form(&[("email", email), ("password", "alice-pw")])
+                .send()
+                .await
+                .assert(404, error("no user found for this email"));
+        }
+    }
+}
