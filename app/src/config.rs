@@ -126,6 +126,10 @@ pub struct StorageArgs {
     /// Most database connections held by this process.
     #[arg(long, env = "DB_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub db_pool_size: u32,
+    /// Seconds one SQL statement may run (or wait for a lock) before it is
+    /// abandoned and the request answered 503.
+    #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub db_statement_timeout: u32,
     /// Apply pending migrations when the server starts.
     #[arg(long, env = "AUTO_MIGRATE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub auto_migrate: bool,
@@ -228,6 +232,20 @@ pub struct ServeArgs {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Most connections served at once; more wait in the kernel's backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections: u32,
+    /// Seconds a client may take to send a request's headers (slow clients
+    /// are disconnected).
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub header_read_timeout: u32,
+    /// Largest header section of a request, in bytes (at least 8192;
+    /// larger: the connection is refused with 431).
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]
+    pub max_header_bytes: u32,
+    /// Most header fields in one request.
+    #[arg(long, env = "MAX_HEADERS", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub max_headers: u32,
     /// Seconds to let in-flight requests finish at shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
@@ -237,6 +255,16 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The server's resource limits these arguments give.
+    pub fn server_limits(&self) -> crate::server::ServerLimits {
+        crate::server::ServerLimits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout.into()),
+            max_header_bytes: self.max_header_bytes as usize,
+            max_headers: self.max_headers as usize,
+        }
+    }
+
     /// clap's defaults, with no flag and no environment variable read: the
     /// one definition of every default.
     ///

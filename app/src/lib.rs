@@ -5,6 +5,7 @@
 pub mod config;
 pub mod import;
 pub mod run;
+pub mod server;
 
 use std::sync::Arc;
 
@@ -148,6 +149,7 @@ pub async fn connect_sql(args: &StorageArgs) -> Result<SqlStore, StartError> {
     };
     Ok(SqlStore::connect(&SqlOptions {
         pool_size: args.db_pool_size,
+        statement_timeout: std::time::Duration::from_secs(args.db_statement_timeout.into()),
         ..SqlOptions::new(url)
     })
     .await?)

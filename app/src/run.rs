@@ -1,8 +1,6 @@
 //! Running the commands: the server with graceful shutdown, and the
 //! operator commands.
 
-use poem::Server;
-use poem::listener::{Acceptor, Listener, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
@@ -46,18 +44,13 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     ));
     let endpoint = adapter_http::endpoint(services, http_settings(&settings));
     let address = format!("{}:{}", args.api_host, args.api_port);
-    let acceptor = TcpListener::bind(address.clone())
-        .into_acceptor()
+    let listener = tokio::net::TcpListener::bind(address.as_str())
         .await
         .map_err(|source| StartError::Listen {
             address: address.clone(),
             source,
         })?;
-    let local = acceptor
-        .local_addr()
-        .first()
-        .map(|a| a.to_string())
-        .unwrap_or(address);
+    let local = listener.local_addr().map_or(address, |a| a.to_string());
     if args.auth_type == AuthType::None {
         tracing::warn!(
             "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {local}"
@@ -72,17 +65,15 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         session_idle_timeout = args.session_idle_timeout,
         "session-auth listening; API docs at /api/v1/docs"
     );
-    let result = Server::new_with_acceptor(acceptor)
-        .run_with_graceful_shutdown(
-            endpoint,
-            shutdown_signal(),
-            Some(Duration::from_secs(args.shutdown_timeout)),
-        )
-        .await;
+    crate::server::serve(
+        listener,
+        endpoint,
+        args.server_limits(),
+        shutdown_signal(),
+        Duration::from_secs(args.shutdown_timeout),
+    )
+    .await;
     sweeper.abort();
-    if let Err(error) = result {
-        tracing::error!(error = %error, "server stopped with an error");
-    }
     tracing::info!("session-auth stopped");
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::password::PasswordHash;
 /// address SMTP can carry, RFC 5321).
 pub const EMAIL_MAX: usize = 254;
 /// The longest first or last name, in characters.
-pub const NAME_MAX: usize = 256;
+pub const NAME_MAX: usize = 1024;
 
 /// Checks a text a client wants stored: at most `max` characters and no
 /// NUL (which PostgreSQL cannot store).

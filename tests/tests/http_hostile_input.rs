@@ -19,7 +19,7 @@ http_tests! {
     async fn new_users_with_fields_no_storage_can_keep_are_refused(backend: Backend) {
         let service = Service::start(backend, "none").await;
         let long_email = format!("{}@example.com", "a".repeat(250));
-        let long_name = "n".repeat(257);
+        let long_name = "n".repeat(1025);
         let cases = [
             (json!({"email": "a\u{0}b@example.com", "password": "pw"}),
                 "Can't create User: email must not contain the NUL character"),
@@ -28,7 +28,7 @@ http_tests! {
             (json!({"email": "ok@example.com", "password": "pw", "first_name": "A\u{0}"}),
                 "Can't create User: first_name must not contain the NUL character"),
             (json!({"email": "ok@example.com", "password": "pw", "last_name": long_name}),
-                "Can't create User: last_name must be at most 256 characters"),
+                "Can't create User: last_name must be at most 1024 characters"),
         ];
         for (body, message) in cases {
             service.post("/api/v1/users").json(&body).send().await.assert(400, error(message));
@@ -38,7 +38,7 @@ http_tests! {
         let at_limit = format!("{}@example.com", "a".repeat(242));
         service
             .post("/api/v1/users")
-            .json(&json!({"email": at_limit, "password": "pw", "first_name": "n".repeat(256)}))
+            .json(&json!({"email": at_limit, "password": "pw", "first_name": "n".repeat(1024)}))
             .send()
             .await
             .assert_status(201);
@@ -59,10 +59,10 @@ http_tests! {
             .assert(400, error("Can't update User: first_name must not contain the NUL character"));
         service
             .put(&path)
-            .json(&json!({"last_name": "x".repeat(300)}))
+            .json(&json!({"last_name": "x".repeat(1025)}))
             .send()
             .await
-            .assert(400, error("Can't update User: last_name must be at most 256 characters"));
+            .assert(400, error("Can't update User: last_name must be at most 1024 characters"));
         let user = service.get(&path).send().await.json();
         assert_eq!(user["first_name"], Value::Null);
         assert_eq!(user["last_name"], Value::Null);

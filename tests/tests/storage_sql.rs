@@ -349,3 +349,69 @@ mod postgres {
             .await;
     }
 }
+
+/// A statement blocked by another connection's lock is abandoned after the
+/// statement timeout and reported as unavailable (503), freeing its
+/// connection; once the lock is gone the store answers again. Also: a
+/// session whose user does not exist is refused as `NoSuchUser` (a login
+/// that lost the race with its user's deletion).
+#[cfg(postgres_tests)]
+mod postgres_limits {
+    use super::*;
+    use adapter_seaorm::SqlOptions;
+    use domain::RepositoryError;
+    use sea_orm::{Database, TransactionTrait};
+    use std::time::{Duration, Instant};
+
+    #[tokio::test]
+    async fn a_blocked_statement_times_out_as_unavailable_and_the_store_recovers() {
+        let db = TestDatabase::postgres().await;
+        let store = db.store().await;
+        let (user, _) = user_with_session(&store, "blocked").await;
+        let impatient = SqlStore::connect(&SqlOptions {
+            statement_timeout: Duration::from_secs(1),
+            ..SqlOptions::new(db.url.clone())
+        })
+        .await
+        .expect("connect");
+
+        let locker = Database::connect(&db.url).await.expect("second connection");
+        let lock = locker.begin().await.expect("begin");
+        lock.execute_unprepared("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("lock");
+
+        let started = Instant::now();
+        let blocked = impatient.get(&user.id).await;
+        assert!(
+            matches!(blocked, Err(RepositoryError::Unavailable(_))),
+            "expected Unavailable, got {blocked:?}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "the statement waited {:?}",
+            started.elapsed()
+        );
+
+        lock.rollback().await.expect("release");
+        assert_eq!(
+            impatient.get(&user.id).await.expect("after release"),
+            Some(user)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_session_of_a_user_that_does_not_exist_is_refused_as_no_such_user() {
+        let db = TestDatabase::postgres().await;
+        let store = db.store().await;
+        let (_, mut session) = user_with_session(&store, "orphan").await;
+        session.id = SessionId::generate();
+        session.user_id = UserId::generate();
+        session.key = SessionKey::digest_of("another token");
+        let refused = SessionRepository::insert(&store, &session).await;
+        assert!(
+            matches!(refused, Err(RepositoryError::NoSuchUser)),
+            "expected NoSuchUser, got {refused:?}"
+        );
+    }
+}

@@ -28,11 +28,16 @@ pub(crate) fn is_unavailable(error: &DbErr) -> bool {
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed => true,
-                // SQLSTATE class 08 (connection exception) and 57P (operator
-                // intervention: shutdown, cannot connect now).
-                sqlx::Error::Database(db) => db
-                    .code()
-                    .is_some_and(|code| code.starts_with("08") || code.starts_with("57P")),
+                // SQLSTATE class 08 (connection exception), 57P (operator
+                // intervention: shutdown, cannot connect now), 57014 (the
+                // statement timeout cancelled a blocked statement) and 55P03
+                // (a lock could not be had in time), and SQLite's BUSY codes
+                // (the busy timeout ran out): a retry may succeed.
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || code.starts_with("57P")
+                        || matches!(&*code, "57014" | "55P03" | "5" | "261" | "517" | "773")
+                }),
                 _ => false,
             }
         }

@@ -42,15 +42,21 @@ pub struct SqlOptions {
     pub pool_size: u32,
     /// How long a request waits for a connection before it is answered 503.
     pub acquire_timeout: Duration,
+    /// How long one statement may run (PostgreSQL `statement_timeout`;
+    /// SQLite's busy timeout) before it is abandoned and answered 503, so
+    /// a blocked statement frees its connection.
+    pub statement_timeout: Duration,
 }
 
 impl SqlOptions {
-    /// Options with the default pool (10 connections, 5 s acquire timeout).
+    /// Options with the default pool (10 connections, 5 s acquire timeout,
+    /// 5 s statement timeout).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             pool_size: 10,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -75,6 +81,13 @@ impl SqlStore {
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
             .sqlx_logging(false);
+        let statement_timeout = options.statement_timeout;
+        let milliseconds = statement_timeout.as_millis().max(1).to_string();
+        connect
+            .map_sqlx_postgres_opts(move |pg| {
+                pg.options([("statement_timeout", milliseconds.as_str())])
+            })
+            .map_sqlx_sqlite_opts(move |sqlite| sqlite.busy_timeout(statement_timeout));
         let db = Database::connect(connect)
             .await
             .map_err(|source| ConnectError {
