@@ -28,15 +28,16 @@ def trial(srv, admin_cookie, index):
     r = srv.req("POST", "/users", cookie=admin_cookie, json_body={
         "email": email, "password": "pw-0", "first_name": "orig", "last_name": "orig"})
     if r.status != 201:
-        return [f"trial {index}: setup POST /users answered {r!r}"]
+        return [f"trial {index}: setup POST /users answered {r!r}"], (0, 0, 0)
     uid = r.json()["id"]
     user_cookie, r = srv.login(email, "pw-0")
     if not user_cookie:
-        return [f"trial {index}: setup login answered {r!r}"]
+        return [f"trial {index}: setup login answered {r!r}"], (0, 0, 0)
 
     done = threading.Event()
     go = threading.Barrier(3, timeout=30)
     last_ok = {}
+    counts = {"renames": 0, "during": 0}
     password = {"current": "pw-0", "history": ["pw-0"], "statuses": []}
 
     def renamer(t):
@@ -50,6 +51,9 @@ def trial(srv, admin_cookie, index):
                            json_body={"first_name": name, "last_name": name})
             if resp.status == 200:
                 last_ok[t] = name
+                counts["renames"] += 1
+                if not done.is_set():
+                    counts["during"] += 1
 
     def changer():
         go.wait()
@@ -75,6 +79,7 @@ def trial(srv, admin_cookie, index):
         t.join(timeout=90)
 
     problems = []
+    stats = (counts["renames"], counts["during"], len(password["history"]) - 1)
     got = srv.req("GET", f"/users/{uid}", cookie=admin_cookie).json() or {}
     final = (got.get("first_name"), got.get("last_name"))
     allowed = {(n, n) for n in last_ok.values()} or {("orig", "orig")}
@@ -94,7 +99,7 @@ def trial(srv, admin_cookie, index):
                             f"(change answered 200 undone)")
     if any(s != 200 for s in password["statuses"]):
         problems.append(f"trial {index}: password changes answered {password['statuses']}")
-    return problems
+    return problems, stats
 
 
 def run(ctx, report):
@@ -107,8 +112,13 @@ def run(ctx, report):
             if not report.check(admin, f"{kind}: admin login ({r.status})"):
                 continue
             problems = []
+            renames = during = changes = 0
             for i in range(rounds):
-                problems += trial(srv, admin, i)
+                found, (r_all, r_during, c) = trial(srv, admin, i)
+                problems += found
+                renames, during, changes = renames + r_all, during + r_during, changes + c
+            report.note(f"{kind}: {renames} renames answered 200 ({during} while password "
+                        f"changes ran), {changes} password changes answered 200")
             for p in problems[:10]:
                 report.note(f"{kind}: {p}")
             bad = len({p.split(':')[0] for p in problems})
