@@ -18,7 +18,7 @@ import time
 from harness import Server, store, unique_email
 
 NAME = "kill9"
-DEFAULT_ROUNDS = 8
+DEFAULT_ROUNDS = 15
 STORAGES = ("file", "sqlite")
 WRITERS = 4
 

@@ -1,16 +1,18 @@
 """Slow clients (slowloris) and the file-descriptor limit.
 
 Part 1: C connections each send the start of a request and then one
-header byte a second (half of them first send a 16 KiB header, the costly
-kind). The server must close every one of them within --header-wait
+header byte a second (half of them first send a 256 KiB header, the
+costly kind). The server must close every one of them within --header-wait
 seconds (a header-read timeout, or a 431 for the large ones), answer
 GET /status to others within 2 s all along, and its resident memory must
-not grow past 50 MB over its idle size.
+not grow more than the issue's 50 MB per 1,000 such connections (at least
+10 MB allowed) over its idle size.
 
 Part 2: the server runs with `ulimit -n 128` and 200 idle connections are
 opened. It must not spin: CPU over 5 s while they are held stays under
-50% of a core, it logs that it ran out of descriptors, and it serves again
-once they close.
+20% of a core, it logs that it ran out of descriptors, and it serves again
+once they close. (An idle server uses ~0%; the unfixed accept loop spins
+at 45-95% depending on what else the machine runs, so the bound is 20%.)
 A round is 100 slow connections.
 """
 
@@ -22,20 +24,22 @@ from harness import HOST, serving, store
 
 NAME = "slow-clients"
 DEFAULT_ROUNDS = 3  # 300 connections
-GROWTH_BOUND_MB = 50
+GROWTH_MB_PER_1000 = 50
+BIG_HEADER = 256 * 1024
+CPU_BOUND = 0.2
 
 
 def open_slow(port, big):
-    s = socket.create_connection((HOST, port), timeout=5)
-    s.setblocking(False)
+    s = socket.create_connection((HOST, port), timeout=2)
     head = b"GET /api/v1/status HTTP/1.1\r\nHost: 127.0.0.1\r\n"
     if big:
-        head += b"X-Big: " + b"a" * 16384 + b"\r\n"
+        head += b"X-Big: " + b"a" * BIG_HEADER + b"\r\n"
     head += b"X-Slow: "
     try:
         s.sendall(head)
-    except BlockingIOError:
-        pass
+    except OSError:
+        pass  # the server stopped reading (a header cap) or closed: fine
+    s.setblocking(False)
     return s
 
 
@@ -108,9 +112,10 @@ def slowloris(ctx, report, srv):
                      + (f" (last closed after {max(closed_at):.0f} s)" if closed_at else ""))
         report.check(served == probes, f"GET /status answered 200 within 2 s {served}/{probes} "
                                        f"times meanwhile")
-        report.check(peak - idle <= GROWTH_BOUND_MB,
-                     f"RSS grew {peak - idle:.0f} MB with {len(socks)} slow connections "
-                     f"(<= {GROWTH_BOUND_MB} MB)")
+        bound = max(10.0, GROWTH_MB_PER_1000 * len(socks) / 1000)
+        report.check(peak - idle <= bound,
+                     f"RSS grew {peak - idle:.0f} MB with {len(socks)} slow connections, half "
+                     f"with {BIG_HEADER // 1024} KiB of header (<= {bound:.0f} MB)")
     finally:
         for s in socks:
             s.close()
@@ -130,8 +135,9 @@ def fd_limit(ctx, report, binary):
             cpu0, t0 = srv.cpu_seconds(), time.monotonic()
             time.sleep(5)
             cpu = (srv.cpu_seconds() - cpu0) / (time.monotonic() - t0)
-            report.check(cpu < 0.5, f"ulimit -n 128, {len(socks)} idle connections: server CPU "
-                                    f"{cpu * 100:.0f}% of a core over 5 s (< 50%)")
+            report.check(cpu < CPU_BOUND, f"ulimit -n 128, {len(socks)} idle connections: server "
+                                          f"CPU {cpu * 100:.0f}% of a core over 5 s "
+                                          f"(< {CPU_BOUND * 100:.0f}%)")
             log = srv.log().lower()
             report.check(any(w in log for w in ("too many open files", "descriptor", "emfile")),
                          "server logged that it ran out of file descriptors")
