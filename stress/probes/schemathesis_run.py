@@ -120,9 +120,13 @@ def junit_failures(path):
                         body = next((x for x in lines[i + 1:] if x), "")
                         response = f" -> {line.rstrip(':')} {body[:100]}"
                         break
-                titles = [line[2:] for line in lines if re.match(r"^- ST\d+ ", line)]
+                titles = []
+                for i, line in enumerate(lines):
+                    if re.match(r"^- ST\d+ ", line):
+                        detail = next((x for x in lines[i + 1:] if x), "")
+                        titles.append(f"{line[2:]} ({detail[:100]})")
                 if not titles:
                     titles = [next((x for x in lines if x), tag)]
                 for title in titles:
-                    found.append((case.get("name"), f"{title[:80]}{response}"))
+                    found.append((case.get("name"), f"{title[:180]}{response}"))
     return found, len(cases)
