@@ -98,9 +98,13 @@ def main():
     p.add_argument("--header-wait", type=float, default=45,
                    help="slow-clients probe: seconds the server gets to close slow "
                         "connections (default 45)")
-    p.add_argument("--statement-wait", type=float, default=10,
+    # With more blocked requests than pooled connections, a request may wait
+    # DB_POOL_ACQUIRE (5 s) for a connection and then DB_STATEMENT_TIMEOUT
+    # (5 s) for its statement: 10 s plus scheduling on a loaded machine.
+    p.add_argument("--statement-wait", type=float, default=13,
                    help="blocked-sql probe: seconds a blocked request may take to answer "
-                        "503 (default 10)")
+                        "503: the pool's acquire timeout plus the statement timeout, "
+                        "with a margin (default 13)")
     p.add_argument("--schemathesis-report-only", action="store_true",
                    help="print schemathesis failures without failing the probe")
     args = p.parse_args()
