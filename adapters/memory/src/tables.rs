@@ -1,0 +1,318 @@
+//! Users and sessions with the indexes every look-up of the storage ports
+//! needs, shared by the memory store and the file store.
+
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+
+use domain::{Email, RepositoryError, Session, SessionKey, User, UserId};
+
+/// Users and sessions with the indexes every look-up of the ports needs:
+/// no operation scans all users or all sessions, except listing, counting
+/// and pruning by age.
+#[derive(Debug, Default, Clone)]
+pub struct Tables {
+    /// Users by insertion position: listing order without the cost of
+    /// keeping a dense vector ordered through deletions.
+    users: BTreeMap<u64, User>,
+    positions: HashMap<UserId, u64>,
+    next_position: u64,
+    by_email: HashMap<Email, UserId>,
+    /// Later users sharing an indexed email, in load order. Only the Flask
+    /// API's data can hold such users; this service refuses duplicates.
+    shadowed: HashMap<Email, VecDeque<UserId>>,
+    sessions: HashMap<SessionKey, Session>,
+    sessions_by_user: HashMap<UserId, HashSet<SessionKey>>,
+}
+
+impl Tables {
+    /// Empty tables.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Loads a user as stored, keeping file order. Data from the Flask API
+    /// may hold two users with one email: the first one loaded keeps the
+    /// email index, as the Flask API's search found the first.
+    pub fn load_user(&mut self, user: User) {
+        match self.by_email.get(&user.email) {
+            Some(first) if *first != user.id => {
+                self.shadowed
+                    .entry(user.email.clone())
+                    .or_default()
+                    .push_back(user.id);
+            }
+            _ => {
+                self.by_email.insert(user.email.clone(), user.id);
+            }
+        }
+        let position = match self.positions.get(&user.id) {
+            Some(position) => *position,
+            None => {
+                self.next_position += 1;
+                self.positions.insert(user.id, self.next_position);
+                self.next_position
+            }
+        };
+        self.users.insert(position, user);
+    }
+
+    /// Loads a session as stored.
+    pub fn load_session(&mut self, session: Session) {
+        if let Some(previous) = self.sessions.remove(&session.key) {
+            self.unlink_session(&previous);
+        }
+        self.sessions_by_user
+            .entry(session.user_id)
+            .or_default()
+            .insert(session.key.clone());
+        self.sessions.insert(session.key.clone(), session);
+    }
+
+    /// Every user, in insertion order.
+    pub fn users(&self) -> impl ExactSizeIterator<Item = &User> {
+        self.users.values()
+    }
+
+    /// Every session, in no particular order.
+    pub fn sessions(&self) -> impl ExactSizeIterator<Item = &Session> {
+        self.sessions.values()
+    }
+
+    /// The user with this id.
+    pub fn user(&self, id: &UserId) -> Option<&User> {
+        self.positions
+            .get(id)
+            .and_then(|position| self.users.get(position))
+    }
+
+    /// The user with this email.
+    pub fn user_by_email(&self, email: &Email) -> Option<&User> {
+        self.by_email.get(email).and_then(|id| self.user(id))
+    }
+
+    /// Adds a user.
+    ///
+    /// # Errors
+    /// [`RepositoryError::DuplicateEmail`] when the email is taken.
+    pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
+        if self.by_email.contains_key(&user.email) || self.positions.contains_key(&user.id) {
+            return Err(RepositoryError::DuplicateEmail);
+        }
+        self.load_user(user.clone());
+        Ok(())
+    }
+
+    /// Replaces a user; `false` when there is none with that id.
+    ///
+    /// # Errors
+    /// [`RepositoryError::DuplicateEmail`] when the new email is another
+    /// user's.
+    pub fn update_user(&mut self, user: &User) -> Result<bool, RepositoryError> {
+        let Some(position) = self.positions.get(&user.id).copied() else {
+            return Ok(false);
+        };
+        let Some(current) = self.users.get(&position) else {
+            return Ok(false);
+        };
+        if current.email != user.email {
+            if self.by_email.contains_key(&user.email) {
+                return Err(RepositoryError::DuplicateEmail);
+            }
+            let old_email = current.email.clone();
+            self.forget_email(&old_email, &user.id);
+            self.by_email.insert(user.email.clone(), user.id);
+        }
+        self.users.insert(position, user.clone());
+        Ok(true)
+    }
+
+    /// Removes a user and their sessions; `false` when there is none.
+    pub fn delete_user(&mut self, id: &UserId) -> bool {
+        let Some(position) = self.positions.remove(id) else {
+            return false;
+        };
+        let Some(user) = self.users.remove(&position) else {
+            return false;
+        };
+        self.forget_email(&user.email, id);
+        self.delete_sessions_of(id, None);
+        true
+    }
+
+    /// Drops `id`'s claim on `email`; a user it shadowed (legacy data only)
+    /// takes the index over.
+    fn forget_email(&mut self, email: &Email, id: &UserId) {
+        if let Some(shadows) = self.shadowed.get_mut(email) {
+            shadows.retain(|shadow| shadow != id);
+        }
+        if self.by_email.get(email) == Some(id) {
+            self.by_email.remove(email);
+            let next = self.shadowed.get_mut(email).and_then(VecDeque::pop_front);
+            if let Some(next) = next {
+                self.by_email.insert(email.clone(), next);
+            }
+        }
+        if self.shadowed.get(email).is_some_and(VecDeque::is_empty) {
+            self.shadowed.remove(email);
+        }
+    }
+
+    /// The session stored under `key`.
+    pub fn session(&self, key: &SessionKey) -> Option<&Session> {
+        self.sessions.get(key)
+    }
+
+    /// Adds (or replaces) a session.
+    pub fn insert_session(&mut self, session: &Session) {
+        self.load_session(session.clone());
+    }
+
+    /// Removes a session; `false` when there is none.
+    pub fn delete_session(&mut self, key: &SessionKey) -> bool {
+        match self.sessions.remove(key) {
+            Some(session) => {
+                self.unlink_session(&session);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn unlink_session(&mut self, session: &Session) {
+        if let Some(keys) = self.sessions_by_user.get_mut(&session.user_id) {
+            keys.remove(&session.key);
+            if keys.is_empty() {
+                self.sessions_by_user.remove(&session.user_id);
+            }
+        }
+    }
+
+    /// Records activity on a session; `false` when there is none.
+    pub fn touch_session(&mut self, key: &SessionKey, at: DateTime<Utc>) -> bool {
+        match self.sessions.get_mut(key) {
+            Some(session) => {
+                session.last_used_at = at;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every session of a user, oldest first.
+    pub fn sessions_of(&self, user_id: &UserId) -> Vec<Session> {
+        let mut found: Vec<Session> = self
+            .sessions_by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|key| self.sessions.get(key))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.key.cmp(&b.key))
+        });
+        found
+    }
+
+    /// Removes every session of a user but `except`; how many.
+    pub fn delete_sessions_of(&mut self, user_id: &UserId, except: Option<&SessionKey>) -> u64 {
+        let keys: Vec<SessionKey> = self
+            .sessions_by_user
+            .get(user_id)
+            .into_iter()
+            .flatten()
+            .filter(|key| Some(*key) != except)
+            .cloned()
+            .collect();
+        for key in &keys {
+            self.delete_session(key);
+        }
+        keys.len() as u64
+    }
+
+    /// Removes every session created before `created_before` or last used
+    /// before `last_used_before`; how many.
+    pub fn delete_expired_sessions(
+        &mut self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> u64 {
+        let dead: Vec<SessionKey> = self
+            .sessions
+            .values()
+            .filter(|s| {
+                created_before.is_some_and(|c| s.created_at < c)
+                    || last_used_before.is_some_and(|l| s.last_used_at < l)
+            })
+            .map(|s| s.key.clone())
+            .collect();
+        for key in &dead {
+            self.delete_session(key);
+        }
+        dead.len() as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use domain::PasswordHash;
+
+    fn user(email: &str) -> User {
+        let at = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).unwrap();
+        User {
+            id: UserId::generate(),
+            email: Email::parse(email).unwrap(),
+            password_hash: PasswordHash::Unusable,
+            first_name: None,
+            last_name: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn users_keep_insertion_order_through_deletions_and_updates() {
+        let mut tables = Tables::new();
+        let users: Vec<User> = ["a@x", "b@x", "c@x", "d@x"].into_iter().map(user).collect();
+        for u in &users {
+            tables.insert_user(u).unwrap();
+        }
+        assert!(tables.delete_user(&users[1].id));
+        let renamed = User {
+            first_name: Some("C".into()),
+            ..users[2].clone()
+        };
+        assert!(tables.update_user(&renamed).unwrap());
+        let listed: Vec<&str> = tables.users().map(|u| u.email.as_str()).collect();
+        assert_eq!(listed, ["a@x", "c@x", "d@x"]);
+        assert_eq!(
+            tables.user(&users[2].id).unwrap().first_name.as_deref(),
+            Some("C")
+        );
+    }
+
+    #[test]
+    fn a_legacy_duplicate_email_passes_to_the_next_user_when_the_first_is_deleted() {
+        let mut tables = Tables::new();
+        let first = user("same@x");
+        let second = user("same@x");
+        let third = user("same@x");
+        for u in [&first, &second, &third] {
+            tables.load_user(u.clone());
+        }
+        let email = Email::parse("same@x").unwrap();
+        assert_eq!(tables.user_by_email(&email).unwrap().id, first.id);
+        assert!(
+            tables.delete_user(&second.id),
+            "a shadowed user can be deleted"
+        );
+        assert!(tables.delete_user(&first.id));
+        assert_eq!(tables.user_by_email(&email).unwrap().id, third.id);
+        assert!(tables.delete_user(&third.id));
+        assert!(tables.user_by_email(&email).is_none());
+    }
+}
