@@ -56,6 +56,62 @@ impl Tables {
         self.users.insert(position, user);
     }
 
+    /// Makes the stored user with this id exactly `user`, whatever the
+    /// tables held: inserted at the end when absent, replaced in place
+    /// (keeping its listing position) when present. Never refuses: an
+    /// email held by another user is shadowed as [`Tables::load_user`]
+    /// does. Replaying a journal uses it, which makes replaying a change
+    /// twice harmless.
+    pub fn restore_user(&mut self, user: User) {
+        let Some(position) = self.positions.get(&user.id).copied() else {
+            self.load_user(user);
+            return;
+        };
+        let old_email = self
+            .users
+            .get(&position)
+            .map(|current| current.email.clone())
+            .filter(|email| *email != user.email);
+        if let Some(old_email) = old_email {
+            self.forget_email(&old_email, &user.id);
+            match self.by_email.get(&user.email) {
+                Some(holder) if *holder != user.id => self
+                    .shadowed
+                    .entry(user.email.clone())
+                    .or_default()
+                    .push_back(user.id),
+                _ => {
+                    self.by_email.insert(user.email.clone(), user.id);
+                }
+            }
+        }
+        self.users.insert(position, user);
+    }
+
+    /// Where a user stands in the listing order; with
+    /// [`Tables::reinsert_user`] it puts a removed user back exactly where
+    /// it was (undoing a change that could not be made durable).
+    pub fn position_of(&self, id: &UserId) -> Option<u64> {
+        self.positions.get(id).copied()
+    }
+
+    /// Puts a user back at `position` (from [`Tables::position_of`]), which
+    /// must be free.
+    pub fn reinsert_user(&mut self, position: u64, user: User) {
+        // A removed user held its email's index (only legacy duplicates
+        // are ever shadowed), so it takes the index back.
+        if let Some(holder) = self.by_email.insert(user.email.clone(), user.id)
+            && holder != user.id
+        {
+            let shadows = self.shadowed.entry(user.email.clone()).or_default();
+            shadows.retain(|shadow| *shadow != user.id);
+            shadows.push_front(holder);
+        }
+        self.positions.insert(user.id, position);
+        self.next_position = self.next_position.max(position);
+        self.users.insert(position, user);
+    }
+
     /// Loads a session as stored.
     pub fn load_session(&mut self, session: Session) {
         if let Some(previous) = self.sessions.remove(&session.key) {
