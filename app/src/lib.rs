@@ -9,7 +9,7 @@ pub mod run;
 use std::sync::Arc;
 
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
-use adapter_file::FileStore;
+use adapter_file::{FileStore, JournalSettings};
 use adapter_http::{HttpSettings, ServiceEndpoint, Services};
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
@@ -123,7 +123,16 @@ pub enum StartError {
 pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
     Ok(match args.storage {
         StorageKind::Memory => Storage::of(MemoryStore::new()),
-        StorageKind::File => Storage::file(FileStore::open(&args.data_dir).await?),
+        StorageKind::File => Storage::file(
+            FileStore::open_with(
+                &args.data_dir,
+                JournalSettings {
+                    compact_bytes: args.journal_compact_bytes,
+                    compact_age: std::time::Duration::from_secs(args.journal_compact_age),
+                },
+            )
+            .await?,
+        ),
         StorageKind::Postgres | StorageKind::Sqlite => {
             let store = connect_sql(args).await?;
             if args.auto_migrate {

@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -409,10 +409,13 @@ impl Writer {
         let file = match self.file.take() {
             Some(file) => file,
             None => {
+                // Entries hold password hashes: readable by the owner only,
+                // as the Flask files this store writes.
                 let file = OpenOptions::new()
                     .create(true)
                     .truncate(false)
                     .write(true)
+                    .mode(0o600)
                     .open(&path)
                     .map_err(failed)?;
                 // The new file's name must survive a power loss too.

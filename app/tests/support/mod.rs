@@ -17,7 +17,7 @@ use tempfile::TempDir;
 
 /// Every setting the binary reads from the environment; each test starts
 /// from none of them set, so the developer's shell cannot change a result.
-pub const SETTINGS: [&str; 16] = [
+pub const SETTINGS: [&str; 18] = [
     "API_HOST",
     "API_PORT",
     "AUTH_TYPE",
@@ -28,6 +28,8 @@ pub const SETTINGS: [&str; 16] = [
     "DATA_DIR",
     "DATABASE_URL",
     "DB_POOL_SIZE",
+    "JOURNAL_COMPACT_BYTES",
+    "JOURNAL_COMPACT_AGE",
     "AUTO_MIGRATE",
     "LOG_LEVEL",
     "LOG_FORMAT",
