@@ -2,7 +2,7 @@
 //! needs, shared by the memory store and the file store.
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use domain::{Email, RepositoryError, Session, SessionKey, User, UserId};
 
@@ -20,8 +20,10 @@ pub struct Tables {
     /// Later users sharing an indexed email, in load order. Only the Flask
     /// API's data can hold such users; this service refuses duplicates.
     shadowed: HashMap<Email, VecDeque<UserId>>,
-    sessions: HashMap<SessionKey, Session>,
-    sessions_by_user: HashMap<UserId, HashSet<SessionKey>>,
+    /// Sessions by their key's digest as bytes: the hex text is kept once,
+    /// in the session, not again in the indexes.
+    sessions: HashMap<Digest, Session>,
+    sessions_by_user: HashMap<UserId, Vec<Digest>>,
 }
 
 impl Tables {
@@ -114,14 +116,15 @@ impl Tables {
 
     /// Loads a session as stored.
     pub fn load_session(&mut self, session: Session) {
-        if let Some(previous) = self.sessions.remove(&session.key) {
+        let digest = digest(&session.key);
+        if let Some(previous) = self.sessions.remove(&digest) {
             self.unlink_session(&previous);
         }
         self.sessions_by_user
             .entry(session.user_id)
             .or_default()
-            .insert(session.key.clone());
-        self.sessions.insert(session.key.clone(), session);
+            .push(digest);
+        self.sessions.insert(digest, session);
     }
 
     /// Every user, in insertion order.
@@ -215,7 +218,7 @@ impl Tables {
 
     /// The session stored under `key`.
     pub fn session(&self, key: &SessionKey) -> Option<&Session> {
-        self.sessions.get(key)
+        self.sessions.get(&digest(key))
     }
 
     /// Adds (or replaces) a session.
@@ -225,7 +228,11 @@ impl Tables {
 
     /// Removes a session; `false` when there is none.
     pub fn delete_session(&mut self, key: &SessionKey) -> bool {
-        match self.sessions.remove(key) {
+        self.delete_digest(&digest(key))
+    }
+
+    fn delete_digest(&mut self, digest: &Digest) -> bool {
+        match self.sessions.remove(digest) {
             Some(session) => {
                 self.unlink_session(&session);
                 true
@@ -236,7 +243,8 @@ impl Tables {
 
     fn unlink_session(&mut self, session: &Session) {
         if let Some(keys) = self.sessions_by_user.get_mut(&session.user_id) {
-            keys.remove(&session.key);
+            let gone = digest(&session.key);
+            keys.retain(|key| *key != gone);
             if keys.is_empty() {
                 self.sessions_by_user.remove(&session.user_id);
             }
@@ -245,7 +253,7 @@ impl Tables {
 
     /// Records activity on a session; `false` when there is none.
     pub fn touch_session(&mut self, key: &SessionKey, at: DateTime<Utc>) -> bool {
-        match self.sessions.get_mut(key) {
+        match self.sessions.get_mut(&digest(key)) {
             Some(session) => {
                 session.last_used_at = at;
                 true
@@ -274,16 +282,17 @@ impl Tables {
 
     /// Removes every session of a user but `except`; how many.
     pub fn delete_sessions_of(&mut self, user_id: &UserId, except: Option<&SessionKey>) -> u64 {
-        let keys: Vec<SessionKey> = self
+        let except = except.map(digest);
+        let keys: Vec<Digest> = self
             .sessions_by_user
             .get(user_id)
             .into_iter()
             .flatten()
-            .filter(|key| Some(*key) != except)
-            .cloned()
+            .filter(|key| Some(**key) != except)
+            .copied()
             .collect();
         for key in &keys {
-            self.delete_session(key);
+            self.delete_digest(key);
         }
         keys.len() as u64
     }
@@ -295,20 +304,44 @@ impl Tables {
         created_before: Option<DateTime<Utc>>,
         last_used_before: Option<DateTime<Utc>>,
     ) -> u64 {
-        let dead: Vec<SessionKey> = self
+        let dead: Vec<Digest> = self
             .sessions
             .values()
             .filter(|s| {
                 created_before.is_some_and(|c| s.created_at < c)
                     || last_used_before.is_some_and(|l| s.last_used_at < l)
             })
-            .map(|s| s.key.clone())
+            .map(|s| digest(&s.key))
             .collect();
         for key in &dead {
-            self.delete_session(key);
+            self.delete_digest(key);
         }
         dead.len() as u64
     }
+}
+
+/// A session key's SHA-256 digest as bytes.
+type Digest = [u8; 32];
+
+/// The bytes of a key's hex digest (valid hex by construction of
+/// [`SessionKey`]).
+fn digest(key: &SessionKey) -> Digest {
+    fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0,
+        }
+    }
+    let mut bytes = [0u8; 32];
+    for (byte, pair) in bytes
+        .iter_mut()
+        .zip(key.as_str().as_bytes().chunks_exact(2))
+    {
+        *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+    }
+    bytes
 }
 
 #[cfg(test)]
