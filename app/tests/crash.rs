@@ -146,6 +146,17 @@ fn verify(server: &Server, acked: &Acknowledged, round: usize) {
     }
 }
 
+/// Acknowledged creations a round waits for before its kill.
+const PER_ROUND: usize = 10;
+
+fn acked_count(acked: &Mutex<Acknowledged>) -> usize {
+    acked
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .created
+        .len()
+}
+
 #[test]
 fn kill_9_mid_append_and_mid_compaction_loses_nothing_acknowledged() {
     let dir = data_dir();
@@ -164,6 +175,7 @@ fn kill_9_mid_append_and_mid_compaction_loses_nothing_acknowledged() {
             round,
         );
 
+        let before = acked_count(&acked);
         let stop = Arc::new(AtomicBool::new(false));
         let writers: Vec<_> = (0..4)
             .map(|name| {
@@ -172,9 +184,18 @@ fn kill_9_mid_append_and_mid_compaction_loses_nothing_acknowledged() {
                 std::thread::spawn(move || writer(port, name, round, acked, stop))
             })
             .collect();
-        // Kills at varied moments: some land during an append, some during
-        // one of the frequent compactions.
-        std::thread::sleep(Duration::from_millis(300 + 137 * round as u64 % 700));
+        // Kills at varied moments once this round's writers are under way
+        // (however slow the machine): some land during an append, some
+        // during one of the frequent compactions.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        while acked_count(&acked) < before + PER_ROUND {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: no progress"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(137 * round as u64 % 400));
         drop(server); // SIGKILL
         stop.store(true, Ordering::Relaxed);
         for writer in writers {
@@ -186,11 +207,7 @@ fn kill_9_mid_append_and_mid_compaction_loses_nothing_acknowledged() {
     let server = Server::start(dir.path(), &ENV);
     let acked = acked.lock().unwrap_or_else(PoisonError::into_inner);
     verify(&server, &acked, rounds);
-    assert!(
-        acked.created.len() > 100,
-        "too few changes to mean anything: {}",
-        acked.created.len()
-    );
+    assert!(acked.created.len() >= rounds * PER_ROUND);
     server.stop();
     let mut names: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap_or_else(|e| panic!("cannot list: {e}"))
