@@ -393,7 +393,19 @@ impl Writer {
             let file = OpenOptions::new()
                 .write(true)
                 .open(&path)
-                .map_err(|source| OpenError::Read { path, source })?;
+                .map_err(|source| OpenError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+            // The torn entry is cut off now, not at the next append: a
+            // compaction may start a newer generation first, and a torn
+            // entry must only ever be found at the very end of the journal.
+            if writer.torn {
+                file.set_len(writer.len)
+                    .and_then(|()| file.sync_data())
+                    .map_err(|source| OpenError::Read { path, source })?;
+                writer.torn = false;
+            }
             writer.file = Some(file);
         }
         Ok(writer)

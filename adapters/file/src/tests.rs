@@ -639,6 +639,11 @@ async fn a_torn_last_entry_is_dropped_and_appending_continues_after_the_last_who
     fs::write(&journal, &torn).unwrap();
 
     let store = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(
+        fs::read(&journal).unwrap(),
+        whole,
+        "the torn entry is cut off at open"
+    );
     assert_eq!(store.list().await.unwrap(), [alice.clone(), bob.clone()]);
     assert!(store.find(&session.key).await.unwrap().is_some());
     assert!(UserRepository::delete(&store, &bob.id).await.unwrap());
