@@ -118,6 +118,14 @@ pub struct StorageArgs {
     /// Folder of the file storage (`.db_User.json`, `.db_UserSession.json`).
     #[arg(long, env = "DATA_DIR", default_value = ".")]
     pub data_dir: PathBuf,
+    /// File storage: compact the journal into the Flask files once it
+    /// holds this many bytes.
+    #[arg(long, env = "JOURNAL_COMPACT_BYTES", default_value_t = 16 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub journal_compact_bytes: u64,
+    /// File storage: compact the journal into the Flask files once its
+    /// oldest entry is this many seconds old.
+    #[arg(long, env = "JOURNAL_COMPACT_AGE", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub journal_compact_age: u64,
     /// Database of the SQL storage: `postgres://user:password@host/db` or
     /// `sqlite://path?mode=rwc` (default for sqlite:
     /// `sqlite://session-auth.db?mode=rwc`).

@@ -10,7 +10,7 @@ pub mod server;
 use std::sync::Arc;
 
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
-use adapter_file::FileStore;
+use adapter_file::{FileStore, JournalSettings};
 use adapter_http::{HttpSettings, ServiceEndpoint, Services};
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
@@ -31,6 +31,8 @@ pub struct Storage {
     pub sessions: Arc<dyn SessionRepository>,
     /// Failed password checks (the brute-force limits).
     pub attempts: Arc<dyn AttemptLog>,
+    /// The file store, which has a clean shutdown of its own.
+    file: Option<Arc<FileStore>>,
 }
 
 impl Storage {
@@ -42,6 +44,35 @@ impl Storage {
             users: store.clone(),
             sessions: store,
             attempts: Arc::new(MemoryAttemptLog::new()),
+            file: None,
+        }
+    }
+
+    /// The file storage: as [`Storage::of`], and [`Storage::close`]
+    /// compacts its journal into the Flask files.
+    pub fn file(store: FileStore) -> Self {
+        let store = Arc::new(store);
+        Self {
+            users: store.clone(),
+            sessions: store.clone(),
+            attempts: Arc::new(MemoryAttemptLog::new()),
+            file: Some(store),
+        }
+    }
+
+    /// The file store, when this is the file storage.
+    pub fn file_store(&self) -> Option<&FileStore> {
+        self.file.as_deref()
+    }
+
+    /// The clean shutdown of the storage: the file storage compacts its
+    /// journal, leaving plain Flask files. A failure is logged: the
+    /// journal then stays and the next start replays it, losing nothing.
+    pub async fn close(&self) {
+        if let Some(store) = &self.file
+            && let Err(error) = store.close().await
+        {
+            tracing::warn!(error = %error, "could not compact the journal at shutdown; it will be replayed at the next start");
         }
     }
 
@@ -54,6 +85,7 @@ impl Storage {
             users: store.clone(),
             sessions: store.clone(),
             attempts: store,
+            file: None,
         }
     }
 }
@@ -92,7 +124,16 @@ pub enum StartError {
 pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
     Ok(match args.storage {
         StorageKind::Memory => Storage::of(MemoryStore::new()),
-        StorageKind::File => Storage::of(FileStore::open(&args.data_dir).await?),
+        StorageKind::File => Storage::file(
+            FileStore::open_with(
+                &args.data_dir,
+                JournalSettings {
+                    compact_bytes: args.journal_compact_bytes,
+                    compact_age: std::time::Duration::from_secs(args.journal_compact_age),
+                },
+            )
+            .await?,
+        ),
         StorageKind::Postgres | StorageKind::Sqlite => {
             let store = connect_sql(args).await?;
             if args.auto_migrate {

@@ -74,6 +74,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     )
     .await;
     sweeper.abort();
+    storage.close().await;
     tracing::info!("session-auth stopped");
     Ok(())
 }
@@ -103,7 +104,9 @@ async fn sweep(auth: Arc<AuthService>, interval: Duration) {
 pub async fn prune_sessions(args: ServeArgs) -> Result<u64, CommandError> {
     let storage = open_storage(&args.storage).await?;
     let services = services(&args.settings(), &storage, &Infrastructure::real());
-    Ok(services.auth.prune_expired().await?)
+    let pruned = services.auth.prune_expired().await;
+    storage.close().await;
+    Ok(pruned?)
 }
 
 async fn shutdown_signal() {
@@ -189,8 +192,9 @@ pub async fn migrate(args: MigrateArgs) -> Result<String, CommandError> {
 /// [`CommandError`] when the storage cannot be opened or the import stops.
 pub async fn import_flask(args: ImportArgs) -> Result<ImportReport, CommandError> {
     let storage = open_storage(&args.storage).await?;
-    let report = import(&args.from, &storage, |line| eprintln!("importing… {line}")).await?;
-    Ok(report)
+    let report = import(&args.from, &storage, |line| eprintln!("importing… {line}")).await;
+    storage.close().await;
+    Ok(report?)
 }
 
 /// `session-auth user create`: adds a user and returns its id.
@@ -210,6 +214,7 @@ pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
             args.first_name,
             args.last_name,
         )?)
-        .await?;
-    Ok(user.id.to_string())
+        .await;
+    storage.close().await;
+    Ok(user?.id.to_string())
 }

@@ -224,7 +224,7 @@ async fn open_storage(
     database: Option<&TestDatabase>,
 ) -> Storage {
     match (backend, dir, database) {
-        (Backend::File, Some(dir), _) => Storage::of(
+        (Backend::File, Some(dir), _) => Storage::file(
             FileStore::open(dir)
                 .await
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
@@ -447,15 +447,29 @@ impl Service {
         }
     }
 
-    /// The text of a file in the data directory.
+    /// The file storage's journal compacted into its Flask files, as a
+    /// clean shutdown leaves them, so tests can read what is on disk.
+    fn compact(&self) {
+        if let Some(store) = self.storage().file_store() {
+            store
+                .compact_blocking()
+                .unwrap_or_else(|e| panic!("cannot compact the journal: {e}"));
+        }
+    }
+
+    /// The text of a file in the data directory, once the journal is
+    /// compacted into the Flask files.
     pub fn read_file(&self, name: &str) -> String {
+        self.compact();
         let path = self.data_dir().join(name);
         std::fs::read_to_string(&path)
             .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
     }
 
-    /// Every file of the data directory with its bytes.
+    /// Every file of the data directory with its bytes, once the journal
+    /// is compacted into the Flask files.
     pub fn data_files(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        self.compact();
         let mut files = Vec::new();
         let entries = std::fs::read_dir(self.data_dir())
             .unwrap_or_else(|e| panic!("cannot list the data directory: {e}"));

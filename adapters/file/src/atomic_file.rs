@@ -18,6 +18,9 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
+/// How many random characters name a temporary file.
+const RANDOM_LEN: usize = 6;
+
 /// Replaces `dir/name` with `bytes`. The change is durable only once
 /// [`sync_dir`] has also run.
 pub(crate) fn replace(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), WriteError> {
@@ -31,6 +34,7 @@ pub(crate) fn replace(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), WriteE
     let mut temp = tempfile::Builder::new()
         .prefix(&format!("{name}."))
         .suffix(".tmp")
+        .rand_bytes(RANDOM_LEN)
         .tempfile_in(dir)
         .map_err(failed)?;
     temp.write_all(bytes).map_err(failed)?;
@@ -46,5 +50,16 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), WriteError> {
         .map_err(|source| WriteError {
             path: dir.to_path_buf(),
             source,
+        })
+}
+
+/// Whether `name` is a temporary file [`replace`] creates for `target`
+/// (`<target>.<6 random characters>.tmp`), which only a crash leaves.
+pub(crate) fn is_temporary_of(name: &str, target: &str) -> bool {
+    name.strip_prefix(target)
+        .and_then(|rest| rest.strip_prefix('.'))
+        .and_then(|rest| rest.strip_suffix(".tmp"))
+        .is_some_and(|random| {
+            random.len() == RANDOM_LEN && random.chars().all(|c| c.is_ascii_alphanumeric())
         })
 }

@@ -92,6 +92,22 @@ pub enum OpenError {
         problem: String,
     },
 
+    /// A journal entry is damaged in a way a crash cannot explain (a torn
+    /// last entry is dropped instead), or holds something unusable.
+    #[error(
+        "journal {} line {line} {problem}; it was left untouched: \
+         repair it or restore a backup",
+        path.display()
+    )]
+    Journal {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line (entry) number.
+        line: usize,
+        /// What is wrong with it.
+        problem: String,
+    },
+
     /// The start-up task reading the directory did not finish (the runtime
     /// is shutting down, or it panicked).
     #[error("opening the data directory {} was interrupted", dir.display())]

@@ -2,34 +2,43 @@
 //!
 //! [`FileStore`] serves both storage ports from
 //! [`adapter_memory::Tables`] held in memory (every read is an in-memory,
-//! indexed look-up) and persists every change to `.db_User.json` and
-//! `.db_UserSession.json` in the data directory, in the format described in
-//! the wire contract, so data written by the Flask API loads as it is.
+//! indexed look-up). It keeps `.db_User.json` and `.db_UserSession.json` in
+//! the data directory, in the format described in the wire contract, so
+//! data written by the Flask API loads as it is, and a folder this store
+//! was closed on loads in the Flask API.
 //!
-//! Durability: a port method that changes data returns only once the
-//! changed file has been atomically replaced and flushed to disk.
-//! Concurrent changes share file replacements (group commit): while one
-//! write is in flight, every change made meanwhile is carried by the next
-//! single write, so the number of writes does not grow with the number of
-//! concurrent requests.
+//! Durability: a port method that changes data appends the change to a
+//! journal (see [`journal`]) and returns once it is flushed to disk;
+//! concurrent changes share one flush (group commit). The Flask files are
+//! rewritten from memory, atomically, only when the journal is compacted:
+//! in the background once it passes a size or an age
+//! ([`JournalSettings`]), and by [`FileStore::close`] at a clean shutdown,
+//! which leaves no journal behind. Opening replays the journal over the
+//! Flask files.
 
 mod atomic_file;
 mod dir_lock;
 mod error;
+pub mod journal;
 mod records;
 
 pub use atomic_file::WriteError;
 pub use dir_lock::LOCK_FILE;
 pub use error::OpenError;
+pub use journal::JOURNAL_PREFIX;
 pub use records::{FlaskRecords, SESSION_FILE, USER_FILE};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{
+    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
+};
+use std::time::Duration;
 
 use adapter_memory::Tables;
 use domain::{
@@ -37,109 +46,209 @@ use domain::{
     UserId, UserRepository,
 };
 
+use crate::journal::{Op, Writer};
+
+/// When the journal is compacted into the Flask files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JournalSettings {
+    /// Compact once the journal holds this many bytes.
+    pub compact_bytes: u64,
+    /// Compact once the journal's oldest entry is this old.
+    pub compact_age: Duration,
+}
+
+impl Default for JournalSettings {
+    /// 16 MiB or 10 minutes: at 100,000 users a compaction costs about a
+    /// second of CPU, spent once per tens of thousands of logins, and a
+    /// restart replays at most that much journal.
+    fn default() -> Self {
+        Self {
+            compact_bytes: 16 * 1024 * 1024,
+            compact_age: Duration::from_secs(600),
+        }
+    }
+}
+
 /// Both storage ports over the JSON files of one data directory.
 ///
 /// One store serves both ports so that deleting a user and their sessions
 /// is one change. The store holds an exclusive lock on the directory for
-/// its whole life; dropping it releases the lock.
+/// its whole life; dropping it releases the lock. Dropping it without
+/// [`FileStore::close`] leaves the journal to be replayed by the next
+/// open, exactly as a crash would.
 ///
 /// # Failed writes
-/// When a file cannot be written, the method that made the change returns
-/// [`RepositoryError::Unexpected`] (the [`WriteError`] as its source), but
-/// the change stays in memory and is carried by the next successful write:
-/// with writes shared between callers, one caller's change cannot be
-/// undone without undoing others'. The next write always retries the whole
-/// state, so the files never miss a change that a later write covered.
+/// When the journal cannot be written, the method that made the change
+/// returns [`RepositoryError::Unexpected`] (the [`WriteError`] as its
+/// source) and the change is undone in memory, together with every other
+/// change not yet on disk (those fail too): nothing that was not made
+/// durable stays visible.
 pub struct FileStore {
+    inner: Arc<Inner>,
+    compactor: Option<tokio::task::JoinHandle<()>>,
+}
+
+struct Inner {
     dir: PathBuf,
     state: RwLock<State>,
-    /// What the files on disk hold. Guarded by the lock that serialises
-    /// writes, so whoever holds it knows what still needs writing.
-    durable: Arc<tokio::sync::Mutex<Versions>>,
-    writes: Arc<AtomicU64>,
+    /// The journal's appending end. Whoever holds it writes every pending
+    /// entry in one append (group commit).
+    journal: Mutex<Writer>,
+    /// Where committers wait their turn for `journal`.
+    gate: tokio::sync::Mutex<()>,
+    /// One compaction at a time.
+    compaction: Mutex<()>,
+    writes: AtomicU64,
     /// Held only to keep the directory locked until the store is dropped.
     _lock: File,
 }
 
-/// The in-memory data and how many changes each file has seen.
+/// The in-memory data and what separates it from the disk.
 struct State {
     tables: Tables,
-    versions: Versions,
+    /// The Flask files lag behind the tables.
+    users_dirty: AtomicBool,
+    sessions_dirty: AtomicBool,
+    /// Encoded entries of applied changes not yet appended.
+    pending: Vec<u8>,
+    /// How to undo each applied change not yet durable, oldest first.
+    undo: VecDeque<(u64, Vec<Undo>)>,
+    /// The sequence number of the next change.
+    next_seq: u64,
 }
 
-/// A change counter per file; a file is up to date when the durable
-/// counter has reached the in-memory one.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct Versions {
-    users: u64,
-    sessions: u64,
+/// The inverse of one applied [`Op`].
+enum Undo {
+    Nothing,
+    RemoveUser(UserId),
+    RestoreUser(User),
+    Reinsert {
+        position: u64,
+        user: User,
+        sessions: Vec<Session>,
+    },
+    RemoveSession(SessionKey),
+    RestoreSession(Session),
+    Touch(SessionKey, DateTime<Utc>),
 }
 
-impl Versions {
-    fn covers(&self, other: &Versions) -> bool {
-        self.users >= other.users && self.sessions >= other.sessions
+impl Undo {
+    fn apply(self, tables: &mut Tables) {
+        match self {
+            Undo::Nothing => {}
+            Undo::RemoveUser(id) => {
+                tables.delete_user(&id);
+            }
+            Undo::RestoreUser(user) => tables.restore_user(user),
+            Undo::Reinsert {
+                position,
+                user,
+                sessions,
+            } => {
+                tables.reinsert_user(position, user);
+                for session in sessions {
+                    tables.load_session(session);
+                }
+            }
+            Undo::RemoveSession(key) => {
+                tables.delete_session(&key);
+            }
+            Undo::RestoreSession(session) => tables.load_session(session),
+            Undo::Touch(key, at) => {
+                tables.touch_session(&key, at);
+            }
+        }
     }
 }
 
-/// Which files a change touched.
-#[derive(Clone, Copy)]
-struct Touched {
-    users: bool,
-    sessions: bool,
-}
-
-impl Touched {
-    const NOTHING: Self = Self {
-        users: false,
-        sessions: false,
+/// Applies `op`, returning its inverse.
+fn apply_undoable(tables: &mut Tables, op: Op) -> Undo {
+    let undo = match &op {
+        Op::PutUser(user) => tables
+            .user(&user.id)
+            .cloned()
+            .map_or(Undo::RemoveUser(user.id), Undo::RestoreUser),
+        Op::DeleteUser(id) => match (tables.position_of(id), tables.user(id)) {
+            (Some(position), Some(user)) => Undo::Reinsert {
+                position,
+                user: user.clone(),
+                sessions: tables.sessions_of(id),
+            },
+            _ => Undo::Nothing,
+        },
+        Op::PutSession(session) => tables.session(&session.key).cloned().map_or(
+            Undo::RemoveSession(session.key.clone()),
+            Undo::RestoreSession,
+        ),
+        Op::DeleteSession(key) => tables
+            .session(key)
+            .cloned()
+            .map_or(Undo::Nothing, Undo::RestoreSession),
+        Op::TouchSession(key, _) => tables
+            .session(key)
+            .map_or(Undo::Nothing, |s| Undo::Touch(key.clone(), s.last_used_at)),
     };
-
-    /// The users file, when `changed`.
-    fn users_if(changed: bool) -> Self {
-        Self {
-            users: changed,
-            sessions: false,
-        }
-    }
-
-    /// The sessions file, when `changed`.
-    fn sessions_if(changed: bool) -> Self {
-        Self {
-            users: false,
-            sessions: changed,
-        }
-    }
+    op.apply(tables);
+    undo
 }
 
 impl std::fmt::Debug for FileStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("FileStore")
-            .field("dir", &self.dir)
+            .field("dir", &self.inner.dir)
             .field("writes_performed", &self.writes_performed())
             .finish_non_exhaustive()
     }
 }
 
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        if let Some(compactor) = self.compactor.take() {
+            compactor.abort();
+        }
+    }
+}
+
 impl FileStore {
-    /// Opens the data directory `dir`: creates it if missing, locks it, and
-    /// loads both files (a missing file is empty storage; files are created
-    /// at the first write). The blocking work runs on the blocking pool.
+    /// Opens the data directory `dir` with the default
+    /// [`JournalSettings`]; see [`FileStore::open_with`].
+    ///
+    /// # Errors
+    /// As [`FileStore::open_with`].
+    pub async fn open(dir: &Path) -> Result<Self, OpenError> {
+        Self::open_with(dir, JournalSettings::default()).await
+    }
+
+    /// Opens the data directory `dir`: creates it if missing, locks it,
+    /// removes temporary files a crashed compaction left, loads both Flask
+    /// files (a missing file is empty storage) and replays the journal over
+    /// them, dropping a torn last entry with a warning. The blocking work
+    /// runs on the blocking pool; compaction then runs in the background.
     ///
     /// # Errors
     /// [`OpenError`] when the directory is locked by another store, cannot
-    /// be created or read, or a file is not valid JSON or holds a record
-    /// that cannot be used. The files are never modified by opening.
-    pub async fn open(dir: &Path) -> Result<Self, OpenError> {
+    /// be created or read, a file is not valid JSON or holds a record that
+    /// cannot be used, or the journal is damaged other than by a crash. The
+    /// Flask files are never modified by opening.
+    pub async fn open_with(dir: &Path, settings: JournalSettings) -> Result<Self, OpenError> {
         let owned = dir.to_path_buf();
-        tokio::task::spawn_blocking(move || Self::open_blocking(&owned))
+        let mut store = tokio::task::spawn_blocking(move || Self::open_blocking(&owned))
             .await
             .map_err(|source| OpenError::Interrupted {
                 dir: dir.to_path_buf(),
                 source,
-            })?
+            })??;
+        let progress = Arc::clone(&store.inner.lock_journal().progress);
+        store.compactor = Some(tokio::spawn(compactor(
+            Arc::downgrade(&store.inner),
+            progress,
+            settings,
+        )));
+        Ok(store)
     }
 
-    /// [`FileStore::open`] for callers outside an async context.
+    /// [`FileStore::open`] for callers outside an async context; it
+    /// compacts only when asked ([`FileStore::compact_blocking`]).
     ///
     /// # Errors
     /// As [`FileStore::open`].
@@ -148,12 +257,17 @@ impl FileStore {
             dir: dir.to_path_buf(),
             source,
         })?;
+        Self::load(dir)
+    }
+
+    fn load(dir: &Path) -> Result<Self, OpenError> {
         // Locked before reading, so no other store can write between the
         // read and our first write.
         let lock = dir_lock::acquire(dir)?;
+        remove_own_temporary_files(dir);
 
         let mut tables = Tables::new();
-        let mut versions = Versions::default();
+        let mut sessions_dirty = false;
         if let Some((path, bytes)) = read_if_present(dir, USER_FILE)? {
             for user in records::parse_users(&path, &bytes)? {
                 tables.load_user(user);
@@ -166,112 +280,360 @@ impl FileStore {
             }
             if loaded.raw_tokens > 0 {
                 // The file differs from the tables (raw tokens versus their
-                // digests): the next write, whatever it changes, replaces
-                // it so the live tokens leave the disk.
-                versions.sessions = 1;
+                // digests): it is rewritten soon so the live tokens leave
+                // the disk.
+                sessions_dirty = true;
                 tracing::warn!(
                     file = %path.display(),
                     count = loaded.raw_tokens,
                     "sessions stored with raw tokens (Flask format); \
-                     they will be stored as digests at the next write"
+                     they will be stored as digests at the next compaction"
                 );
             }
         }
+        let replayed = journal::replay(dir, &mut tables)?;
+        let writer = Writer::resume(dir, &replayed)?;
+        writer
+            .progress
+            .soon
+            .store(sessions_dirty, Ordering::Relaxed);
         tracing::info!(
             dir = %dir.display(),
             users = tables.users().len(),
             sessions = tables.sessions().len(),
+            journal_entries = replayed.entries,
             "file storage opened"
         );
 
+        let state = State {
+            tables,
+            users_dirty: AtomicBool::new(replayed.users_changed),
+            sessions_dirty: AtomicBool::new(sessions_dirty || replayed.sessions_changed),
+            pending: Vec::new(),
+            undo: VecDeque::new(),
+            next_seq: 1,
+        };
         Ok(Self {
-            dir: dir.to_path_buf(),
-            state: RwLock::new(State { tables, versions }),
-            durable: Arc::new(tokio::sync::Mutex::new(Versions::default())),
-            writes: Arc::new(AtomicU64::new(0)),
-            _lock: lock,
+            inner: Arc::new(Inner {
+                dir: dir.to_path_buf(),
+                state: RwLock::new(state),
+                journal: Mutex::new(writer),
+                gate: tokio::sync::Mutex::new(()),
+                compaction: Mutex::new(()),
+                writes: AtomicU64::new(0),
+                _lock: lock,
+            }),
+            compactor: None,
         })
     }
 
-    /// How many file replacements this store has performed; lets tests
-    /// observe that concurrent changes share writes.
+    /// How many Flask file replacements this store has performed.
     pub fn writes_performed(&self) -> u64 {
-        self.writes.load(Ordering::Relaxed)
+        self.inner.writes.load(Ordering::Relaxed)
+    }
+
+    /// How many journal appends (each one flush to disk) this store has
+    /// performed; lets tests observe that concurrent changes share them.
+    pub fn journal_flushes(&self) -> u64 {
+        self.inner.lock_journal().flushes
+    }
+
+    /// Rewrites the Flask files that lag behind memory and deletes the
+    /// journal they now cover. Changes keep being served meanwhile.
+    ///
+    /// # Errors
+    /// [`RepositoryError::Unexpected`] when a file cannot be written; the
+    /// journal is then kept, so nothing is lost.
+    pub async fn compact(&self) -> Result<(), RepositoryError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || inner.compact())
+            .await
+            .map_err(|e| RepositoryError::Unexpected(Box::new(e)))?
+    }
+
+    /// [`FileStore::compact`] for callers outside an async context.
+    ///
+    /// # Errors
+    /// As [`FileStore::compact`].
+    pub fn compact_blocking(&self) -> Result<(), RepositoryError> {
+        self.inner.compact()
+    }
+
+    /// The clean shutdown: stops background compaction and compacts, so
+    /// the folder holds plain Flask files and no journal. Changes made
+    /// after it are still journaled.
+    ///
+    /// # Errors
+    /// As [`FileStore::compact`]; the journal then stays for the next
+    /// open to replay.
+    pub async fn close(&self) -> Result<(), RepositoryError> {
+        if let Some(compactor) = &self.compactor {
+            compactor.abort();
+        }
+        self.compact().await
     }
 
     fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.inner.read_state()
+    }
+
+    /// Decides a change from the tables (`decide` validates and returns
+    /// the value for the caller and the operations), applies it, appends
+    /// it to the journal and returns once it is on disk. When it cannot be
+    /// made durable it is undone and an error returned.
+    async fn change<T>(
+        &self,
+        decide: impl FnOnce(&Tables) -> Result<(T, Vec<Op>), RepositoryError>,
+    ) -> Result<T, RepositoryError> {
+        let (value, seq) = {
+            let mut state = self.inner.write_state();
+            let (value, ops) = decide(&state.tables)?;
+            if ops.is_empty() {
+                return Ok(value);
+            }
+            let state = &mut *state;
+            journal::encode(&ops, &mut state.pending)
+                .map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
+            let seq = state.next_seq;
+            state.next_seq += 1;
+            let mut undo = Vec::with_capacity(ops.len());
+            for op in ops {
+                let (users, sessions) = op.files();
+                let step = apply_undoable(&mut state.tables, op);
+                let cascaded =
+                    matches!(&step, Undo::Reinsert { sessions, .. } if !sessions.is_empty());
+                if users {
+                    state.users_dirty.store(true, Ordering::Relaxed);
+                }
+                if sessions || cascaded {
+                    state.sessions_dirty.store(true, Ordering::Relaxed);
+                }
+                undo.push(step);
+            }
+            state.undo.push_back((seq, undo));
+            (value, seq)
+        };
+        // Spawned before the first await: once applied, a change is always
+        // committed or undone, even if the caller goes away. Committers
+        // queue at the gate without holding a thread; the first one through
+        // appends every entry pending by then, so the ones queued behind it
+        // usually find theirs durable already.
+        let inner = Arc::clone(&self.inner);
+        let committed = tokio::spawn(async move {
+            let _gate = inner.gate.lock().await;
+            let worker = Arc::clone(&inner);
+            tokio::task::spawn_blocking(move || worker.commit(seq)).await
+        });
+        committed
+            .await
+            .map_err(|e| RepositoryError::Unexpected(Box::new(e)))?
+            .map_err(|e| RepositoryError::Unexpected(Box::new(e)))??;
+        Ok(value)
+    }
+}
+
+/// Compacts in the background whenever the journal is due, until the
+/// store is gone.
+async fn compactor(
+    inner: Weak<Inner>,
+    progress: Arc<journal::Progress>,
+    settings: JournalSettings,
+) {
+    let tick = Duration::from_millis(500).min(settings.compact_age);
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        // The store is kept alive only while it compacts, so dropping it
+        // releases the directory at once otherwise.
+        if !progress.due(settings.compact_bytes, settings.compact_age) {
+            continue;
+        }
+        let Some(inner) = inner.upgrade() else {
+            return;
+        };
+        let started = std::time::Instant::now();
+        let worker = Arc::clone(&inner);
+        match tokio::task::spawn_blocking(move || worker.compact()).await {
+            Ok(Ok(())) => tracing::info!(
+                dir = %inner.dir.display(),
+                millis = started.elapsed().as_millis() as u64,
+                "journal compacted into the Flask files"
+            ),
+            Ok(Err(error)) => tracing::warn!(
+                error = %error,
+                "journal compaction failed; the journal is kept and compaction will be retried"
+            ),
+            Err(error) => tracing::warn!(error = %error, "journal compaction was interrupted"),
+        }
+    }
+}
+
+impl Inner {
+    fn read_state(&self) -> RwLockReadGuard<'_, State> {
         // Table operations do not panic half-way (see adapter_memory), so a
         // poisoned lock still guards consistent tables.
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, State> {
+    fn write_state(&self) -> RwLockWriteGuard<'_, State> {
         self.state.write().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Applies `change` to the tables, then waits until it is on disk.
-    /// `change` says which files it touched; when it touched none, nothing
-    /// is written.
-    async fn change<T>(
-        &self,
-        change: impl FnOnce(&mut Tables) -> Result<(T, Touched), RepositoryError>,
-    ) -> Result<T, RepositoryError> {
-        let (value, target) = {
-            let mut state = self.write();
-            let (value, touched) = change(&mut state.tables)?;
-            if !touched.users && !touched.sessions {
-                return Ok(value);
-            }
-            state.versions.users += u64::from(touched.users);
-            state.versions.sessions += u64::from(touched.sessions);
-            (value, state.versions)
-        };
-        self.persist(target).await?;
-        Ok(value)
+    fn lock_journal(&self) -> MutexGuard<'_, Writer> {
+        self.journal.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Returns once the files hold at least the changes up to `target`.
-    ///
-    /// Writes are serialised by the `durable` lock. Whoever gets it either
-    /// finds its change already written by the previous holder, or writes
-    /// the whole current state, carrying every change made while it waited.
-    async fn persist(&self, target: Versions) -> Result<(), RepositoryError> {
-        let durable = Arc::clone(&self.durable).lock_owned().await;
-        if durable.covers(&target) {
+    /// Returns once the change numbered `seq` is durable, appending every
+    /// pending entry when no one else already did; an error when it was
+    /// undone instead.
+    fn commit(&self, seq: u64) -> Result<(), RepositoryError> {
+        let mut journal = self.lock_journal();
+        if journal.failed.remove(&seq) {
+            return Err(RepositoryError::Unexpected(
+                "the journal could not be written; the change was undone".into(),
+            ));
+        }
+        if journal.durable_through >= seq {
             return Ok(());
         }
-        let (snapshot, files) = {
-            let state = self.read();
+        let flushed = self.flush(&mut journal);
+        journal.failed.remove(&seq);
+        flushed.map_err(|e| RepositoryError::Unexpected(Box::new(e)))
+    }
+
+    /// Appends every pending entry. On failure every change not durable is
+    /// undone, newest first, and marked failed for its waiter.
+    fn flush(&self, journal: &mut Writer) -> Result<(), WriteError> {
+        let (bytes, through) = {
+            let mut state = self.write_state();
+            (std::mem::take(&mut state.pending), state.next_seq - 1)
+        };
+        if bytes.is_empty() {
+            journal.durable_through = through;
+            return Ok(());
+        }
+        match journal.append(&bytes) {
+            Ok(()) => {
+                journal.durable_through = through;
+                let mut state = self.write_state();
+                while state.undo.front().is_some_and(|(seq, _)| *seq <= through) {
+                    state.undo.pop_front();
+                }
+                Ok(())
+            }
+            Err(error) => {
+                let mut state = self.write_state();
+                let state = &mut *state;
+                while let Some((seq, undo)) = state.undo.pop_back() {
+                    for step in undo.into_iter().rev() {
+                        step.apply(&mut state.tables);
+                    }
+                    journal.failed.insert(seq);
+                }
+                state.pending.clear();
+                tracing::error!(error = %error, "cannot append to the journal; changes undone");
+                Err(error)
+            }
+        }
+    }
+
+    /// Writes the Flask files from memory and deletes the journal
+    /// generations they cover.
+    fn compact(&self) -> Result<(), RepositoryError> {
+        let _one = self
+            .compaction
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        self.lock_journal()
+            .progress
+            .soon
+            .store(false, Ordering::Relaxed);
+        let (files, dirty, covered) = {
+            let mut journal = self.lock_journal();
+            // The snapshot must hold only durable changes: flush, then check
+            // under the read lock (which no change can pass) that nothing
+            // was applied since.
+            let state = loop {
+                self.flush(&mut journal)
+                    .map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
+                let state = self.read_state();
+                if state.pending.is_empty() {
+                    break state;
+                }
+            };
+            let dirty = (
+                state.users_dirty.swap(false, Ordering::Relaxed),
+                state.sessions_dirty.swap(false, Ordering::Relaxed),
+            );
             let mut files = Vec::with_capacity(2);
-            if state.versions.users > durable.users {
+            if dirty.0 {
                 files.push((USER_FILE, records::users_json(&state.tables)));
             }
-            if state.versions.sessions > durable.sessions {
+            if dirty.1 {
                 files.push((SESSION_FILE, records::sessions_json(&state.tables)));
             }
-            (state.versions, files)
+            (files, dirty, journal.rotate())
         };
-        let dir = self.dir.clone();
-        let writes = Arc::clone(&self.writes);
-        // The lock guard moves into the blocking task: if the caller's
-        // future is dropped mid-write, the lock is still held until the
-        // write ends, so an older snapshot can never be renamed over a
-        // newer one.
-        let written = tokio::task::spawn_blocking(move || {
-            let mut durable = durable;
-            for (name, bytes) in files {
-                let bytes = bytes.map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
-                atomic_file::replace(&dir, name, &bytes).map_err(unexpected)?;
-                writes.fetch_add(1, Ordering::Relaxed);
+        let written = self.replace_files(files);
+        if written.is_err() {
+            let state = self.read_state();
+            if dirty.0 {
+                state.users_dirty.store(true, Ordering::Relaxed);
             }
-            atomic_file::sync_dir(&dir).map_err(unexpected)?;
-            // Recorded only when everything is durable; after a failure the
-            // next write retries the whole state.
-            *durable = snapshot;
-            Ok(())
-        })
-        .await;
-        written.map_err(|e| RepositoryError::Unexpected(Box::new(e)))?
+            if dirty.1 {
+                state.sessions_dirty.store(true, Ordering::Relaxed);
+            }
+        }
+        written?;
+        self.lock_journal()
+            .remove_through(covered)
+            .map_err(|e| RepositoryError::Unexpected(Box::new(e)))
+    }
+
+    fn replace_files(
+        &self,
+        files: Vec<(&str, Result<Vec<u8>, serde_json::Error>)>,
+    ) -> Result<(), RepositoryError> {
+        if files.is_empty() {
+            return Ok(());
+        }
+        for (name, bytes) in files {
+            let bytes = bytes.map_err(|e| RepositoryError::Unexpected(Box::new(e)))?;
+            atomic_file::replace(&self.dir, name, &bytes).map_err(unexpected)?;
+            self.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        atomic_file::sync_dir(&self.dir).map_err(unexpected)
+    }
+}
+
+/// Removes the temporary files a compaction interrupted by a crash left
+/// (named by [`atomic_file`] after the file they were to replace). Only
+/// names this store gives its own temporary files are touched.
+fn remove_own_temporary_files(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else {
+            continue;
+        };
+        if atomic_file::is_temporary_of(name, USER_FILE)
+            || atomic_file::is_temporary_of(name, SESSION_FILE)
+        {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => tracing::warn!(
+                    file = %entry.path().display(),
+                    "removed a temporary file left by an interrupted compaction"
+                ),
+                Err(error) => tracing::warn!(
+                    file = %entry.path().display(),
+                    error = %error,
+                    "cannot remove a temporary file left by an interrupted compaction"
+                ),
+            }
+        }
     }
 }
 
@@ -307,8 +669,13 @@ fn read_if_present(dir: &Path, name: &str) -> Result<Option<(PathBuf, Vec<u8>)>,
 #[async_trait]
 impl UserRepository for FileStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
-        self.change(|t| t.insert_user(user).map(|()| ((), Touched::users_if(true))))
-            .await
+        self.change(|t| {
+            if t.user_by_email(&user.email).is_some() || t.user(&user.id).is_some() {
+                return Err(RepositoryError::DuplicateEmail);
+            }
+            Ok(((), vec![Op::PutUser(user.clone())]))
+        })
+        .await
     }
 
     async fn get(&self, id: &UserId) -> Result<Option<User>, RepositoryError> {
@@ -329,12 +696,17 @@ impl UserRepository for FileStore {
 
     async fn update(&self, user: &User) -> Result<bool, RepositoryError> {
         self.change(|t| {
+            let Some(current) = t.user(&user.id) else {
+                return Ok((false, Vec::new()));
+            };
             // An update that changes nothing need not be written.
-            if t.user(&user.id) == Some(user) {
-                return Ok((true, Touched::NOTHING));
+            if current == user {
+                return Ok((true, Vec::new()));
             }
-            let found = t.update_user(user)?;
-            Ok((found, Touched::users_if(found)))
+            if current.email != user.email && t.user_by_email(&user.email).is_some() {
+                return Err(RepositoryError::DuplicateEmail);
+            }
+            Ok((true, vec![Op::PutUser(user.clone())]))
         })
         .await
     }
@@ -345,10 +717,11 @@ impl UserRepository for FileStore {
         names: &NameChange,
         at: DateTime<Utc>,
     ) -> Result<Option<User>, RepositoryError> {
-        self.change(|t| {
-            let updated = t.update_names(id, names, at);
-            let touched = Touched::users_if(updated.is_some());
-            Ok((updated, touched))
+        // Decided from the tables as they are when the change is made, so a
+        // password changed meanwhile is kept.
+        self.change(|t| match t.renamed(id, names, at) {
+            Some(renamed) => Ok((Some(renamed.clone()), vec![Op::PutUser(renamed)])),
+            None => Ok((None, Vec::new())),
         })
         .await
     }
@@ -360,22 +733,19 @@ impl UserRepository for FileStore {
         new: &PasswordHash,
         at: Option<DateTime<Utc>>,
     ) -> Result<bool, RepositoryError> {
-        self.change(|t| {
-            let replaced = t.replace_password_hash(id, expected, new, at);
-            Ok((replaced, Touched::users_if(replaced)))
+        self.change(|t| match t.with_password_hash(id, expected, new, at) {
+            Some(changed) => Ok((true, vec![Op::PutUser(changed)])),
+            None => Ok((false, Vec::new())),
         })
         .await
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         self.change(|t| {
-            let sessions_before = t.sessions().len();
-            let found = t.delete_user(id);
-            let touched = Touched {
-                users: found,
-                sessions: t.sessions().len() != sessions_before,
-            };
-            Ok((found, touched))
+            if t.user(id).is_none() {
+                return Ok((false, Vec::new()));
+            }
+            Ok((true, vec![Op::DeleteUser(*id)]))
         })
         .await
     }
@@ -384,11 +754,8 @@ impl UserRepository for FileStore {
 #[async_trait]
 impl SessionRepository for FileStore {
     async fn insert(&self, session: &Session) -> Result<(), RepositoryError> {
-        self.change(|t| {
-            t.insert_session(session);
-            Ok(((), Touched::sessions_if(true)))
-        })
-        .await
+        self.change(|_| Ok(((), vec![Op::PutSession(session.clone())])))
+            .await
     }
 
     async fn find(&self, key: &SessionKey) -> Result<Option<Session>, RepositoryError> {
@@ -397,16 +764,20 @@ impl SessionRepository for FileStore {
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError> {
         self.change(|t| {
-            let found = t.delete_session(key);
-            Ok((found, Touched::sessions_if(found)))
+            if t.session(key).is_none() {
+                return Ok((false, Vec::new()));
+            }
+            Ok((true, vec![Op::DeleteSession(key.clone())]))
         })
         .await
     }
 
     async fn touch(&self, key: &SessionKey, at: DateTime<Utc>) -> Result<bool, RepositoryError> {
         self.change(|t| {
-            let found = t.touch_session(key, at);
-            Ok((found, Touched::sessions_if(found)))
+            if t.session(key).is_none() {
+                return Ok((false, Vec::new()));
+            }
+            Ok((true, vec![Op::TouchSession(key.clone(), at)]))
         })
         .await
     }
@@ -421,8 +792,13 @@ impl SessionRepository for FileStore {
         except: Option<&SessionKey>,
     ) -> Result<u64, RepositoryError> {
         self.change(|t| {
-            let n = t.delete_sessions_of(user_id, except);
-            Ok((n, Touched::sessions_if(n > 0)))
+            let ops: Vec<Op> = t
+                .sessions_of(user_id)
+                .into_iter()
+                .filter(|s| Some(&s.key) != except)
+                .map(|s| Op::DeleteSession(s.key))
+                .collect();
+            Ok((ops.len() as u64, ops))
         })
         .await
     }
@@ -433,8 +809,15 @@ impl SessionRepository for FileStore {
         last_used_before: Option<DateTime<Utc>>,
     ) -> Result<u64, RepositoryError> {
         self.change(|t| {
-            let n = t.delete_expired_sessions(created_before, last_used_before);
-            Ok((n, Touched::sessions_if(n > 0)))
+            let ops: Vec<Op> = t
+                .sessions()
+                .filter(|s| {
+                    created_before.is_some_and(|c| s.created_at < c)
+                        || last_used_before.is_some_and(|l| s.last_used_at < l)
+                })
+                .map(|s| Op::DeleteSession(s.key.clone()))
+                .collect();
+            Ok((ops.len() as u64, ops))
         })
         .await
     }

@@ -105,6 +105,20 @@ pub(crate) fn sessions_json(tables: &Tables) -> Result<Vec<u8>, serde_json::Erro
     serde_json::to_vec(&SessionsFile(tables))
 }
 
+/// A user record as the files and the journal hold it.
+pub(crate) fn user_of(path: &Path, value: &Value) -> Result<User, OpenError> {
+    Record::new(path, record_key(value), value)?.user()
+}
+
+/// A session record as the files and the journal hold it.
+pub(crate) fn session_of(path: &Path, value: &Value) -> Result<Session, OpenError> {
+    Ok(Record::new(path, record_key(value), value)?.session()?.0)
+}
+
+fn record_key(value: &Value) -> &str {
+    value.get("id").and_then(Value::as_str).unwrap_or_default()
+}
+
 fn parse_object(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>, OpenError> {
     match serde_json::from_slice::<Value>(bytes) {
         Ok(Value::Object(map)) => Ok(map),
@@ -258,7 +272,7 @@ fn timestamp_text(t: &DateTime<Utc>) -> String {
 
 /// A user as the Flask API wrote it, keys in its order.
 #[derive(Serialize)]
-struct UserRecord<'a> {
+pub(crate) struct UserRecord<'a> {
     id: String,
     created_at: String,
     updated_at: String,
@@ -287,7 +301,7 @@ impl<'a> From<&'a User> for UserRecord<'a> {
 /// token's digest rather than the token, followed by this service's
 /// activity fields (the Flask API ignored keys it did not know).
 #[derive(Serialize)]
-struct SessionRecord<'a> {
+pub(crate) struct SessionRecord<'a> {
     id: String,
     created_at: String,
     updated_at: String,

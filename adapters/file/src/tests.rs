@@ -151,10 +151,11 @@ async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_
     );
 
     // A change to the users alone also rewrites the sessions file, so the
-    // live tokens leave the disk at the first opportunity.
+    // live tokens leave the disk at the first compaction (due at once).
     UserRepository::insert(&store, &user("carol@example.com"))
         .await
         .unwrap();
+    store.compact().await.unwrap();
     let written = fs::read_to_string(dir.path().join(SESSION_FILE)).unwrap();
     assert!(!written.contains(RAW_TOKEN), "raw token still on disk");
     assert_eq!(
@@ -336,6 +337,7 @@ async fn missing_directory_is_created_and_files_wait_for_the_first_write() {
     UserRepository::insert(&store, &user("a@example.com"))
         .await
         .unwrap();
+    store.compact().await.unwrap();
     assert!(dir.join(USER_FILE).exists());
     assert!(
         !dir.join(SESSION_FILE).exists(),
@@ -352,6 +354,7 @@ async fn written_files_have_the_flask_structure() {
     let session = session_of(alice.id, "token");
     UserRepository::insert(&store, &alice).await.unwrap();
     SessionRepository::insert(&store, &session).await.unwrap();
+    store.compact().await.unwrap();
 
     let users = read_json(&dir, USER_FILE);
     let record = &users[alice.id.to_string()];
@@ -433,6 +436,7 @@ async fn no_temporary_files_remain_after_writes() {
         .await
         .unwrap();
     UserRepository::delete(&store, &alice.id).await.unwrap();
+    store.close().await.unwrap();
 
     let mut names: Vec<String> = fs::read_dir(dir.path())
         .unwrap()
@@ -448,7 +452,7 @@ async fn changes_that_change_nothing_write_nothing() {
     let store = FileStore::open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     UserRepository::insert(&store, &alice).await.unwrap();
-    assert_eq!(store.writes_performed(), 1);
+    assert_eq!(store.journal_flushes(), 1);
 
     assert!(matches!(
         UserRepository::insert(&store, &user("alice@example.com")).await,
@@ -473,7 +477,7 @@ async fn changes_that_change_nothing_write_nothing() {
     assert_eq!(store.delete_by_user(&alice.id, None).await.unwrap(), 0);
     assert_eq!(store.delete_expired(Some(at(28)), None).await.unwrap(), 0);
 
-    assert_eq!(store.writes_performed(), 1);
+    assert_eq!(store.journal_flushes(), 1);
     assert!(!dir.path().join(SESSION_FILE).exists());
 }
 
@@ -488,18 +492,21 @@ async fn deleting_a_user_with_sessions_writes_both_files_and_without_only_one() 
     SessionRepository::insert(&store, &session_of(alice.id, "t"))
         .await
         .unwrap();
+    store.compact().await.unwrap();
     let before = store.writes_performed();
 
     assert!(UserRepository::delete(&store, &alice.id).await.unwrap());
+    store.compact().await.unwrap();
     assert_eq!(store.writes_performed(), before + 2);
     assert_eq!(read_json(&dir, SESSION_FILE), serde_json::json!({}));
 
     assert!(UserRepository::delete(&store, &bob.id).await.unwrap());
+    store.compact().await.unwrap();
     assert_eq!(store.writes_performed(), before + 3);
 }
 
 #[tokio::test]
-async fn concurrent_session_inserts_share_file_replacements() {
+async fn concurrent_session_inserts_share_journal_flushes() {
     let dir = TempDir::new().unwrap();
     let store = Arc::new(FileStore::open(dir.path()).await.unwrap());
     let owner = UserId::generate();
@@ -515,8 +522,9 @@ async fn concurrent_session_inserts_share_file_replacements() {
         result.unwrap().unwrap();
     }
 
-    let writes = store.writes_performed();
-    assert!(writes < 10, "50 inserts took {writes} file replacements");
+    let writes = store.journal_flushes();
+    assert!(writes < 10, "50 inserts took {writes} journal flushes");
+    store.compact().await.unwrap();
     let on_disk = read_json(&dir, SESSION_FILE);
     assert_eq!(on_disk.as_object().unwrap().len(), 50);
     for i in 0..50 {
@@ -526,7 +534,7 @@ async fn concurrent_session_inserts_share_file_replacements() {
 }
 
 #[tokio::test]
-async fn failed_write_reports_unexpected_and_the_next_write_carries_the_change() {
+async fn failed_write_reports_unexpected_and_leaves_the_change_undone() {
     let parent = TempDir::new().unwrap();
     let dir = parent.path().join("data");
     let store = FileStore::open(&dir).await.unwrap();
@@ -539,6 +547,8 @@ async fn failed_write_reports_unexpected_and_the_next_write_carries_the_change()
         matches!(failed, Err(RepositoryError::Unexpected(_))),
         "{failed:?}"
     );
+    assert_eq!(store.get(&alice.id).await.unwrap(), None);
+    assert_eq!(store.count().await.unwrap(), 0);
 
     fs::create_dir(&dir).unwrap();
     let bob = user("bob@example.com");
@@ -546,5 +556,245 @@ async fn failed_write_reports_unexpected_and_the_next_write_carries_the_change()
     drop(store);
 
     let reopened = FileStore::open(&dir).await.unwrap();
+    assert_eq!(reopened.list().await.unwrap(), [bob]);
+}
+
+// ------------------------------------------------------------- the journal
+
+fn names_in(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn journal_paths(dir: &Path) -> Vec<PathBuf> {
+    names_in(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(JOURNAL_PREFIX))
+        .map(|n| dir.join(n))
+        .collect()
+}
+
+/// A store with two users and a session of alice's, dropped without
+/// closing: what a crash leaves.
+async fn crashed_store(dir: &Path) -> (User, User, Session) {
+    let store = FileStore::open(dir).await.unwrap();
+    let alice = user("alice@example.com");
+    let bob = user("bob@example.com");
+    let session = session_of(alice.id, "t");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    UserRepository::insert(&store, &bob).await.unwrap();
+    SessionRepository::insert(&store, &session).await.unwrap();
+    drop(store);
+    (alice, bob, session)
+}
+
+#[tokio::test]
+async fn a_change_is_journaled_not_written_to_the_flask_files_until_compaction() {
+    let dir = TempDir::new().unwrap();
+    let (alice, bob, session) = crashed_store(dir.path()).await;
+    assert!(!dir.path().join(USER_FILE).exists());
+    assert_eq!(journal_paths(dir.path()).len(), 1);
+
+    let reopened = FileStore::open(dir.path()).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), [alice, bob]);
+    assert_eq!(
+        reopened.find(&session.key).await.unwrap().as_ref(),
+        Some(&session)
+    );
+}
+
+#[tokio::test]
+async fn close_leaves_only_the_flask_files_and_they_hold_everything() {
+    let dir = TempDir::new().unwrap();
+    let (alice, bob, session) = crashed_store(dir.path()).await;
+    let store = FileStore::open(dir.path()).await.unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    assert_eq!(names_in(dir.path()), [USER_FILE, SESSION_FILE, LOCK_FILE]);
+
+    let users = read_json(&dir, USER_FILE);
+    assert_eq!(users.as_object().unwrap().len(), 2);
+    assert_eq!(users[alice.id.to_string()]["email"], "alice@example.com");
+    assert_eq!(users[bob.id.to_string()]["email"], "bob@example.com");
+    let sessions = read_json(&dir, SESSION_FILE);
+    assert_eq!(
+        sessions[session.id.to_string()]["session_id"],
+        session.key.as_str()
+    );
+}
+
+#[tokio::test]
+async fn a_torn_last_entry_is_dropped_and_appending_continues_after_the_last_whole_one() {
+    let dir = TempDir::new().unwrap();
+    let (alice, bob, session) = crashed_store(dir.path()).await;
+    let journal = journal_paths(dir.path()).remove(0);
+    let whole = fs::read(&journal).unwrap();
+    // The crash came while a fourth entry was being appended.
+    let mut torn = whole.clone();
+    torn.extend_from_slice(b"0badc0de [{\"delete_user\": \"");
+    fs::write(&journal, &torn).unwrap();
+
+    let store = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(
+        fs::read(&journal).unwrap(),
+        whole,
+        "the torn entry is cut off at open"
+    );
+    assert_eq!(store.list().await.unwrap(), [alice.clone(), bob.clone()]);
+    assert!(store.find(&session.key).await.unwrap().is_some());
+    assert!(UserRepository::delete(&store, &bob.id).await.unwrap());
+    drop(store);
+    assert!(
+        fs::read(&journal).unwrap().starts_with(&whole),
+        "the torn bytes were cut off, the whole entries kept"
+    );
+
+    let reopened = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(reopened.list().await.unwrap(), [alice]);
+}
+
+#[tokio::test]
+async fn a_last_entry_failing_its_checksum_is_dropped_too() {
+    let dir = TempDir::new().unwrap();
+    let (alice, bob, session) = crashed_store(dir.path()).await;
+    let journal = journal_paths(dir.path()).remove(0);
+    let mut bytes = fs::read(&journal).unwrap();
+    let last = bytes.len() - 3;
+    bytes[last] ^= 0x20;
+    fs::write(&journal, &bytes).unwrap();
+
+    let store = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(store.list().await.unwrap(), [alice, bob]);
+    assert_eq!(store.find(&session.key).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_damaged_entry_before_the_last_stops_the_start_naming_the_journal_and_line() {
+    let dir = TempDir::new().unwrap();
+    crashed_store(dir.path()).await;
+    let journal = journal_paths(dir.path()).remove(0);
+    let mut bytes = fs::read(&journal).unwrap();
+    bytes[20] ^= 0x20;
+    fs::write(&journal, &bytes).unwrap();
+
+    let message = open_err(&dir).await.to_string();
+    assert!(message.contains(JOURNAL_PREFIX), "{message}");
+    assert!(message.contains("line 1"), "{message}");
+    assert_eq!(fs::read(&journal).unwrap(), bytes, "left untouched");
+}
+
+#[tokio::test]
+async fn replaying_a_journal_the_files_already_hold_changes_nothing() {
+    // A crash after a compaction rewrote the files but before it deleted
+    // the journal: the next start replays changes the files hold.
+    let dir = TempDir::new().unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let alice = user("alice@example.com");
+    let bob = user("bob@example.com");
+    UserRepository::insert(&store, &alice).await.unwrap();
+    UserRepository::insert(&store, &bob).await.unwrap();
+    let mut renamed = alice.clone();
+    renamed.email = Email::parse("alice@new.example").unwrap();
+    UserRepository::update(&store, &renamed).await.unwrap();
+    let carol = user("alice@example.com");
+    UserRepository::insert(&store, &carol).await.unwrap();
+    let session = session_of(carol.id, "c");
+    SessionRepository::insert(&store, &session).await.unwrap();
+    SessionRepository::touch(&store, &session.key, at(9))
+        .await
+        .unwrap();
+    UserRepository::delete(&store, &bob.id).await.unwrap();
+    let journal: Vec<(PathBuf, Vec<u8>)> = journal_paths(dir.path())
+        .into_iter()
+        .map(|p| {
+            let bytes = fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect();
+    let expected = store.list().await.unwrap();
+    store.close().await.unwrap();
+    drop(store);
+    for (path, bytes) in journal {
+        fs::write(path, bytes).unwrap();
+    }
+
+    let reopened = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(reopened.list().await.unwrap(), expected);
+    assert_eq!(expected, [renamed.clone(), carol.clone()]);
+    let email = Email::parse("alice@example.com").unwrap();
+    assert_eq!(
+        reopened.find_by_email(&email).await.unwrap().map(|u| u.id),
+        Some(carol.id)
+    );
+    let found = reopened.find(&session.key).await.unwrap().unwrap();
+    assert_eq!(found.last_used_at, at(9));
+}
+
+#[tokio::test]
+async fn temporary_files_of_an_interrupted_compaction_are_removed_at_start_and_no_others() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, ".db_User.json.a1B2c3.tmp", "{\"half");
+    write(&dir, ".db_UserSession.json.Zz9yY8.tmp", "");
+    write(&dir, "notes.tmp", "mine");
+    write(&dir, ".db_User.json.bak", "mine");
+    let _store = FileStore::open(dir.path()).await.unwrap();
+    assert_eq!(
+        names_in(dir.path()),
+        [".db_User.json.bak", LOCK_FILE, "notes.tmp"]
+    );
+}
+
+#[tokio::test]
+async fn the_journal_is_compacted_in_the_background_once_past_its_size() {
+    let dir = TempDir::new().unwrap();
+    let settings = JournalSettings {
+        compact_bytes: 2_000,
+        compact_age: Duration::from_secs(3600),
+    };
+    let store = FileStore::open_with(dir.path(), settings).await.unwrap();
+    let owner = user("owner@example.com");
+    UserRepository::insert(&store, &owner).await.unwrap();
+    for i in 0..20 {
+        SessionRepository::insert(&store, &session_of(owner.id, &format!("t{i}")))
+            .await
+            .unwrap();
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while store.writes_performed() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no compaction came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let sessions = read_json(&dir, SESSION_FILE);
+    assert_eq!(sessions.as_object().unwrap().len(), 20);
+    let journal_bytes: u64 = journal_paths(dir.path())
+        .iter()
+        .map(|p| fs::metadata(p).unwrap().len())
+        .sum();
+    assert!(
+        journal_bytes < 2_000,
+        "{journal_bytes} bytes of journal left"
+    );
+}
+
+#[tokio::test]
+async fn the_journal_is_compacted_in_the_background_once_past_its_age() {
+    let dir = TempDir::new().unwrap();
+    let settings = JournalSettings {
+        compact_bytes: u64::MAX,
+        compact_age: Duration::from_millis(100),
+    };
+    let store = FileStore::open_with(dir.path(), settings).await.unwrap();
+    UserRepository::insert(&store, &user("a@example.com"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !journal_paths(dir.path()).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no compaction came");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(read_json(&dir, USER_FILE).as_object().unwrap().len(), 1);
 }

@@ -72,7 +72,12 @@ impl UserRepository for MemoryStore {
         names: &NameChange,
         at: DateTime<Utc>,
     ) -> Result<Option<User>, RepositoryError> {
-        Ok(self.write().update_names(id, names, at))
+        let mut tables = self.write();
+        let Some(renamed) = tables.renamed(id, names, at) else {
+            return Ok(None);
+        };
+        tables.update_user(&renamed)?;
+        Ok(Some(renamed))
     }
 
     async fn replace_password_hash(
@@ -82,7 +87,11 @@ impl UserRepository for MemoryStore {
         new: &PasswordHash,
         at: Option<DateTime<Utc>>,
     ) -> Result<bool, RepositoryError> {
-        Ok(self.write().replace_password_hash(id, expected, new, at))
+        let mut tables = self.write();
+        match tables.with_password_hash(id, expected, new, at) {
+            Some(changed) => tables.update_user(&changed),
+            None => Ok(false),
+        }
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {

@@ -2,7 +2,7 @@
 //! needs, shared by the memory store and the file store.
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use domain::{Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, User, UserId};
 
@@ -20,8 +20,10 @@ pub struct Tables {
     /// Later users sharing an indexed email, in load order. Only the Flask
     /// API's data can hold such users; this service refuses duplicates.
     shadowed: HashMap<Email, VecDeque<UserId>>,
-    sessions: HashMap<SessionKey, Session>,
-    sessions_by_user: HashMap<UserId, HashSet<SessionKey>>,
+    /// Sessions by their key's digest as bytes: the hex text is kept once,
+    /// in the session, not again in the indexes.
+    sessions: HashMap<Digest, Session>,
+    sessions_by_user: HashMap<UserId, Vec<Digest>>,
 }
 
 impl Tables {
@@ -56,16 +58,73 @@ impl Tables {
         self.users.insert(position, user);
     }
 
+    /// Makes the stored user with this id exactly `user`, whatever the
+    /// tables held: inserted at the end when absent, replaced in place
+    /// (keeping its listing position) when present. Never refuses: an
+    /// email held by another user is shadowed as [`Tables::load_user`]
+    /// does. Replaying a journal uses it, which makes replaying a change
+    /// twice harmless.
+    pub fn restore_user(&mut self, user: User) {
+        let Some(position) = self.positions.get(&user.id).copied() else {
+            self.load_user(user);
+            return;
+        };
+        let old_email = self
+            .users
+            .get(&position)
+            .map(|current| current.email.clone())
+            .filter(|email| *email != user.email);
+        if let Some(old_email) = old_email {
+            self.forget_email(&old_email, &user.id);
+            match self.by_email.get(&user.email) {
+                Some(holder) if *holder != user.id => self
+                    .shadowed
+                    .entry(user.email.clone())
+                    .or_default()
+                    .push_back(user.id),
+                _ => {
+                    self.by_email.insert(user.email.clone(), user.id);
+                }
+            }
+        }
+        self.users.insert(position, user);
+    }
+
+    /// Where a user stands in the listing order; with
+    /// [`Tables::reinsert_user`] it puts a removed user back exactly where
+    /// it was (undoing a change that could not be made durable).
+    pub fn position_of(&self, id: &UserId) -> Option<u64> {
+        self.positions.get(id).copied()
+    }
+
+    /// Puts a user back at `position` (from [`Tables::position_of`]), which
+    /// must be free.
+    pub fn reinsert_user(&mut self, position: u64, user: User) {
+        // A removed user held its email's index (only legacy duplicates
+        // are ever shadowed), so it takes the index back.
+        if let Some(holder) = self.by_email.insert(user.email.clone(), user.id)
+            && holder != user.id
+        {
+            let shadows = self.shadowed.entry(user.email.clone()).or_default();
+            shadows.retain(|shadow| *shadow != user.id);
+            shadows.push_front(holder);
+        }
+        self.positions.insert(user.id, position);
+        self.next_position = self.next_position.max(position);
+        self.users.insert(position, user);
+    }
+
     /// Loads a session as stored.
     pub fn load_session(&mut self, session: Session) {
-        if let Some(previous) = self.sessions.remove(&session.key) {
+        let digest = digest(&session.key);
+        if let Some(previous) = self.sessions.remove(&digest) {
             self.unlink_session(&previous);
         }
         self.sessions_by_user
             .entry(session.user_id)
             .or_default()
-            .insert(session.key.clone());
-        self.sessions.insert(session.key.clone(), session);
+            .push(digest);
+        self.sessions.insert(digest, session);
     }
 
     /// Every user, in insertion order.
@@ -93,8 +152,7 @@ impl Tables {
     /// Adds a user.
     ///
     /// # Errors
-    /// [`RepositoryError::DuplicateId`] when the id is taken,
-    /// [`RepositoryError::DuplicateEmail`] when the email is.
+    /// [`RepositoryError::DuplicateEmail`] when the email is taken.
     pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
         if self.positions.contains_key(&user.id) {
             return Err(RepositoryError::DuplicateId);
@@ -130,43 +188,34 @@ impl Tables {
         Ok(true)
     }
 
-    /// Sets the names `names` gives and `updated_at`, nothing else; the user
-    /// as changed, `None` when there is none.
-    pub fn update_names(
-        &mut self,
-        id: &UserId,
-        names: &NameChange,
-        at: DateTime<Utc>,
-    ) -> Option<User> {
+    /// The user with this id as `names` would rename them at `at` (only
+    /// the names given and `updated_at` differ); `None` when there is none.
+    /// The caller stores it while still holding the tables, so nothing
+    /// changed in between is overwritten.
+    pub fn renamed(&self, id: &UserId, names: &NameChange, at: DateTime<Utc>) -> Option<User> {
         let mut user = self.user(id)?.clone();
         names.apply(&mut user);
         user.updated_at = at;
-        // Same id, same email: this cannot collide with another user.
-        self.update_user(&user).ok()?.then_some(user)
+        Some(user)
     }
 
-    /// Replaces the password hash with `new` if it is still `expected`
-    /// (and sets `updated_at` when given); `false` when there is no such
-    /// user or the hash differs.
-    pub fn replace_password_hash(
-        &mut self,
+    /// The user with this id with the password hash `new` (and
+    /// `updated_at` set when given), only if the stored hash is still
+    /// `expected`; `None` when there is no such user or the hash differs.
+    pub fn with_password_hash(
+        &self,
         id: &UserId,
         expected: &PasswordHash,
         new: &PasswordHash,
         at: Option<DateTime<Utc>>,
-    ) -> bool {
-        let Some(current) = self.user(id) else {
-            return false;
-        };
-        if current.password_hash != *expected {
-            return false;
-        }
+    ) -> Option<User> {
+        let current = self.user(id).filter(|u| u.password_hash == *expected)?;
         let mut user = current.clone();
         user.password_hash = new.clone();
         if let Some(at) = at {
             user.updated_at = at;
         }
-        self.update_user(&user).unwrap_or(false)
+        Some(user)
     }
 
     /// Removes a user and their sessions; `false` when there is none.
@@ -202,7 +251,7 @@ impl Tables {
 
     /// The session stored under `key`.
     pub fn session(&self, key: &SessionKey) -> Option<&Session> {
-        self.sessions.get(key)
+        self.sessions.get(&digest(key))
     }
 
     /// Adds (or replaces) a session.
@@ -212,7 +261,11 @@ impl Tables {
 
     /// Removes a session; `false` when there is none.
     pub fn delete_session(&mut self, key: &SessionKey) -> bool {
-        match self.sessions.remove(key) {
+        self.delete_digest(&digest(key))
+    }
+
+    fn delete_digest(&mut self, digest: &Digest) -> bool {
+        match self.sessions.remove(digest) {
             Some(session) => {
                 self.unlink_session(&session);
                 true
@@ -223,7 +276,8 @@ impl Tables {
 
     fn unlink_session(&mut self, session: &Session) {
         if let Some(keys) = self.sessions_by_user.get_mut(&session.user_id) {
-            keys.remove(&session.key);
+            let gone = digest(&session.key);
+            keys.retain(|key| *key != gone);
             if keys.is_empty() {
                 self.sessions_by_user.remove(&session.user_id);
             }
@@ -232,7 +286,7 @@ impl Tables {
 
     /// Records activity on a session; `false` when there is none.
     pub fn touch_session(&mut self, key: &SessionKey, at: DateTime<Utc>) -> bool {
-        match self.sessions.get_mut(key) {
+        match self.sessions.get_mut(&digest(key)) {
             Some(session) => {
                 session.last_used_at = at;
                 true
@@ -261,16 +315,17 @@ impl Tables {
 
     /// Removes every session of a user but `except`; how many.
     pub fn delete_sessions_of(&mut self, user_id: &UserId, except: Option<&SessionKey>) -> u64 {
-        let keys: Vec<SessionKey> = self
+        let except = except.map(digest);
+        let keys: Vec<Digest> = self
             .sessions_by_user
             .get(user_id)
             .into_iter()
             .flatten()
-            .filter(|key| Some(*key) != except)
-            .cloned()
+            .filter(|key| Some(**key) != except)
+            .copied()
             .collect();
         for key in &keys {
-            self.delete_session(key);
+            self.delete_digest(key);
         }
         keys.len() as u64
     }
@@ -282,20 +337,44 @@ impl Tables {
         created_before: Option<DateTime<Utc>>,
         last_used_before: Option<DateTime<Utc>>,
     ) -> u64 {
-        let dead: Vec<SessionKey> = self
+        let dead: Vec<Digest> = self
             .sessions
             .values()
             .filter(|s| {
                 created_before.is_some_and(|c| s.created_at < c)
                     || last_used_before.is_some_and(|l| s.last_used_at < l)
             })
-            .map(|s| s.key.clone())
+            .map(|s| digest(&s.key))
             .collect();
         for key in &dead {
-            self.delete_session(key);
+            self.delete_digest(key);
         }
         dead.len() as u64
     }
+}
+
+/// A session key's SHA-256 digest as bytes.
+type Digest = [u8; 32];
+
+/// The bytes of a key's hex digest (valid hex by construction of
+/// [`SessionKey`]).
+fn digest(key: &SessionKey) -> Digest {
+    fn nibble(c: u8) -> u8 {
+        match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => 0,
+        }
+    }
+    let mut bytes = [0u8; 32];
+    for (byte, pair) in bytes
+        .iter_mut()
+        .zip(key.as_str().as_bytes().chunks_exact(2))
+    {
+        *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+    }
+    bytes
 }
 
 #[cfg(test)]

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# The file storage at 100,000 users + 100,000 sessions (issue 10), on a
+# release build with wrk on loopback. Generates a Flask data folder of that
+# size (plus a journal of 10,000 entries, as a crash would leave it) and
+# prints:
+#   - resident memory empty and at 100k, and per user + session;
+#   - start-up time (spawn to first answer) on the 100k folder + journal;
+#   - logins/s on a one-user store and on the 100k store, and the server's
+#     CPU per login;
+#   - the Argon2 limit of this machine, measured in the same run;
+#   - GET /users/me p99 under a light load while the logins run.
+# Nothing is asserted. DURATION (default 15s) is each wrk run's length.
+#   bench/file-100k.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${DURATION:-15s}"
+seconds="${duration%s}"
+port="${PORT:-5078}"
+users="${USERS:-100000}"
+journal_entries="${JOURNAL_ENTRIES:-10000}"
+bin="${BIN:-target/release/session-auth}"
+[ -x "$bin" ] || cargo build --release -p app
+cargo build --release -q -p adapter-crypto --example argon2_rate
+argon2_rate="${CARGO_TARGET_DIR:-target}/release/examples/argon2_rate"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
+
+work=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
+export STORAGE=file AUTH_TYPE=session_db_auth LOG_LEVEL=warn API_HOST=127.0.0.1 \
+  API_PORT="$port" THROTTLE_ADDRESS_FAILURES=1000000 THROTTLE_ACCOUNT_FAILURES=1000000
+
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+now() { date +%s.%N; }
+
+# Starts the server on $1; sets $server and $startup (seconds to first answer).
+start() {
+  local t0; t0=$(now)
+  DATA_DIR="$1" "$bin" serve & server=$!
+  until curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null; do sleep 0.005; done
+  startup=$(echo "$(now) - $t0" | bc)
+}
+stop() { kill -TERM "$server"; wait "$server" || true; server=; }
+
+login_cookie() {
+  curl -si -X POST "http://127.0.0.1:$port/api/v1/auth_session/login" \
+    -d 'email=bench@example.com&password=bench-password' | tr -d '\r' \
+    | sed -n 's/^set-cookie: \([^;]*\);.*/\1/ip'
+}
+
+cat > "$work/login.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "email=bench@example.com&password=bench-password"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+LUA
+# A light, steady /users/me load: each connection waits 20 ms between
+# requests, so the latency measured is the server's, not wrk's queue.
+cat > "$work/me.lua" <<'LUA'
+function delay() return 20 end
+LUA
+
+# Logins for $duration on the running server; prints "rate cpu_ms_per_login".
+logins() {
+  local before after out rate
+  before=$(cpu_ticks "$server")
+  out=$(wrk -t2 -c8 -d"$duration" -s "$work/login.lua" "http://127.0.0.1:$port/api/v1/auth_session/login")
+  after=$(cpu_ticks "$server")
+  rate=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  echo "$rate $(echo "($after - $before) * 1000 / $(getconf CLK_TCK) / ($rate * $seconds)" | bc -l)"
+}
+
+echo "== empty folder"
+mkdir "$work/empty"
+start "$work/empty"; sleep 1
+rss_empty=$(rss_kb "$server")
+stop
+
+echo "== one-user store: logins"
+mkdir "$work/small"
+DATA_DIR="$work/small" "$bin" user create --email bench@example.com --password bench-password >/dev/null
+start "$work/small"
+read -r small_rate small_cpu < <(logins)
+stop
+
+echo "== generating $users users + $users sessions, and a journal of $journal_entries entries"
+mkdir "$work/big"
+python3 bench/flask_folder.py "$work/big" "$users" 0
+DATA_DIR="$work/big" "$bin" user create --email bench@example.com --password bench-password >/dev/null
+python3 bench/flask_folder.py "$work/big" 0 "$journal_entries"
+ls -la "$work/big"
+
+echo "== 100k store: start-up, memory, logins with /users/me alongside"
+start "$work/big"
+big_startup=$startup
+sleep 1
+rss_big=$(rss_kb "$server")
+cookie=$(login_cookie)
+[ -n "$cookie" ] || { echo "login failed" >&2; exit 1; }
+wrk -t1 -c4 -d"$duration" --latency -s "$work/me.lua" -H "Cookie: $cookie" \
+  "http://127.0.0.1:$port/api/v1/users/me" > "$work/me.txt" & me=$!
+read -r big_rate big_cpu < <(logins)
+wait "$me"
+me_p99=$(awk '$1 == "99%" {print $2}' "$work/me.txt")
+me_rate=$(awk '/Requests\/sec/ {print $2}' "$work/me.txt")
+t0=$(now); stop; shutdown=$(echo "$(now) - $t0" | bc)
+
+echo "== Argon2 limit (same machine, same run)"
+argon2=$("$argon2_rate" "$seconds" | awk '{print $2}')
+
+per_record=$(echo "($rss_big - $rss_empty) * 1024 / $users" | bc)
+cat <<EOF
+
+                                   result
+resident memory, empty             $((rss_empty / 1024)) MB
+resident memory, $users            $((rss_big / 1024)) MB
+  per user + session               $per_record bytes
+start-up, $users + $journal_entries-entry journal   ${big_startup} s
+clean shutdown (compaction)        ${shutdown} s
+logins/s, one-user store           $small_rate   (server CPU $(printf %.1f "$small_cpu") ms/login)
+logins/s, $users store             $big_rate   (server CPU $(printf %.1f "$big_cpu") ms/login)
+  ratio to one-user store          $(echo "$big_rate / $small_rate" | bc -l | cut -c1-4)
+Argon2 limit, verifications/s      $argon2
+  logins / Argon2 limit            $(echo "$big_rate / $argon2" | bc -l | cut -c1-4)
+GET /users/me during logins        p99 $me_p99 at $me_rate req/s
+EOF
