@@ -149,17 +149,27 @@ impl Tables {
         self.by_email.get(email).and_then(|id| self.user(id))
     }
 
+    /// Whether `user` may be added.
+    ///
+    /// # Errors
+    /// [`RepositoryError::DuplicateId`] when the id is taken,
+    /// [`RepositoryError::DuplicateEmail`] when the email is.
+    pub fn check_new_user(&self, user: &User) -> Result<(), RepositoryError> {
+        if self.positions.contains_key(&user.id) {
+            Err(RepositoryError::DuplicateId)
+        } else if self.by_email.contains_key(&user.email) {
+            Err(RepositoryError::DuplicateEmail)
+        } else {
+            Ok(())
+        }
+    }
+
     /// Adds a user.
     ///
     /// # Errors
     /// [`RepositoryError::DuplicateEmail`] when the email is taken.
     pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
-        if self.positions.contains_key(&user.id) {
-            return Err(RepositoryError::DuplicateId);
-        }
-        if self.by_email.contains_key(&user.email) {
-            return Err(RepositoryError::DuplicateEmail);
-        }
+        self.check_new_user(user)?;
         self.load_user(user.clone());
         Ok(())
     }
