@@ -345,6 +345,27 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
             "example",
             json!({ "first_name": "Robert" }),
         );
+        // Answers always carry every key; the optional ones as null.
+        for (name, nullable) in [
+            ("UserBody", &["first_name", "last_name"][..]),
+            ("SessionBody", &["client_address", "user_agent"][..]),
+        ] {
+            if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+                let keys: Vec<Value> = schema
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().map(|k| json!(k)).collect())
+                    .unwrap_or_default();
+                schema.insert("required".into(), Value::Array(keys));
+                for key in nullable {
+                    if let Some(property) =
+                        schema.get_mut("properties").and_then(|p| p.get_mut(*key))
+                    {
+                        property["nullable"] = json!(true);
+                    }
+                }
+            }
+        }
         set(
             schemas,
             "UserBody",
