@@ -19,7 +19,7 @@ port="${PORT:-5078}"
 users="${USERS:-100000}"
 journal_entries="${JOURNAL_ENTRIES:-10000}"
 bin="${BIN:-target/release/session-auth}"
-[ -x "$bin" ] || cargo build --release -p app
+[ -x "$bin" ] || cargo build --release -p session-auth
 cargo build --release -q -p adapter-crypto --example argon2_rate
 argon2_rate="${CARGO_TARGET_DIR:-target}/release/examples/argon2_rate"
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 binary="${STRESS_BINARY:-$target/debug/session-auth}"
 if [ -z "${STRESS_BINARY:-}" ]; then
-  cargo build -p "${STRESS_PACKAGE:-app}"
+  cargo build -p "${STRESS_PACKAGE:-session-auth}"
 fi
 args=(--binary "$binary")
 [ "${STRESS_SCHEMATHESIS:-}" = report ] && args+=(--schemathesis-report-only)

@@ -84,7 +84,7 @@ def main():
     p.add_argument("--binary", default=parser_default_binary(),
                    help="the session-auth binary (default: $CARGO_TARGET_DIR or target/, "
                         "debug/session-auth; built with cargo if missing)")
-    p.add_argument("--package", default="app", help="cargo package of the binary (for building)")
+    p.add_argument("--package", default="session-auth", help="cargo package of the binary (for building)")
     p.add_argument("--rounds", type=int, default=0,
                    help="rounds per probe (each probe's docstring says what a round is); "
                         "default: each probe's CI size")

@@ -1,7 +1,7 @@
 //! Configuration: the Flask API's environment variables plus this
 //! service's own, each also a command-line flag.
 
-use clap::{Args, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 use domain::AuthType;
@@ -17,15 +17,45 @@ pub const MAX_DURATION_SECONDS: i64 = 100 * 366 * 86_400;
     name = "session-auth",
     version,
     about,
-    args_conflicts_with_subcommands = true
+    args_conflicts_with_subcommands = true,
+    after_help = "Without a command, `session-auth` serves; `session-auth serve --help` lists the server's settings."
 )]
 pub struct Cli {
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// Settings of `serve`, accepted here too so `session-auth` alone serves.
+    /// Settings of `serve`, accepted here too so `session-auth` alone serves
+    /// (hidden from this help: `serve --help` lists them).
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+impl Cli {
+    /// The command line definition, with the server's settings hidden from
+    /// the top-level help (they are listed once, by `serve --help`).
+    pub fn definition() -> clap::Command {
+        <Self as clap::CommandFactory>::command().mut_args(|arg| {
+            if arg.get_id() == "help" || arg.get_id() == "version" {
+                arg
+            } else {
+                arg.hide(true)
+            }
+        })
+    }
+
+    /// Parses these arguments (the first is the program name).
+    ///
+    /// # Errors
+    /// clap's error, with the environment variable named when an
+    /// environment variable (not a flag) held the bad value.
+    pub fn parse_from_env_and<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let matches = Self::definition().try_get_matches_from(args)?;
+        Self::from_arg_matches(&matches)
+    }
 }
 
 /// The subcommands.
@@ -44,14 +74,60 @@ pub enum Command {
     /// Manage sessions in the configured storage.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Print a shell completion script (e.g. `session-auth completions bash
+    /// > /etc/bash_completion.d/session-auth`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
-/// `session-auth sessions …`.
+/// `session-auth config …`.
+#[derive(Subcommand, Debug)]
+pub enum ConfigCommand {
+    /// Validate every setting `serve` reads and connect to the storage
+    /// (read-only); exits 0, or names the problem.
+    Check(ServeArgs),
+}
+
+/// `session-auth sessions …`. Sessions in the storage are those of
+/// `AUTH_TYPE=session_db_auth` (the other policies keep them in the
+/// server's memory).
 #[derive(Subcommand, Debug)]
 pub enum SessionsCommand {
+    /// List live sessions (of one user with --user).
+    List(SessionsListArgs),
+    /// End every session of a user.
+    Revoke(SessionsRevokeArgs),
     /// Remove expired and idle sessions (and failed-login records too old to
     /// count) now, as the server's sweeper does every SWEEP_INTERVAL.
-    Prune(ServeArgs),
+    Prune(SessionSettings),
+}
+
+/// `session-auth sessions list`.
+#[derive(Args, Debug)]
+pub struct SessionsListArgs {
+    /// Only this user's sessions (an email or an id).
+    #[arg(long, value_name = "EMAIL|ID")]
+    pub user: Option<String>,
+    /// Where sessions are stored and how long they live.
+    #[command(flatten)]
+    pub settings: SessionSettings,
+}
+
+/// `session-auth sessions revoke`.
+#[derive(Args, Debug)]
+pub struct SessionsRevokeArgs {
+    /// The user whose sessions end (an email or an id).
+    #[arg(long, value_name = "EMAIL|ID")]
+    pub user: String,
+    /// Where sessions are stored.
+    #[command(flatten)]
+    pub settings: SessionSettings,
 }
 
 /// `session-auth migrate`.
@@ -80,11 +156,36 @@ pub struct ImportArgs {
     pub storage: StorageArgs,
 }
 
-/// `session-auth user …`.
+/// `session-auth user …`. A user is named by an email or an id.
 #[derive(Subcommand, Debug)]
 pub enum UserCommand {
-    /// Add a user and print its id.
+    /// Add a user and print its id. The password is asked twice on the
+    /// terminal (not echoed), or read from standard input with
+    /// --password-stdin.
     Create(CreateUserArgs),
+    /// List every user: id, email, names, creation time.
+    List(StorageArgs),
+    /// Show one user as JSON (the API's shape).
+    Show(UserRefArgs),
+    /// Delete a user and end their sessions.
+    Delete(UserRefArgs),
+    /// Set a user's password (asked twice, or --password-stdin) and end
+    /// their sessions.
+    SetPassword(SetPasswordArgs),
+}
+
+/// Where the password of `user create` and `user set-password` comes
+/// from.
+#[derive(Args, Debug, Clone)]
+pub struct PasswordInput {
+    /// Read the password from the first line of standard input instead of
+    /// asking on the terminal (for scripts: `printf '%s' "$PW" | …`).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Deprecated and hidden: a password on the command line is visible to
+    /// every local user (`ps`) and kept in shell history.
+    #[arg(long, hide = true, conflicts_with = "password_stdin")]
+    pub password: Option<String>,
 }
 
 /// `session-auth user create`.
@@ -93,19 +194,110 @@ pub struct CreateUserArgs {
     /// The new user's email (unique).
     #[arg(long)]
     pub email: String,
-    /// The new user's password (stored as an Argon2id hash).
-    #[arg(long)]
-    pub password: String,
     /// Given name.
     #[arg(long)]
     pub first_name: Option<String>,
     /// Family name.
     #[arg(long)]
     pub last_name: Option<String>,
+    /// The password.
+    #[command(flatten)]
+    pub password: PasswordInput,
+    /// Where users are stored and the password rules.
+    #[command(flatten)]
+    pub settings: UserSettings,
+}
+
+/// `session-auth user show|delete`.
+#[derive(Args, Debug)]
+pub struct UserRefArgs {
+    /// The user: an email or an id.
+    #[arg(value_name = "EMAIL|ID")]
+    pub user: String,
     /// Where users are stored.
     #[command(flatten)]
     pub storage: StorageArgs,
 }
+
+/// `session-auth user set-password`.
+#[derive(Args, Debug)]
+pub struct SetPasswordArgs {
+    /// The user: an email or an id.
+    #[arg(value_name = "EMAIL|ID")]
+    pub user: String,
+    /// The password.
+    #[command(flatten)]
+    pub password: PasswordInput,
+    /// Where users are stored and the password rules.
+    #[command(flatten)]
+    pub settings: UserSettings,
+}
+
+/// The ids of the storage settings, shown by every command that opens the
+/// storage.
+const STORAGE_SETTINGS: &[&str] = &[
+    "storage",
+    "data_dir",
+    "database_url",
+    "db_pool_size",
+    "auto_migrate",
+];
+
+/// The part of [`ServeArgs`] a command reads: the others keep their
+/// defaults, are hidden from its help, and their environment variables are
+/// not read (a bad value there does not concern this command).
+fn only_settings(keep: &'static [&'static str]) -> impl FnMut(Arg) -> Arg {
+    let serve: Vec<String> = ServeArgs::augment_args(clap::Command::new("serve"))
+        .get_arguments()
+        .map(|arg| arg.get_id().to_string())
+        .collect();
+    move |arg: Arg| {
+        let id = arg.get_id().as_str();
+        if serve.iter().any(|s| s == id) && !keep.contains(&id) && !STORAGE_SETTINGS.contains(&id) {
+            arg.hide(true).env(None::<&'static str>)
+        } else {
+            arg
+        }
+    }
+}
+
+/// A subset of the server's settings, for an operator command.
+macro_rules! settings_subset {
+    ($(#[$doc:meta])* $name:ident, $keep:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone)]
+        pub struct $name(pub ServeArgs);
+
+        impl FromArgMatches for $name {
+            fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+                ServeArgs::from_arg_matches(matches).map(Self)
+            }
+            fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+                self.0.update_from_arg_matches(matches)
+            }
+        }
+
+        impl Args for $name {
+            fn augment_args(command: clap::Command) -> clap::Command {
+                ServeArgs::augment_args(command).mut_args(only_settings($keep))
+            }
+            fn augment_args_for_update(command: clap::Command) -> clap::Command {
+                ServeArgs::augment_args_for_update(command).mut_args(only_settings($keep))
+            }
+        }
+    };
+}
+
+settings_subset!(
+    /// The storage and the password rules (the user commands).
+    UserSettings,
+    &["password_min_length"]
+);
+settings_subset!(
+    /// The storage and the session lifetimes (the session commands).
+    SessionSettings,
+    &["session_duration", "session_idle_timeout"]
+);
 
 /// Where data lives.
 #[derive(Args, Debug, Clone)]
@@ -234,8 +426,10 @@ pub struct ServeArgs {
     /// Seconds between sweeps of expired sessions.
     #[arg(long, env = "SWEEP_INTERVAL", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..))]
     pub sweep_interval: u32,
-    /// Log level or filter (e.g. `info`, `debug`, `session_auth=debug`).
-    #[arg(long, env = "LOG_LEVEL", default_value = "info")]
+    /// Log level (`trace`, `debug`, `info`, `warn`, `error`, `off`) or
+    /// filter of TARGET=LEVEL directives (e.g. `debug`,
+    /// `warn,session_auth::access=info`, `info,adapter_seaorm=debug`).
+    #[arg(long, env = "LOG_LEVEL", default_value = "info", value_parser = parse_log_level)]
     pub log_level: String,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -257,6 +451,22 @@ pub struct ServeArgs {
     /// Seconds to let in-flight requests finish at shutdown.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value_t = 10)]
     pub shutdown_timeout: u64,
+    /// Serve Prometheus metrics at GET /metrics (on METRICS_ADDR when set,
+    /// else on the API's port).
+    #[arg(long, env = "METRICS", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// A separate `host:port` for GET /metrics (then not served on the
+    /// API's port); implies METRICS=true.
+    #[arg(long, env = "METRICS_ADDR", value_parser = parse_socket_address)]
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    /// Email of a first user to create at start when no user has it
+    /// (any storage, memory included); needs BOOTSTRAP_PASSWORD_FILE.
+    #[arg(long, env = "BOOTSTRAP_EMAIL", requires = "bootstrap_password_file")]
+    pub bootstrap_email: Option<String>,
+    /// File holding that user's password (its first line), e.g. a
+    /// systemd or container secret.
+    #[arg(long, env = "BOOTSTRAP_PASSWORD_FILE", requires = "bootstrap_email")]
+    pub bootstrap_password_file: Option<PathBuf>,
     /// Where data lives.
     #[command(flatten)]
     pub storage: StorageArgs,
@@ -310,6 +520,41 @@ impl ServeArgs {
             trust_forwarded_for: self.trust_forwarded_for,
         }
     }
+}
+
+/// The levels a `LOG_LEVEL` directive may name.
+const LOG_LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error", "off"];
+
+/// A level or a filter whose every directive ends in a level: a bare word
+/// such as `verbose` would otherwise be read as a target name and silence
+/// every log line.
+fn parse_log_level(text: &str) -> Result<String, String> {
+    let directives: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .collect();
+    if directives.is_empty() {
+        return Err(format!("expected a level ({})", LOG_LEVELS.join(", ")));
+    }
+    for directive in directives {
+        let level = directive
+            .rsplit_once('=')
+            .map_or(directive, |(_, level)| level);
+        if !LOG_LEVELS.contains(&level.to_ascii_lowercase().as_str()) {
+            return Err(format!(
+                "`{directive}` is neither a level ({}) nor TARGET=LEVEL",
+                LOG_LEVELS.join(", ")
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(text).map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
+}
+
+fn parse_socket_address(text: &str) -> Result<std::net::SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("`{text}` is not an address and port such as 127.0.0.1:9090"))
 }
 
 fn parse_auth_type(text: &str) -> Result<AuthType, String> {

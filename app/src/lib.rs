@@ -2,6 +2,7 @@
 //! to the domain, and the operator commands. It is the only crate that knows
 //! every adapter.
 
+pub mod admin;
 pub mod config;
 pub mod import;
 pub mod run;
@@ -11,7 +12,7 @@ use std::sync::Arc;
 
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
 use adapter_file::{FileStore, JournalSettings};
-use adapter_http::{HttpSettings, ServiceEndpoint, Services};
+use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, Services};
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
 use domain::{
@@ -105,6 +106,9 @@ pub enum StartError {
     /// DATABASE_URL is missing or names another kind of database.
     #[error("{0}")]
     DatabaseUrl(String),
+    /// The bootstrap user could not be created.
+    #[error("{0}")]
+    Bootstrap(String),
     /// The listen address is unusable.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -261,12 +265,59 @@ pub struct Infrastructure {
 impl Infrastructure {
     /// Argon2id on every core, the OS CSPRNG and the system clock.
     pub fn real() -> Self {
-        Self {
-            hasher: Arc::new(Argon2Hasher::per_core()),
+        Self::real_with_queue_depth().0
+    }
+
+    /// [`Self::real`], and a probe of the Argon2 queue's depth for the
+    /// metrics.
+    pub fn real_with_queue_depth() -> (Self, QueueDepth) {
+        let hasher = Arc::new(Argon2Hasher::per_core());
+        let probe = hasher.clone();
+        let infra = Self {
+            hasher,
             clock: Arc::new(SystemClock),
             tokens: Arc::new(OsTokenGenerator),
-        }
+        };
+        (infra, Arc::new(move || probe.queue_depth()))
     }
+}
+
+/// Turns the metrics on as `METRICS` and `METRICS_ADDR` say: on the API's
+/// port, or on a listener of their own (started here, so a bad address
+/// stops the start).
+///
+/// # Errors
+/// [`StartError::Listen`] when `METRICS_ADDR` cannot be listened on.
+pub async fn with_metrics(
+    endpoint: ServiceEndpoint,
+    args: &config::ServeArgs,
+    queue_depth: QueueDepth,
+) -> Result<(ServiceEndpoint, Option<tokio::task::JoinHandle<()>>), StartError> {
+    use poem::listener::{Listener, TcpListener};
+    let exposure = match (args.metrics_addr, args.metrics) {
+        (Some(_), _) => MetricsExposure::Separate,
+        (None, true) => MetricsExposure::ApiPort,
+        (None, false) => MetricsExposure::Off,
+    };
+    let endpoint = endpoint.with_metrics(exposure, Some(queue_depth));
+    let Some(address) = args.metrics_addr else {
+        return Ok((endpoint, None));
+    };
+    let acceptor = TcpListener::bind(address)
+        .into_acceptor()
+        .await
+        .map_err(|source| StartError::Listen {
+            address: address.to_string(),
+            source,
+        })?;
+    tracing::info!(address = %address, "metrics at /metrics");
+    let metrics = endpoint.metrics_endpoint();
+    let task = tokio::spawn(async move {
+        if let Err(error) = poem::Server::new_with_acceptor(acceptor).run(metrics).await {
+            tracing::error!(error = %error, "the metrics listener stopped");
+        }
+    });
+    Ok((endpoint, Some(task)))
 }
 
 /// The use cases wired for these settings.

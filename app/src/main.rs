@@ -1,15 +1,19 @@
 //! The `session-auth` binary.
 
-use clap::Parser;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use app::config::{Cli, Command, LogFormat, SessionsCommand, UserCommand};
-use app::run;
+use session_auth::admin;
+use session_auth::config::{Cli, Command, ConfigCommand, LogFormat, SessionsCommand, UserCommand};
+use session_auth::run;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::parse_from_env_and(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(error) => return refuse(&error),
+    };
     let command = match cli.command {
         None => Command::Serve(cli.serve),
         Some(command) => command,
@@ -22,19 +26,62 @@ async fn main() -> ExitCode {
     run::init_logging("warn", LogFormat::Text);
     match command {
         Command::Serve(_) => ExitCode::SUCCESS,
-        Command::User(UserCommand::Create(args)) => report(run::create_user(args).await),
+        Command::User(UserCommand::Create(args)) => report(admin::create_user(args).await),
+        Command::User(UserCommand::List(args)) => report(admin::list_users(args).await),
+        Command::User(UserCommand::Show(args)) => report(admin::show_user(args).await),
+        Command::User(UserCommand::Delete(args)) => report(admin::delete_user(args).await),
+        Command::User(UserCommand::SetPassword(args)) => report(admin::set_password(args).await),
         Command::Migrate(args) => report(run::migrate(args).await),
         Command::Sessions(SessionsCommand::Prune(args)) => report(
-            run::prune_sessions(args)
+            run::prune_sessions(args.0)
                 .await
                 .map(|removed| format!("removed {removed} expired session(s)")),
         ),
+        Command::Sessions(SessionsCommand::List(args)) => report(admin::list_sessions(args).await),
+        Command::Sessions(SessionsCommand::Revoke(args)) => {
+            report(admin::revoke_sessions(args).await)
+        }
+        Command::Config(ConfigCommand::Check(args)) => report(admin::check_config(args).await),
+        Command::Completions { shell } => report(admin::completions(shell)),
         Command::Import(args) => report(run::import_flask(args).await),
     }
 }
 
-/// Prints a command's result, or its error with every cause, and gives the
-/// exit code.
+/// Prints clap's refusal; when the bad value came from an environment
+/// variable (its flag is not on the command line), the message names the
+/// variable rather than the flag.
+fn refuse(error: &clap::Error) -> ExitCode {
+    if matches!(
+        error.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    ) {
+        let _ = error.print();
+        return ExitCode::SUCCESS;
+    }
+    let mut message = error.render().to_string();
+    if let Some(ContextValue::String(arg)) = error.get(ContextKind::InvalidArg)
+        && let Some(flag) = arg.split_whitespace().next()
+        && flag.starts_with("--")
+    {
+        let on_command_line =
+            std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+        let variable = flag
+            .trim_start_matches("--")
+            .replace('-', "_")
+            .to_uppercase();
+        if !on_command_line && std::env::var_os(&variable).is_some() {
+            message = message.replace(
+                &format!("'{arg}'"),
+                &format!("the environment variable {variable}"),
+            );
+        }
+    }
+    eprint!("{message}");
+    ExitCode::from(2)
+}
+
+/// Prints a command's result, or its error with every cause not already
+/// said, and gives the exit code.
 fn report<T: Display, E: std::error::Error>(result: Result<T, E>) -> ExitCode {
     match result {
         Ok(output) => {
@@ -45,10 +92,15 @@ fn report<T: Display, E: std::error::Error>(result: Result<T, E>) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("session-auth: error: {error}");
+            let mut said = error.to_string();
+            eprintln!("session-auth: error: {said}");
             let mut source = error.source();
             while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                if !said.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    said.push_str(&text);
+                }
                 source = cause.source();
             }
             ExitCode::FAILURE

@@ -5,16 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::EnvFilter;
 
+use domain::CreateUserError;
 use domain::{AuthService, AuthType};
-use domain::{CreateUserError, NewUser};
 
 use adapter_seaorm::SchemaState;
 
-use crate::config::{CreateUserArgs, ImportArgs, LogFormat, MigrateArgs, ServeArgs, StorageKind};
+use crate::config::{ImportArgs, LogFormat, MigrateArgs, ServeArgs};
 use crate::import::{ImportError, ImportReport, import};
-use crate::{
-    Infrastructure, Settings, StartError, connect_sql, http_settings, open_storage, services,
-};
+use crate::{Infrastructure, StartError, connect_sql, http_settings, open_storage, services};
 
 /// Starts logging to standard error.
 pub fn init_logging(level: &str, format: LogFormat) {
@@ -37,12 +35,15 @@ pub fn init_logging(level: &str, format: LogFormat) {
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let storage = open_storage(&args.storage).await?;
     let settings = args.settings();
-    let services = services(&settings, &storage, &Infrastructure::real());
+    let (infra, queue_depth) = Infrastructure::real_with_queue_depth();
+    let services = services(&settings, &storage, &infra);
+    crate::admin::bootstrap_user(&args, &services.users).await?;
     let sweeper = tokio::spawn(sweep(
         services.auth.clone(),
         Duration::from_secs(args.sweep_interval.into()),
     ));
     let endpoint = adapter_http::endpoint(services, http_settings(&settings));
+    let (endpoint, metrics_server) = crate::with_metrics(endpoint, &args, queue_depth).await?;
     let address = format!("{}:{}", args.api_host, args.api_port);
     let listener = tokio::net::TcpListener::bind(address.as_str())
         .await
@@ -74,6 +75,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     )
     .await;
     sweeper.abort();
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.abort();
+    }
     storage.close().await;
     tracing::info!("session-auth stopped");
     Ok(())
@@ -156,6 +160,29 @@ pub enum CommandError {
     /// The storage failed.
     #[error("storage failure")]
     Storage(#[from] domain::Failure),
+    /// A server holds the file storage's lock.
+    #[error(
+        "{0}. While a server runs on this folder, stop the server first, or make the change through its API (POST /api/v1/users, DELETE /api/v1/users/<id>, PUT /api/v1/users/me/password, DELETE /api/v1/auth_session/sessions)"
+    )]
+    InUse(String),
+    /// No user has this email or id.
+    #[error("no user has the email or id {0:?}")]
+    NoSuchUser(String),
+    /// The password could not be read.
+    #[error("password: {0}")]
+    Password(String),
+    /// The password could not be set.
+    #[error("cannot set the password: {0}")]
+    SetPassword(#[from] domain::SetPasswordError),
+    /// `config check` found a problem.
+    #[error("{0}")]
+    Config(String),
+    /// The output could not be written.
+    #[error("cannot write the output: {0}")]
+    Output(String),
+    /// `--from` names no readable folder.
+    #[error("import: {0}")]
+    ImportSource(String),
 }
 
 /// `session-auth migrate`: applies pending migrations (or rolls back, or
@@ -191,30 +218,14 @@ pub async fn migrate(args: MigrateArgs) -> Result<String, CommandError> {
 /// # Errors
 /// [`CommandError`] when the storage cannot be opened or the import stops.
 pub async fn import_flask(args: ImportArgs) -> Result<ImportReport, CommandError> {
-    let storage = open_storage(&args.storage).await?;
+    if !args.from.is_dir() {
+        return Err(CommandError::ImportSource(format!(
+            "--from {} is not a folder (it should hold .db_User.json)",
+            args.from.display()
+        )));
+    }
+    let storage = crate::admin::open_for_command(&args.storage).await?;
     let report = import(&args.from, &storage, |line| eprintln!("importing… {line}")).await;
     storage.close().await;
     Ok(report?)
-}
-
-/// `session-auth user create`: adds a user and returns its id.
-///
-/// # Errors
-/// [`CommandError`] saying what went wrong.
-pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
-    if args.storage.storage == StorageKind::Memory {
-        tracing::warn!("STORAGE=memory: the user will be lost when this command exits");
-    }
-    let storage = open_storage(&args.storage).await?;
-    let users = services(&Settings::default(), &storage, &Infrastructure::real()).users;
-    let user = users
-        .create(NewUser::parse(
-            Some(args.email),
-            Some(args.password),
-            args.first_name,
-            args.last_name,
-        )?)
-        .await;
-    storage.close().await;
-    Ok(user?.id.to_string())
 }

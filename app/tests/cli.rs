@@ -6,10 +6,10 @@
 //! # Where the binary comes from
 //!
 //! Cargo builds a package's binaries only for that package's own
-//! integration tests, and this crate is not `app`. The binary is therefore
+//! integration tests, and this crate is not `session-auth`. The binary is therefore
 //! looked up where cargo puts it, next to this test's executable
 //! (`<target dir>/<profile>/session-auth`), after running
-//! `cargo build -p app --bin session-auth` once for the same target dir
+//! `cargo build -p session-auth --bin session-auth` once for the same target dir
 //! and profile (a no-op when it is up to date, so a stale binary is never
 //! tested). Set `SESSION_AUTH_BIN` to test a given binary instead. If the
 //! binary cannot be found or built, every test here fails saying so.

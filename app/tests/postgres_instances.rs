@@ -180,3 +180,52 @@ async fn without_auto_migrate_an_outdated_schema_stops_the_start_and_migrate_fix
     drop(server);
     db.drop_now().await;
 }
+
+/// `/readyz` answers 200 while the database answers and 503 with the
+/// reason once it is gone, while `/healthz` (the process) stays 200; the
+/// metrics count the storage errors.
+#[tokio::test(flavor = "multi_thread")]
+async fn readiness_follows_the_database() {
+    let db = FreshDatabase::new().await;
+    let dir = data_dir();
+    let mut env = env(&db.url);
+    env.push(("METRICS", "true".into()));
+    let server = Server::start(dir.path(), &as_refs(&env));
+    let ready = server.get("/readyz", &[]);
+    assert_eq!(ready.status, 200, "{ready:?}");
+
+    let admin = db.admin.clone();
+    let name = db.name.clone();
+    db.drop_now().await;
+    let conn = Database::connect(&admin)
+        .await
+        .expect("PostgreSQL reachable");
+    let gone = conn
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await
+        .expect("pg_database readable");
+    assert!(gone.is_none(), "the database was not dropped");
+
+    let not_ready = server.get("/readyz", &[]);
+    assert_eq!(not_ready.status, 503, "{not_ready:?}");
+    assert_eq!(not_ready.json()["status"], "unavailable");
+    assert!(
+        not_ready.json()["reason"]
+            .as_str()
+            .is_some_and(|r| !r.is_empty()),
+        "{not_ready:?}"
+    );
+    assert_eq!(server.get("/healthz", &[]).status, 200);
+    let metrics = server.get("/metrics", &[]);
+    assert!(
+        metrics
+            .body
+            .lines()
+            .any(|l| l.starts_with("session_auth_storage_errors_total ") && !l.ends_with(" 0")),
+        "{}",
+        metrics.body
+    );
+}

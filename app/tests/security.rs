@@ -47,6 +47,30 @@ fn a_full_login_flow_at_trace_level_logs_no_secret() {
         &format!(r#"{{"current_password": "{password}", "new_password": "{new_password}"}}"#),
     );
     assert_eq!(changed.status, 200, "{}", changed.body);
+    // The security events of user administration and session revocation.
+    let created_password = "Cr3ated-Secret-Pa55";
+    let created = server.request(
+        "POST",
+        "/api/v1/users",
+        &[("Cookie", &cookie), ("Content-Type", "application/json")],
+        &format!(r#"{{"email": "other@example.com", "password": "{created_password}"}}"#),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let other = created.json()["id"].as_str().unwrap_or_default().to_owned();
+    let deleted = server.request(
+        "DELETE",
+        &format!("/api/v1/users/{other}"),
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let revoked = server.request(
+        "DELETE",
+        "/api/v1/auth_session/sessions?keep_current=true",
+        &[("Cookie", &cookie)],
+        "",
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.body);
     let out = server.request(
         "DELETE",
         "/api/v1/auth_session/logout",
@@ -68,6 +92,24 @@ fn a_full_login_flow_at_trace_level_logs_no_secret() {
     assert!(
         logs.contains("request"),
         "trace logging produced no request lines:\n{logs}"
+    );
+    for event in [
+        "login_failed",
+        "login_succeeded",
+        "password_changed",
+        "user_created",
+        "user_deleted",
+        "sessions_revoked",
+        "logout",
+    ] {
+        assert!(
+            logs.contains(event),
+            "no {event} event in the logs:\n{logs}"
+        );
+    }
+    assert!(
+        !logs.contains("Cr3ated-Secret-Pa55"),
+        "a created user's password appears in the logs"
     );
     let digest = domain::SessionKey::digest_of(&token);
     for (what, secret) in [

@@ -159,6 +159,30 @@ pub enum CreateUserError {
     Failure(#[from] Failure),
 }
 
+/// Why an operator's password reset was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SetPasswordError {
+    /// No such user.
+    #[error("no such user")]
+    NoSuchUser,
+    /// The password breaks the length rules.
+    #[error("{0}")]
+    Rule(#[from] PasswordRuleError),
+    /// The password changed meanwhile (another reset or a user's own
+    /// change); nothing was stored.
+    #[error("the password changed meanwhile; try again")]
+    Conflict,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for SetPasswordError {
+    fn from(error: RepositoryError) -> Self {
+        Self::Failure(error.into())
+    }
+}
+
 impl From<RepositoryError> for CreateUserError {
     fn from(error: RepositoryError) -> Self {
         match error {

@@ -27,8 +27,8 @@ pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
 pub use credentials::{Credentials, EmailAndPassword};
 pub use error::{
     BoxError, ChangePasswordError, CreateUserError, Failure, FieldError, HashError,
-    InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError, UnknownAuthType,
-    UpdateUserError,
+    InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError, SetPasswordError,
+    UnknownAuthType, UpdateUserError,
 };
 pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};

@@ -48,6 +48,16 @@ pub trait UserRepository: Send + Sync {
     /// Only storage failures.
     async fn count(&self) -> Result<u64, RepositoryError>;
 
+    /// Whether the storage answers, as cheaply as it can; the readiness
+    /// probe. The provided implementation counts users; SQL adapters may
+    /// override it with a trivial query.
+    ///
+    /// # Errors
+    /// The storage failure that makes it not ready.
+    async fn ping(&self) -> Result<(), RepositoryError> {
+        self.count().await.map(|_| ())
+    }
+
     /// Replaces the stored user with the same id; `false` when there is none
     /// (nothing is stored then).
     ///
@@ -175,6 +185,21 @@ pub trait SessionRepository: Send + Sync {
         created_before: Option<DateTime<Utc>>,
         last_used_before: Option<DateTime<Utc>>,
     ) -> Result<u64, RepositoryError>;
+
+    /// How many sessions [`Self::delete_expired`] with the same cutoffs
+    /// would keep (the live ones), for the metrics; `None` when the store
+    /// cannot count them cheaply (the provided implementation).
+    ///
+    /// # Errors
+    /// Only storage failures.
+    async fn count_live(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, RepositoryError> {
+        let _ = (created_before, last_used_before);
+        Ok(None)
+    }
 }
 
 /// Where failed password checks are counted (see [`crate::throttle`]).

@@ -1,5 +1,5 @@
 //! A harness for black-box tests of the HTTP service: the real endpoint
-//! (`app::http_endpoint`) over real storage, the real Argon2 hasher and
+//! (`session_auth::http_endpoint`) over real storage, the real Argon2 hasher and
 //! real session tokens, driven in process without a socket.
 //!
 //! Only time is faked: [`FakeClock`] starts at [`START`] and moves when a
@@ -30,8 +30,8 @@ use adapter_crypto::{Argon2Hasher, OsTokenGenerator};
 use adapter_file::FileStore;
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
-use app::{Infrastructure, Settings, Storage};
 use domain::AuthService;
+use session_auth::{Infrastructure, Settings, Storage};
 
 use crate::sql_database::TestDatabase;
 use domain::{AuthType, Clock, NewUser};
@@ -243,12 +243,12 @@ struct Running {
 }
 
 impl Running {
-    /// What `app::http_endpoint` builds, keeping a handle on the use cases
+    /// What `session_auth::http_endpoint` builds, keeping a handle on the use cases
     /// the endpoint runs.
     fn new(settings: &Settings, storage: Storage, infra: &Infrastructure) -> Self {
-        let services = app::services(settings, &storage, infra);
+        let services = session_auth::services(settings, &storage, infra);
         let auth = services.auth.clone();
-        let endpoint = adapter_http::endpoint(services, app::http_settings(settings));
+        let endpoint = adapter_http::endpoint(services, session_auth::http_settings(settings));
         Self {
             endpoint,
             storage,
@@ -397,7 +397,7 @@ impl Service {
     /// Creates a user directly through the use case (whatever the
     /// `AUTH_TYPE`), with an Argon2id hash of the password.
     pub async fn create_user(&self, email: &str, password: &str) -> Account {
-        let services = app::services(&self.settings, self.storage(), &self.infra);
+        let services = session_auth::services(&self.settings, self.storage(), &self.infra);
         let user = services
             .users
             .create(

@@ -8,13 +8,13 @@
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use app::Settings;
 use domain::{ThrottleRules, UserId};
 use integration_tests::http_harness::{
     Account, Backend, EXPIRING, GUARDED, Reply, SESSION_TYPES, START, Service, assert_user_shape,
     auth_type, start_instant, user_json,
 };
 use integration_tests::http_tests;
+use session_auth::Settings;
 
 const LOGIN: &str = "/api/v1/auth_session/login";
 const LOGOUT: &str = "/api/v1/auth_session/logout";

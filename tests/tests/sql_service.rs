@@ -11,11 +11,11 @@ use serde_json::json;
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
 use adapter_file::FileStore;
 use adapter_memory::MemoryStore;
-use app::import::import;
-use app::{Infrastructure, Settings, Storage};
 use domain::NewUser;
 use domain::{AuthType, Password, PasswordHash, UserId};
 use integration_tests::sql_database::TestDatabase;
+use session_auth::import::import;
+use session_auth::{Infrastructure, Settings, Storage};
 
 fn settings() -> Settings {
     Settings {
@@ -35,7 +35,7 @@ fn infra() -> Infrastructure {
 }
 
 async fn add_user(storage: &Storage, email: &str, password: &str) {
-    app::services(&settings(), storage, &infra())
+    session_auth::services(&settings(), storage, &infra())
         .users
         .create(
             NewUser::parse(Some(email.into()), Some(password.into()), None, None)
@@ -78,7 +78,7 @@ async fn session_request_is_one_round_trip(db: TestDatabase) {
     });
     let storage = Storage::sql(store);
     add_user(&storage, "ann@example.com", "pw").await;
-    let client = TestClient::new(app::http_endpoint(&settings(), &storage, &infra()));
+    let client = TestClient::new(session_auth::http_endpoint(&settings(), &storage, &infra()));
     let cookie = login_cookie(&client, "ann@example.com", "pw").await;
 
     statements.store(0, Ordering::SeqCst);
@@ -197,7 +197,7 @@ async fn import_takes_over_flask_files(storage: Storage) {
     );
     assert_eq!(storage.users.count().await.ok(), Some(2));
 
-    let client = TestClient::new(app::http_endpoint(&settings(), &storage, &infra()));
+    let client = TestClient::new(session_auth::http_endpoint(&settings(), &storage, &infra()));
     // The Flask session's raw token still works as a cookie.
     let me = client
         .get("/api/v1/users/me")
@@ -288,7 +288,7 @@ mod postgres {
         .unwrap_or_else(|e| panic!("connect through the proxy: {e}"));
         let storage = Storage::sql(store);
         add_user(&storage, "ann@example.com", "pw").await;
-        let client = TestClient::new(app::http_endpoint(&settings(), &storage, &infra()));
+        let client = TestClient::new(session_auth::http_endpoint(&settings(), &storage, &infra()));
         let cookie = login_cookie(&client, "ann@example.com", "pw").await;
         client
             .get("/api/v1/users/me")

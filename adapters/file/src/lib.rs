@@ -819,6 +819,18 @@ impl SessionRepository for FileStore {
         })
         .await
     }
+
+    async fn count_live(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, RepositoryError> {
+        Ok(Some(
+            self.read()
+                .tables
+                .count_live_sessions(created_before, last_used_before),
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Client, FormBody, Guarded, JsonBody};
+use crate::observe::security_event;
 use crate::{HttpSettings, Services};
 
 #[derive(Tags)]
@@ -211,13 +212,19 @@ impl Api {
     #[oai(path = "/users", method = "post", tag = "Tag::Users")]
     async fn create_user(
         &self,
-        _caller: Guarded,
+        Guarded(caller): Guarded,
         body: JsonBody<CreateUserRequest>,
     ) -> ApiResult<Created> {
         let JsonBody::Parsed(body) = body else {
             return Err(ApiError::wrong_format());
         };
         let user = self.services.users.create(NewUser::try_from(body)?).await?;
+        security_event!(
+            "user_created",
+            user_id = %user.id,
+            by = caller.user.as_ref().map(|u| u.id.to_string()),
+            client = caller.client.address.as_deref()
+        );
         Ok(Created::Created(Json(UserBody::from(&user))))
     }
 
@@ -254,15 +261,17 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "delete", tag = "Tag::Users")]
     async fn delete_user(
         &self,
-        _caller: Guarded,
+        Guarded(caller): Guarded,
         user_id: Path<String>,
     ) -> ApiResult<Ok200<EmptyBody>> {
-        if self
-            .services
-            .users
-            .delete(&self::user_id(&user_id.0)?)
-            .await?
-        {
+        let id = self::user_id(&user_id.0)?;
+        if self.services.users.delete(&id).await? {
+            security_event!(
+                "user_deleted",
+                user_id = %id,
+                by = caller.user.as_ref().map(|u| u.id.to_string()),
+                client = caller.client.address.as_deref()
+            );
             ok(EmptyBody::default())
         } else {
             Err(ApiError::not_found())
@@ -281,7 +290,36 @@ impl Api {
         let credentials = EmailAndPassword::try_from(form)?;
         // The token comes from the domain, never from the request's cookie:
         // a login cannot adopt a session an attacker planted (fixation).
-        let (user, token) = logins.login(&credentials, &client).await?;
+        let (user, token) = match logins.login(&credentials, &client).await {
+            Ok(logged_in) => logged_in,
+            Err(error) => {
+                let error = ApiError::from(error);
+                match &error {
+                    ApiError::Unauthorized(Json(body)) | ApiError::NotFound(Json(body)) => {
+                        security_event!(
+                            "login_failed",
+                            via = "form",
+                            email = credentials.email.as_str(),
+                            reason = body.error.as_str(),
+                            client = client.address.as_deref()
+                        );
+                    }
+                    ApiError::TooManyAttempts(..) => security_event!(
+                        "login_throttled",
+                        via = "form",
+                        email = credentials.email.as_str(),
+                        client = client.address.as_deref()
+                    ),
+                    _ => {}
+                }
+                return Err(error);
+            }
+        };
+        security_event!(
+            "login_succeeded",
+            user_id = %user.id,
+            client = client.address.as_deref()
+        );
         Ok(LoggedIn::Ok(
             Json(UserBody::from(&user)),
             self.session_cookie(&token),
@@ -291,8 +329,13 @@ impl Api {
     /// Ends the session of the request's cookie.
     #[oai(path = "/auth_session/logout", method = "delete", tag = "Tag::Session")]
     async fn logout(&self, Guarded(caller): Guarded) -> ApiResult<LoggedOut> {
-        let (_, session) = session_caller(&caller)?;
+        let (user, session) = session_caller(&caller)?;
         if self.services.auth.logout(session).await? {
+            security_event!(
+                "logout",
+                user_id = %user.id,
+                client = caller.client.address.as_deref()
+            );
             Ok(LoggedOut::Ok(
                 Json(EmptyBody::default()),
                 self.expired_cookie(),
@@ -331,6 +374,12 @@ impl Api {
         let (user, current) = session_caller(&caller)?;
         let keep = keep_current.0.unwrap_or(false).then_some(&current.key);
         let ended = self.services.auth.end_sessions(&user.id, keep).await?;
+        security_event!(
+            "sessions_revoked",
+            user_id = %user.id,
+            ended,
+            client = caller.client.address.as_deref()
+        );
         let cookie = keep.is_none().then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EndedBody { ended }), cookie))
     }
@@ -353,6 +402,12 @@ impl Api {
         let handle = SessionId::parse(&handle.0).ok_or_else(ApiError::not_found)?;
         let ended = self.services.auth.end_session(&user.id, handle).await?;
         let ended = ended.ok_or_else(ApiError::not_found)?;
+        security_event!(
+            "sessions_revoked",
+            user_id = %user.id,
+            ended = 1,
+            client = caller.client.address.as_deref()
+        );
         let cookie = (ended.key == current.key).then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
     }
@@ -374,11 +429,39 @@ impl Api {
         // Only a session policy authenticates by a session: under
         // basic_auth every session of the user ends.
         let keep = caller.session.as_ref().map(|session| &session.key);
-        let changed = self
+        let client = caller.client.address.as_deref();
+        let changed = match self
             .services
             .auth
-            .change_password(user, change, keep, caller.client.address.as_deref())
-            .await?;
+            .change_password(user, change, keep, client)
+            .await
+        {
+            Ok(changed) => changed,
+            Err(error) => {
+                let error = ApiError::from(error);
+                match &error {
+                    ApiError::Unauthorized(_) => {
+                        security_event!("password_change_failed", user_id = %user.id, client);
+                    }
+                    ApiError::TooManyAttempts(..) => {
+                        security_event!(
+                            "login_throttled",
+                            via = "password_change",
+                            user_id = %user.id,
+                            client
+                        );
+                    }
+                    _ => {}
+                }
+                return Err(error);
+            }
+        };
+        security_event!(
+            "password_changed",
+            user_id = %user.id,
+            other_sessions_ended = true,
+            client
+        );
         ok(UserBody::from(&changed))
     }
 }

@@ -4,9 +4,448 @@
 
 use poem::http::Method;
 use poem_openapi::OpenApiService;
+use serde_json::{Value, json};
 
 use crate::api::Api;
-use crate::extract::COOKIE_NAME_PLACEHOLDER;
+use crate::extract::{BASIC_SCHEME, COOKIE_NAME_PLACEHOLDER, COOKIE_SCHEME};
+
+/// Which authentication the document describes: only what works from a
+/// browser page under the active `AUTH_TYPE`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DocAuth {
+    /// A session policy: the login operation sets the cookie, and the
+    /// browser sends it (a page cannot set a `Cookie` header itself, so no
+    /// scheme is offered in Authorize).
+    Session,
+    /// `basic_auth`: HTTP Basic in Authorize.
+    Basic,
+    /// `auth` or `none`: nothing to declare.
+    Nothing,
+}
+
+/// One operation as the document describes it.
+struct Operation {
+    method: &'static str,
+    path: &'static str,
+    id: &'static str,
+    summary: &'static str,
+    description: &'static str,
+    guarded: bool,
+    /// Errors of the operation itself, with their messages.
+    errors: &'static [(u16, &'static [&'static str])],
+}
+
+const BAD_BODY: (u16, &[&str]) = (413, &["Payload too large"]);
+const NOT_FOUND: (u16, &[&str]) = (404, &["Not found"]);
+
+const OPERATIONS: &[Operation] = &[
+    Operation {
+        method: "get",
+        path: "/api/v1/status",
+        id: "getStatus",
+        summary: "Service status",
+        description: "Answers `{\"status\": \"OK\"}` while the process runs. Needs no credentials.",
+        guarded: false,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/stats",
+        id: "getStats",
+        summary: "Count users",
+        description: "How many users exist.",
+        guarded: true,
+        errors: &[],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/unauthorized",
+        id: "getUnauthorized",
+        summary: "Always 401",
+        description: "Always answers 401, a target for testing a client's error handling. Needs no credentials.",
+        guarded: false,
+        errors: &[(401, &["Unauthorized"])],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/forbidden",
+        id: "getForbidden",
+        summary: "Always 403",
+        description: "Always answers 403, a target for testing a client's error handling. Needs no credentials.",
+        guarded: false,
+        errors: &[(403, &["Forbidden"])],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/users",
+        id: "listUsers",
+        summary: "List users",
+        description: "Every user, in creation order.",
+        guarded: true,
+        errors: &[],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/users",
+        id: "createUser",
+        summary: "Create a user",
+        description: "Creates a user from a JSON body; `email` and `password` are required, the email must be unused and the password within the configured length limits.",
+        guarded: true,
+        errors: &[
+            (
+                400,
+                &[
+                    "Wrong format",
+                    "email missing",
+                    "password missing",
+                    "Can't create User: email already exists",
+                    "Can't create User: password must be at least 12 characters",
+                ],
+            ),
+            BAD_BODY,
+        ],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/users/{user_id}",
+        id: "getUser",
+        summary: "Get a user",
+        description: "One user by id; the id `me` names the current user.",
+        guarded: true,
+        errors: &[NOT_FOUND],
+    },
+    Operation {
+        method: "put",
+        path: "/api/v1/users/{user_id}",
+        id: "updateUser",
+        summary: "Rename a user",
+        description: "Changes `first_name` and/or `last_name`; other fields are ignored, an absent or null name is left as it is.",
+        guarded: true,
+        errors: &[(400, &["Wrong format"]), NOT_FOUND, BAD_BODY],
+    },
+    Operation {
+        method: "delete",
+        path: "/api/v1/users/{user_id}",
+        id: "deleteUser",
+        summary: "Delete a user",
+        description: "Deletes a user and ends all of their sessions.",
+        guarded: true,
+        errors: &[NOT_FOUND],
+    },
+    Operation {
+        method: "post",
+        path: "/api/v1/auth_session/login",
+        id: "login",
+        summary: "Log in",
+        description: "Checks the email and password (form fields) and answers the user with a `Set-Cookie` header holding a new session. In Swagger UI, \"Try it out\" here logs the page in: the browser keeps the cookie and sends it with the other operations. Only under the session policies (404 otherwise).",
+        guarded: false,
+        errors: &[
+            (400, &["email missing", "password missing"]),
+            (401, &["wrong password"]),
+            (404, &["no user found for this email", "Not found"]),
+            BAD_BODY,
+            (429, &["Too many attempts"]),
+        ],
+    },
+    Operation {
+        method: "delete",
+        path: "/api/v1/auth_session/logout",
+        id: "logout",
+        summary: "Log out",
+        description: "Ends the session of the request's cookie and expires the cookie.",
+        guarded: true,
+        errors: &[NOT_FOUND],
+    },
+    Operation {
+        method: "get",
+        path: "/api/v1/auth_session/sessions",
+        id: "listSessions",
+        summary: "List my sessions",
+        description: "The current user's live sessions, oldest first; `current` marks the request's own.",
+        guarded: true,
+        errors: &[NOT_FOUND],
+    },
+    Operation {
+        method: "delete",
+        path: "/api/v1/auth_session/sessions",
+        id: "endSessions",
+        summary: "End my sessions",
+        description: "Ends all of the current user's sessions, or all but the request's own with `keep_current=true`; when the request's own session ends, its cookie is expired too.",
+        guarded: true,
+        errors: &[(400, &["Bad request"]), NOT_FOUND],
+    },
+    Operation {
+        method: "delete",
+        path: "/api/v1/auth_session/sessions/{handle}",
+        id: "endSession",
+        summary: "End one of my sessions",
+        description: "Ends one of the current user's sessions by the handle `GET /auth_session/sessions` lists.",
+        guarded: true,
+        errors: &[NOT_FOUND],
+    },
+    Operation {
+        method: "put",
+        path: "/api/v1/users/me/password",
+        id: "changePassword",
+        summary: "Change my password",
+        description: "Checks `current_password`, sets `new_password` (within the configured length limits) and ends the user's other sessions.",
+        guarded: true,
+        errors: &[
+            (
+                400,
+                &[
+                    "Wrong format",
+                    "current_password missing",
+                    "new_password missing",
+                ],
+            ),
+            (401, &["wrong password"]),
+            NOT_FOUND,
+            BAD_BODY,
+            (429, &["Too many attempts"]),
+        ],
+    },
+];
+
+/// Makes the generated document tell the truth: operation ids,
+/// descriptions and each operation's own errors with their messages and
+/// examples, required fields, `format: password`, the media type the
+/// server sends, and only the security scheme that works for `auth`.
+fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
+    let error_schema = json!({ "$ref": "#/components/schemas/ErrorBody" });
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operation in OPERATIONS {
+            let Some(op) = paths
+                .get_mut(operation.path)
+                .and_then(|p| p.get_mut(operation.method))
+                .and_then(Value::as_object_mut)
+            else {
+                continue;
+            };
+            op.insert("operationId".into(), json!(operation.id));
+            op.insert("summary".into(), json!(operation.summary));
+            op.insert("description".into(), json!(operation.description));
+            let mut errors: Vec<(u16, Vec<&str>)> = operation
+                .errors
+                .iter()
+                .map(|(status, messages)| (*status, messages.to_vec()))
+                .collect();
+            if operation.guarded {
+                errors.push((401, vec!["Unauthorized"]));
+                errors.push((403, vec!["Forbidden"]));
+                // Basic credentials are password checks: the gate
+                // throttles them on every guarded operation.
+                if !errors.iter().any(|(status, _)| *status == 429) {
+                    errors.push((429, vec!["Too many attempts"]));
+                }
+            }
+            if operation.id != "getStatus"
+                && operation.id != "getUnauthorized"
+                && operation.id != "getForbidden"
+            {
+                errors.push((500, vec!["Internal server error"]));
+                errors.push((503, vec!["Service unavailable"]));
+            }
+            let responses = op.entry("responses").or_insert_with(|| json!({}));
+            if let Some(responses) = responses.as_object_mut() {
+                responses.retain(|status, _| {
+                    status.starts_with('2') || errors.iter().any(|(s, _)| s.to_string() == *status)
+                });
+                for response in responses.values_mut() {
+                    bare_json_media_type(response);
+                }
+                for (status, messages) in errors {
+                    let messages: Vec<String> = messages.iter().map(|m| format!("`{m}`")).collect();
+                    // Keep what the generator declared (the `Retry-After`
+                    // header of a 429); say this operation's messages.
+                    let entry = responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| json!({}));
+                    entry["description"] = json!(messages.join(", "));
+                    entry["content"] = json!({ "application/json": {
+                        "schema": error_schema,
+                        "example": { "error": operation_message(operation, status) },
+                    }});
+                }
+            }
+        }
+    }
+    if let Some(schemes) = doc
+        .pointer_mut("/components/securitySchemes")
+        .and_then(Value::as_object_mut)
+    {
+        // Both schemes stay declared (clients other than this page use
+        // them); each says whether it works here.
+        if let Some(cookie) = schemes.get_mut(COOKIE_SCHEME) {
+            cookie["description"] = json!(match auth {
+                DocAuth::Session =>
+                    "The session cookie. From this page, do not paste it in Authorize (a page cannot set a Cookie header): run Log in, and the browser sends the cookie by itself.",
+                _ => "The session cookie; not used by this server's AUTH_TYPE.",
+            });
+        }
+        if let Some(basic) = schemes.get_mut(BASIC_SCHEME) {
+            basic["description"] = json!(match auth {
+                DocAuth::Basic => "HTTP Basic with email and password: use Authorize on this page.",
+                _ => "HTTP Basic with email and password; not used by this server's AUTH_TYPE.",
+            });
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        let set =
+            |schemas: &mut serde_json::Map<String, Value>, name: &str, key: &str, value: Value| {
+                if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+                    schema.insert(key.into(), value);
+                }
+            };
+        set(
+            schemas,
+            "CreateUserRequest",
+            "required",
+            json!(["email", "password"]),
+        );
+        set(
+            schemas,
+            "CreateUserRequest",
+            "example",
+            json!({
+            "email": "bob@example.com", "password": "a long secret",
+            "first_name": "Bob", "last_name": "Dylan" }),
+        );
+        set(
+            schemas,
+            "LoginForm",
+            "required",
+            json!(["email", "password"]),
+        );
+        set(
+            schemas,
+            "LoginForm",
+            "example",
+            json!({ "email": "bob@example.com", "password": "a long secret" }),
+        );
+        set(
+            schemas,
+            "ChangePasswordRequest",
+            "required",
+            json!(["current_password", "new_password"]),
+        );
+        set(
+            schemas,
+            "ChangePasswordRequest",
+            "example",
+            json!({
+            "current_password": "a long secret", "new_password": "a longer secret" }),
+        );
+        set(
+            schemas,
+            "UpdateUserRequest",
+            "example",
+            json!({ "first_name": "Robert" }),
+        );
+        // Answers always carry every key; the optional ones as null.
+        for (name, nullable) in [
+            ("UserBody", &["first_name", "last_name"][..]),
+            ("SessionBody", &["client_address", "user_agent"][..]),
+        ] {
+            if let Some(schema) = schemas.get_mut(name).and_then(Value::as_object_mut) {
+                let keys: Vec<Value> = schema
+                    .get("properties")
+                    .and_then(Value::as_object)
+                    .map(|p| p.keys().map(|k| json!(k)).collect())
+                    .unwrap_or_default();
+                schema.insert("required".into(), Value::Array(keys));
+                for key in nullable {
+                    if let Some(property) =
+                        schema.get_mut("properties").and_then(|p| p.get_mut(*key))
+                    {
+                        property["nullable"] = json!(true);
+                    }
+                }
+            }
+        }
+        set(
+            schemas,
+            "UserBody",
+            "example",
+            json!({
+            "id": "5a6c4f8e-2a0c-4b8e-9a53-0c1c8f5e3d21", "email": "bob@example.com",
+            "first_name": "Bob", "last_name": "Dylan",
+            "created_at": "2026-01-31T12:00:00", "updated_at": "2026-01-31T12:00:00" }),
+        );
+        set(
+            schemas,
+            "ErrorBody",
+            "example",
+            json!({ "error": "Not found" }),
+        );
+        set(schemas, "StatusBody", "example", json!({ "status": "OK" }));
+        set(schemas, "StatsBody", "example", json!({ "users": 3 }));
+        set(schemas, "EndedBody", "example", json!({ "ended": 2 }));
+    }
+    mark_passwords(doc);
+    let description = match auth {
+        DocAuth::Session => format!(
+            "User and session authentication, compatible with the Flask \"Session authentication\" API.\n\nTo call the guarded operations from this page, run **Log in** (`POST /api/v1/auth_session/login`) with \"Try it out\": the answer sets the `{session_name}` cookie in this browser, which then sends it with every other operation. **Log out** ends it."
+        ),
+        DocAuth::Basic => "User and session authentication, compatible with the Flask \"Session authentication\" API.\n\nThis server authenticates every request with HTTP Basic: use **Authorize** with an email and password.".to_owned(),
+        DocAuth::Nothing => "User and session authentication, compatible with the Flask \"Session authentication\" API.\n\nThis server resolves no user (AUTH_TYPE `auth` or `none`).".to_owned(),
+    };
+    if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
+        info.insert("description".into(), json!(description));
+    }
+}
+
+/// The first message of `status` for `operation`, as its example.
+fn operation_message(operation: &Operation, status: u16) -> &'static str {
+    operation
+        .errors
+        .iter()
+        .find(|(s, _)| *s == status)
+        .and_then(|(_, messages)| messages.first().copied())
+        .unwrap_or(match status {
+            401 => "Unauthorized",
+            403 => "Forbidden",
+            429 => "Too many attempts",
+            500 => "Internal server error",
+            _ => "Service unavailable",
+        })
+}
+
+/// `application/json; charset=utf-8` → `application/json`, the header the
+/// server sends.
+fn bare_json_media_type(response: &mut Value) {
+    if let Some(content) = response.get_mut("content").and_then(Value::as_object_mut)
+        && let Some(body) = content.remove("application/json; charset=utf-8")
+    {
+        content.insert("application/json".into(), body);
+    }
+}
+
+/// Every property named like a password gets `format: password` (Swagger
+/// UI masks it).
+fn mark_passwords(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(properties) = map.get_mut("properties").and_then(Value::as_object_mut) {
+                for (name, property) in properties.iter_mut() {
+                    if name.contains("password")
+                        && let Some(property) = property.as_object_mut()
+                    {
+                        property.insert("format".into(), json!("password"));
+                    }
+                }
+            }
+            for child in map.values_mut() {
+                mark_passwords(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mark_passwords),
+        _ => {}
+    }
+}
 
 /// The documents served at [`crate::OPENAPI_PATH`] and [`crate::DOCS_PATH`].
 pub struct Documents {
@@ -19,15 +458,21 @@ pub struct Documents {
 }
 
 impl Documents {
-    /// Renders the documents of `service` with the configured cookie name
-    /// in its security scheme.
-    pub fn new(service: &OpenApiService<Api, ()>, session_name: &str) -> Self {
-        let spec = service
-            .spec()
-            .replace(COOKIE_NAME_PLACEHOLDER, session_name);
-        let swagger_html = service
-            .swagger_ui_html()
-            .replace(COOKIE_NAME_PLACEHOLDER, session_name);
+    /// Renders the documents of `service` for the active authentication
+    /// (`auth`), with the configured cookie name.
+    pub fn new(service: &OpenApiService<Api, ()>, session_name: &str, auth: DocAuth) -> Self {
+        let raw = service.spec();
+        let generated = raw.replace(COOKIE_NAME_PLACEHOLDER, session_name);
+        let spec = match serde_json::from_str::<Value>(&generated) {
+            Ok(mut doc) => {
+                refine(&mut doc, auth, session_name);
+                serde_json::to_string_pretty(&doc).unwrap_or(generated)
+            }
+            Err(_) => generated,
+        };
+        // poem-openapi's page (its assets inlined, nothing fetched from
+        // elsewhere) showing this document instead of the generated one.
+        let swagger_html = service.swagger_ui_html().replace(&raw, &spec);
         let allowed = AllowedMethods::from_spec(&spec);
         Self {
             spec,

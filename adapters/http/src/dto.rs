@@ -73,17 +73,18 @@ pub struct StatsBody {
 #[derive(Object, Debug, Default)]
 pub struct EmptyBody {}
 
-/// `POST /users`. No `Debug`: it holds a clear-text password.
+/// A new user.
+// No `Debug`: it holds a clear-text password.
 #[derive(Object, Deserialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct CreateUserRequest {
-    /// Required, non-empty; unique.
+    /// The login name; unique among users.
     pub email: Option<String>,
-    /// Required, non-empty.
+    /// The password, within the configured length limits.
     pub password: Option<String>,
-    /// Optional.
+    /// Given name.
     pub first_name: Option<String>,
-    /// Optional.
+    /// Family name.
     pub last_name: Option<String>,
 }
 
@@ -114,8 +115,8 @@ impl TryFrom<UpdateUserRequest> for NameChange {
     }
 }
 
-/// The login form (`application/x-www-form-urlencoded`). No `Debug`: it
-/// holds a clear-text password.
+/// The login form.
+// No `Debug`: it holds a clear-text password.
 #[derive(Object, Deserialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct LoginForm {
@@ -175,13 +176,14 @@ pub struct EndedBody {
     pub ended: u64,
 }
 
-/// `PUT /users/me/password`. No `Debug`: it holds clear-text passwords.
+/// A password change.
+// No `Debug`: it holds clear-text passwords.
 #[derive(Object, Deserialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct ChangePasswordRequest {
-    /// The password in use now; required.
+    /// The password in use now.
     pub current_password: Option<String>,
-    /// The password to set; required, within the configured length limits.
+    /// The password to set, within the configured length limits.
     pub new_password: Option<String>,
 }
 

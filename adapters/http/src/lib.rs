@@ -10,6 +10,7 @@ mod docs;
 mod dto;
 mod error;
 mod extract;
+mod observe;
 mod pipeline;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,8 @@ use std::sync::Arc;
 
 use domain::{AuthService, Gate, UserService};
 
-pub use pipeline::ServiceEndpoint;
+pub use observe::{ACCESS_TARGET, MetricsExposure, QueueDepth, SECURITY_TARGET};
+pub use pipeline::{MetricsEndpoint, ServiceEndpoint};
 
 /// What the HTTP layer needs from the use cases.
 #[derive(Clone)]

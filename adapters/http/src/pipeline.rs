@@ -2,7 +2,9 @@
 //! [`ServiceEndpoint::call`] shows: trailing-slash tolerance, the CORS
 //! preflight, the body size limit, the client's address, the
 //! authentication gate (before routing, as in the Flask API), routing, JSON
-//! bodies for every error, the response headers, and the access log.
+//! bodies for every error, the response headers, the metrics and the access
+//! log. The probes (`/healthz`, `/readyz`) and `/metrics` are answered
+//! first, outside the gate.
 
 use poem::endpoint::BoxEndpoint;
 use poem::endpoint::make_sync;
@@ -16,12 +18,17 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::io::AsyncReadExt;
+use tracing::Instrument;
 
 use domain::{Caller, ClientInfo, Credentials, Gate, GateDecision};
 
 use crate::api::Api;
-use crate::docs::{AllowedMethods, Documents};
+use crate::docs::{AllowedMethods, DocAuth, Documents};
 use crate::error::{ApiError, error_response};
+use crate::observe::{
+    ACCESS_TARGET, Metrics, MetricsExposure, QueueDepth, liveness, request_id, request_id_header,
+    security_event,
+};
 use crate::{DOCS_PATH, HttpSettings, OPENAPI_PATH, Services};
 
 /// The complete HTTP service as one poem endpoint.
@@ -32,11 +39,21 @@ pub struct ServiceEndpoint {
     allowed: AllowedMethods,
     body_limit: usize,
     trust_forwarded_for: bool,
+    metrics: Arc<Metrics>,
+    exposure: MetricsExposure,
 }
 
 impl ServiceEndpoint {
     pub(crate) fn new(services: Services, settings: HttpSettings) -> Self {
         let gate = services.gate.clone();
+        let doc_auth = if gate.challenge().is_some() {
+            DocAuth::Basic
+        } else if services.auth.logins().is_ok() {
+            DocAuth::Session
+        } else {
+            DocAuth::Nothing
+        };
+        let metrics = Arc::new(Metrics::new(services.users.clone(), services.auth.clone()));
         let session_name = settings.session_name.clone();
         let body_limit = settings.body_limit;
         let trust_forwarded_for = settings.trust_forwarded_for;
@@ -46,7 +63,7 @@ impl ServiceEndpoint {
             spec,
             swagger_html,
             allowed,
-        } = Documents::new(&service, &session_name);
+        } = Documents::new(&service, &session_name, doc_auth);
         let spec = bytes_of(spec);
         let swagger_html = bytes_of(swagger_html);
         let routes = Route::new()
@@ -76,9 +93,50 @@ impl ServiceEndpoint {
             allowed,
             body_limit,
             trust_forwarded_for,
+            metrics,
+            exposure: MetricsExposure::Off,
         }
     }
 
+    /// Where `GET /metrics` is answered, and the probe of the Argon2 queue
+    /// depth it reports.
+    #[must_use]
+    pub fn with_metrics(
+        mut self,
+        exposure: MetricsExposure,
+        queue_depth: Option<QueueDepth>,
+    ) -> Self {
+        self.exposure = exposure;
+        if let (Some(probe), Some(metrics)) = (queue_depth, Arc::get_mut(&mut self.metrics)) {
+            metrics.set_queue_depth(probe);
+        }
+        self
+    }
+
+    /// An endpoint answering only `GET /metrics` (and the probes), for a
+    /// separate listener (`METRICS_ADDR`).
+    pub fn metrics_endpoint(&self) -> MetricsEndpoint {
+        MetricsEndpoint {
+            metrics: self.metrics.clone(),
+        }
+    }
+
+    /// `/healthz`, `/readyz` and `/metrics`: answered before the gate
+    /// (probes and scrapers hold no credentials); `None` for other paths.
+    async fn probe(&self, req: &Request, path: &str) -> Option<Response> {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return None;
+        }
+        match path {
+            "/healthz" => Some(liveness()),
+            "/readyz" => Some(self.metrics.readiness().await),
+            "/metrics" if self.exposure == MetricsExposure::ApiPort => {
+                Some(self.metrics.render().await)
+            }
+            "/metrics" => Some(ApiError::not_found().into_response()),
+            _ => None,
+        }
+    }
     /// The client's address and `User-Agent`. `X-Forwarded-For` is only
     /// believed when configured: without a proxy that sets it, any client
     /// could claim any address and escape the per-address throttle.
@@ -173,11 +231,25 @@ impl ServiceEndpoint {
                 .map(|v| v.to_str().unwrap_or("")),
             session_cookie: self.session_cookie(req),
         };
+        let basic = credentials.authorization.is_some() && self.gate.challenge().is_some();
+        let address = client.address.clone();
         let refusal = match self.gate.check(path, &credentials, client).await {
             Ok(GateDecision::Pass(caller)) => return Ok(caller),
             Ok(GateDecision::Unauthorized) => ApiError::unauthorized(),
-            Ok(GateDecision::Forbidden) => ApiError::forbidden(),
-            Ok(GateDecision::TooManyAttempts(wait)) => ApiError::too_many_attempts(wait),
+            Ok(GateDecision::Forbidden) => {
+                if basic {
+                    security_event!("login_failed", via = "basic", client = address.as_deref());
+                }
+                ApiError::forbidden()
+            }
+            Ok(GateDecision::TooManyAttempts(wait)) => {
+                security_event!(
+                    "login_throttled",
+                    via = "basic",
+                    client = address.as_deref()
+                );
+                ApiError::too_many_attempts(wait)
+            }
             Err(failure) => ApiError::from(failure),
         };
         Err(refusal.into_response())
@@ -195,13 +267,21 @@ impl ServiceEndpoint {
 
     /// Everything up to the route's answer; `Err` is an answer given
     /// before the route ran.
-    async fn respond(&self, mut req: Request, path: &str) -> Result<Response, Response> {
+    /// `user` receives the id of the authenticated user, for the access
+    /// line.
+    async fn respond(
+        &self,
+        mut req: Request,
+        path: &str,
+        client: ClientInfo,
+        user: &mut Option<String>,
+    ) -> Result<Response, Response> {
         if is_api_path(path) && is_preflight(&req) {
             return Ok(preflight(&req));
         }
         self.limit_body(&mut req).await?;
-        let client = self.client_info(&req);
         let caller = self.authenticate(&req, path, client).await?;
+        *user = caller.user.as_ref().map(|u| u.id.to_string());
         req.extensions_mut().insert(Arc::new(caller));
         Ok(self.route(req, path).await)
     }
@@ -383,22 +463,79 @@ impl Endpoint for ServiceEndpoint {
         strip_trailing_slash(&mut req);
         let path = req.uri().path().to_owned();
         let method = req.method().clone();
-        let response = self.respond(req, &path).await.unwrap_or_else(|early| early);
-        let response = self.finish_headers(json_error_body(response), &path);
-        access_log(&method, &path, &response, started);
+        if let Some(response) = self.probe(&req, &path).await {
+            tracing::debug!(target: ACCESS_TARGET, path = %path, status = response.status().as_u16(), "probe");
+            return Ok(response);
+        }
+        let request_id = request_id(&req);
+        let client = self.client_info(&req);
+        let line = AccessLine {
+            request_id: &request_id,
+            client: client.address.clone(),
+            method: &method,
+            path: &path,
+            user: None,
+        };
+        let span = tracing::info_span!("request", request_id = %request_id);
+        let mut user = None;
+        let response = self
+            .respond(req, &path, client, &mut user)
+            .instrument(span)
+            .await
+            .unwrap_or_else(|early| early);
+        let mut response = self.finish_headers(json_error_body(response), &path);
+        if let Some(value) = request_id_header(&request_id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        let elapsed = started.elapsed();
+        self.metrics
+            .observe(&method, &path, response.status(), elapsed);
+        AccessLine { user, ..line }.log(response.status(), elapsed);
         Ok(response)
     }
 }
 
-/// One line per request.
-fn access_log(method: &Method, path: &str, response: &Response, started: Instant) {
-    tracing::info!(
-        method = %method,
-        path = %path,
-        status = response.status().as_u16(),
-        elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
-        "request"
-    );
+/// What the access line says about a request.
+struct AccessLine<'a> {
+    request_id: &'a str,
+    client: Option<String>,
+    method: &'a Method,
+    path: &'a str,
+    user: Option<String>,
+}
+
+impl AccessLine<'_> {
+    /// One line per request.
+    fn log(&self, status: StatusCode, elapsed: std::time::Duration) {
+        tracing::info!(
+            target: ACCESS_TARGET,
+            request_id = %self.request_id,
+            client = self.client.as_deref(),
+            user_id = self.user.as_deref(),
+            method = %self.method,
+            path = %self.path,
+            status = status.as_u16(),
+            elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "request"
+        );
+    }
+}
+
+/// `GET /metrics` on a listener of its own (`METRICS_ADDR`).
+pub struct MetricsEndpoint {
+    metrics: Arc<Metrics>,
+}
+
+impl Endpoint for MetricsEndpoint {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        Ok(match (req.method(), req.uri().path()) {
+            (&Method::GET | &Method::HEAD, "/metrics") => self.metrics.render().await,
+            (&Method::GET | &Method::HEAD, "/healthz") => liveness(),
+            _ => ApiError::not_found().into_response(),
+        })
+    }
 }
 
 #[cfg(test)]

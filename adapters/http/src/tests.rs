@@ -492,3 +492,55 @@ async fn throttled_logins_are_429_with_retry_after() {
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
     assert!(header(&response, "retry-after").is_some());
 }
+
+#[tokio::test]
+async fn every_operation_has_an_id_a_description_and_its_own_errors() {
+    let server = Server::start(AuthType::SessionDbAuth, |_| {}).await;
+    let doc = json(
+        server
+            .send(Request::builder().uri_str("/api/v1/openapi.json").finish())
+            .await,
+    )
+    .await;
+    let mut ids = std::collections::BTreeSet::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, op) in operations.as_object().unwrap() {
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(!id.is_empty(), "{method} {path}: no operationId");
+            assert!(ids.insert(id.to_owned()), "{id} used twice");
+            assert!(
+                op["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{method} {path}: no description"
+            );
+            assert!(
+                !op["summary"].as_str().unwrap_or_default().contains('`'),
+                "{method} {path}: raw backticks in the summary"
+            );
+            for (status, response) in op["responses"].as_object().unwrap() {
+                if let Some(content) = response["content"].as_object() {
+                    assert!(
+                        content.keys().all(|t| t == "application/json"),
+                        "{method} {path} {status}: {content:?}"
+                    );
+                }
+            }
+        }
+    }
+    let status = &doc["paths"]["/api/v1/status"]["get"]["responses"];
+    assert_eq!(
+        status
+            .as_object()
+            .map(|r| r.keys().cloned().collect::<Vec<_>>()),
+        Some(vec!["200".to_owned()]),
+        "/status answers only 200"
+    );
+    let login = &doc["components"]["schemas"]["LoginForm"];
+    assert_eq!(login["required"], serde_json::json!(["email", "password"]));
+    assert_eq!(login["properties"]["password"]["format"], "password");
+    let user = &doc["components"]["schemas"]["UserBody"];
+    assert_eq!(user["properties"]["first_name"]["nullable"], true);
+    assert!(
+        !doc.to_string().contains("No `Debug`"),
+        "internal notes in the document"
+    );
+}

@@ -139,4 +139,15 @@ impl SessionRepository for MemoryStore {
             .write()
             .delete_expired_sessions(created_before, last_used_before))
     }
+
+    async fn count_live(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, RepositoryError> {
+        Ok(Some(
+            self.read()
+                .count_live_sessions(created_before, last_used_before),
+        ))
+    }
 }

@@ -340,6 +340,24 @@ impl Tables {
         keys.len() as u64
     }
 
+    /// How many sessions [`Self::delete_expired_sessions`] with the same
+    /// cutoffs would keep.
+    pub fn count_live_sessions(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> u64 {
+        let live = self
+            .sessions
+            .values()
+            .filter(|s| {
+                !(created_before.is_some_and(|c| s.created_at < c)
+                    || last_used_before.is_some_and(|l| s.last_used_at < l))
+            })
+            .count();
+        u64::try_from(live).unwrap_or(u64::MAX)
+    }
+
     /// Removes every session created before `created_before` or last used
     /// before `last_used_before`; how many.
     pub fn delete_expired_sessions(

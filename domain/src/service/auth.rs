@@ -407,6 +407,22 @@ impl AuthService {
     }
 }
 
+impl AuthService {
+    /// How many sessions are live right now, when the session store can
+    /// count them (for the metrics).
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn live_sessions(&self) -> Result<Option<u64>, Failure> {
+        let (created_before, last_used_before) =
+            self.rules.sessions.expiry_cutoffs(self.clock.now());
+        Ok(self
+            .sessions
+            .count_live(created_before, last_used_before)
+            .await?)
+    }
+}
+
 /// Logins that open sessions; see [`AuthService::logins`].
 pub struct Logins<'a>(&'a AuthService);
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{CreateUserError, Failure};
+use crate::error::{CreateUserError, Failure, SetPasswordError};
 use crate::password::{Password, PasswordRules};
 use crate::ports::{Clock, PasswordHasher, SessionRepository, UserRepository};
 use crate::service::AuthPorts;
@@ -92,6 +92,30 @@ impl UserService {
         Ok(self.users.count().await?)
     }
 
+    /// Whether the user storage answers (the readiness probe).
+    ///
+    /// # Errors
+    /// The failure that makes the storage not ready.
+    pub async fn ping(&self) -> Result<(), Failure> {
+        Ok(self.users.ping().await?)
+    }
+
+    /// The user with this id, or with this email when `key` is no id;
+    /// `None` when there is none (the operator commands' way to name a
+    /// user).
+    ///
+    /// # Errors
+    /// Only infrastructure failures.
+    pub async fn find(&self, key: &str) -> Result<Option<User>, Failure> {
+        if let Some(id) = UserId::parse(key) {
+            return Ok(self.users.get(&id).await?);
+        }
+        match Email::parse(key) {
+            Some(email) => Ok(self.users.find_by_email(&email).await?),
+            None => Ok(None),
+        }
+    }
+
     /// The user with this id; `None` when there is none.
     ///
     /// # Errors
@@ -145,6 +169,41 @@ impl UserService {
     ) -> Result<Option<User>, Failure> {
         let at = truncate_to_seconds(self.clock.now());
         Ok(self.users.update_names(id, names, at).await?)
+    }
+
+    /// Sets a user's password (an operator's reset: no current password
+    /// needed), under the same rules as a new user's, and ends every
+    /// session of the user; the user and how many sessions ended.
+    ///
+    /// # Errors
+    /// [`SetPasswordError`] saying what was wrong.
+    pub async fn set_password(
+        &self,
+        id: &UserId,
+        password: &Password,
+    ) -> Result<(User, u64), SetPasswordError> {
+        self.passwords.check(password)?;
+        let user = self
+            .users
+            .get(id)
+            .await?
+            .ok_or(SetPasswordError::NoSuchUser)?;
+        let new_hash = self.hasher.hash(password).await.map_err(Failure::from)?;
+        let at = truncate_to_seconds(self.clock.now());
+        if !self
+            .users
+            .replace_password_hash(id, &user.password_hash, &new_hash, Some(at))
+            .await?
+        {
+            return Err(SetPasswordError::Conflict);
+        }
+        let ended = self.sessions.delete_by_user(id, None).await?;
+        let user = User {
+            password_hash: new_hash,
+            updated_at: at,
+            ..user
+        };
+        Ok((user, ended))
     }
 
     /// Deletes a user and every session they hold; `false` when there is

@@ -1,0 +1,264 @@
+//! The operator commands of the real binary: users and sessions from the
+//! CLI with the API's rules, passwords never on the command line, each
+//! command's own help, the file storage's lock while a server runs, and
+//! configuration errors that name what was set.
+
+#![cfg(unix)]
+
+mod support;
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+use support::*;
+
+const SLOW: Duration = Duration::from_secs(60);
+
+/// `session-auth ARGS` on `dir` (file storage) with `input` on stdin.
+fn with_stdin(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)], input: &str) -> Finished {
+    let mut command = session_auth(args);
+    command
+        .env("STORAGE", "file")
+        .env("DATA_DIR", dir)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the binary runs");
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let (stdout, out) = collect(child.stdout.take());
+    let (stderr, err) = collect(child.stderr.take());
+    let status = wait_for_exit(&mut child, SLOW).unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("{args:?} did not finish")
+    });
+    let _ = (out.join(), err.join());
+    Finished {
+        status,
+        stdout: snapshot(&stdout),
+        stderr: snapshot(&stderr),
+    }
+}
+
+fn on(dir: &std::path::Path, args: &[&str]) -> Finished {
+    with_stdin(dir, args, &[], "")
+}
+
+#[test]
+fn users_are_managed_from_the_cli_with_the_api_rules() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let create = [
+        "user",
+        "create",
+        "--email",
+        "ann@example.com",
+        "--password-stdin",
+    ];
+
+    let short = with_stdin(dir, &create, &[("PASSWORD_MIN_LENGTH", "12")], "abc\n");
+    assert!(!short.status.success(), "{}", short.describe());
+    assert!(
+        short
+            .stderr
+            .contains("password must be at least 12 characters"),
+        "{}",
+        short.describe()
+    );
+
+    let no_terminal = on(dir, &["user", "create", "--email", "ann@example.com"]);
+    assert!(!no_terminal.status.success());
+    assert!(
+        no_terminal.stderr.contains("--password-stdin"),
+        "{}",
+        no_terminal.describe()
+    );
+
+    let created = with_stdin(
+        dir,
+        &create,
+        &[("PASSWORD_MIN_LENGTH", "12")],
+        "a long secret!\n",
+    );
+    assert!(created.status.success(), "{}", created.describe());
+    let id = created.stdout.trim().to_owned();
+
+    let duplicate = with_stdin(dir, &create, &[], "another secret\n");
+    assert!(!duplicate.status.success());
+    assert_eq!(
+        duplicate.stderr.matches("already exists").count(),
+        1,
+        "said once: {}",
+        duplicate.describe()
+    );
+
+    let list = on(dir, &["user", "list"]);
+    assert!(list.status.success(), "{}", list.describe());
+    assert!(
+        list.stdout.contains(&id) && list.stdout.contains("ann@example.com"),
+        "{}",
+        list.stdout
+    );
+
+    let show = on(dir, &["user", "show", "ann@example.com"]);
+    assert!(show.status.success(), "{}", show.describe());
+    assert!(show.stdout.contains(&id), "{}", show.stdout);
+
+    let reset = with_stdin(
+        dir,
+        &["user", "set-password", &id, "--password-stdin"],
+        &[],
+        "N3w secret\n",
+    );
+    assert!(reset.status.success(), "{}", reset.describe());
+
+    let server = Server::start(dir, &[("AUTH_TYPE", "basic_auth")]);
+    // ann@example.com:N3w secret
+    let me = server.get(
+        "/api/v1/users/me",
+        &[(
+            "Authorization",
+            "Basic YW5uQGV4YW1wbGUuY29tOk4zdyBzZWNyZXQ=",
+        )],
+    );
+    assert_eq!(me.status, 200, "{me:?}");
+    server.stop();
+
+    let delete = on(dir, &["user", "delete", "ann@example.com"]);
+    assert!(delete.status.success(), "{}", delete.describe());
+    let gone = on(dir, &["user", "show", &id]);
+    assert!(!gone.status.success());
+    assert!(gone.stderr.contains("no user"), "{}", gone.describe());
+}
+
+#[test]
+fn sessions_are_listed_and_revoked_by_user() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let created = with_stdin(
+        dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        &[],
+        "bob secret\n",
+    );
+    assert!(created.status.success(), "{}", created.describe());
+    let server = Server::start(dir, &[]);
+    assert_eq!(server.login("bob@example.com", "bob secret").status, 200);
+
+    // While the server holds the folder, the CLI refuses and says why.
+    let busy = on(dir, &["sessions", "list"]);
+    assert!(!busy.status.success());
+    assert!(
+        busy.stderr.contains("stop the server") && busy.stderr.contains("API"),
+        "{}",
+        busy.describe()
+    );
+    server.stop();
+
+    let list = on(dir, &["sessions", "list", "--user", "bob@example.com"]);
+    assert!(list.status.success(), "{}", list.describe());
+    assert_eq!(
+        list.stdout
+            .lines()
+            .filter(|l| l.starts_with("bob@example.com"))
+            .count(),
+        1,
+        "{}",
+        list.stdout
+    );
+    let revoke = on(dir, &["sessions", "revoke", "--user", "bob@example.com"]);
+    assert!(revoke.status.success(), "{}", revoke.describe());
+    assert!(
+        revoke.stdout.contains("ended 1 session"),
+        "{}",
+        revoke.stdout
+    );
+    let after = on(dir, &["sessions", "list"]);
+    assert_eq!(
+        after.stdout.lines().count(),
+        1,
+        "only the header: {}",
+        after.stdout
+    );
+}
+
+#[test]
+fn each_command_shows_only_its_own_options() {
+    let top = run(session_auth(&["--help"]), QUICK);
+    assert!(top.status.success());
+    assert!(!top.stdout.contains("--api-port"), "{}", top.stdout);
+    assert!(top.stdout.lines().count() < 40, "{}", top.stdout);
+
+    let prune = run(session_auth(&["sessions", "prune", "--help"]), QUICK);
+    assert!(!prune.stdout.contains("--api-port"), "{}", prune.stdout);
+    assert!(
+        prune.stdout.contains("SESSION_DURATION"),
+        "{}",
+        prune.stdout
+    );
+
+    let create = run(session_auth(&["user", "create", "--help"]), QUICK);
+    assert!(
+        create.stdout.contains("PASSWORD_MIN_LENGTH"),
+        "{}",
+        create.stdout
+    );
+    assert!(
+        create.stdout.contains("--password-stdin"),
+        "{}",
+        create.stdout
+    );
+    assert!(!create.stdout.contains("API_PORT"), "{}", create.stdout);
+
+    let completions = run(session_auth(&["completions", "bash"]), QUICK);
+    assert!(completions.status.success(), "{}", completions.describe());
+    assert!(
+        completions.stdout.contains("session-auth"),
+        "{}",
+        completions.describe()
+    );
+}
+
+#[test]
+fn config_errors_name_the_variable_and_config_check_reaches_the_storage() {
+    let mut bad_port = session_auth(&["serve"]);
+    bad_port.env("API_PORT", "eighty");
+    let refused = run(bad_port, QUICK);
+    assert!(!refused.status.success());
+    assert!(
+        refused.stderr.contains("environment variable API_PORT"),
+        "{}",
+        refused.describe()
+    );
+
+    let dir = data_dir();
+    let ok = on(dir.path(), &["config", "check"]);
+    assert!(ok.status.success(), "{}", ok.describe());
+    assert!(ok.stdout.contains("configuration ok"), "{}", ok.stdout);
+
+    let mut postgres = session_auth(&["config", "check"]);
+    postgres.env("STORAGE", "postgres");
+    let missing = run(postgres, QUICK);
+    assert!(!missing.status.success());
+    assert!(
+        missing.stderr.contains("DATABASE_URL"),
+        "{}",
+        missing.describe()
+    );
+
+    let import = on(dir.path(), &["import", "--from", "/does/not/exist"]);
+    assert!(!import.status.success(), "{}", import.describe());
+    assert!(
+        import.stderr.contains("/does/not/exist"),
+        "{}",
+        import.describe()
+    );
+}
