@@ -408,25 +408,71 @@ http_tests! {
         }
     }
 
-    /// The document declares the cookie scheme, named by `SESSION_NAME`, and
-    /// the Basic scheme.
-    async fn openapi_document_declares_both_security_schemes(backend: Backend) {
-        for session_name in ["_my_session_id", "sid"] {
-            let service = Service::builder(backend).session_name(session_name).start().await;
-            let document = openapi_document(&service).await;
-            let schemes = document["components"]["securitySchemes"]
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let cookie = schemes.values().find(|s| s["type"] == "apiKey" && s["in"] == "cookie");
-            let cookie = cookie.unwrap_or_else(|| panic!("no cookie scheme: {schemes:?}"));
-            assert_eq!(cookie["name"], json!(session_name), "{cookie}");
-            let basic = schemes.values().find(|s| s["type"] == "http" && s["scheme"] == "basic");
-            assert!(basic.is_some(), "no Basic scheme: {schemes:?}");
-            let text = document.to_string();
-            assert!(!text.contains("__SESSION_NAME__"), "placeholder left in the document");
-            let docs = service.get(DOCS).send().await.text();
-            assert!(!docs.contains("__SESSION_NAME__"), "placeholder left in Swagger UI");
+    /// The document declares only the security scheme that works from a
+    /// browser for the active `AUTH_TYPE` (issue 11 changed this from
+    /// "both schemes always"): the cookie scheme, with the configured cookie
+    /// name, under the session policies, whose login operation says it sets
+    /// the cookie; HTTP Basic under `basic_auth`; none under `auth` and
+    /// `none`. Every operation's security names only the declared scheme.
+    async fn openapi_document_declares_only_the_working_security_scheme(backend: Backend) {
+        let cases: [(&str, &[&str]); 6] = [
+            ("session_auth", &["_my_session_id", "sid"]),
+            ("session_exp_auth", &["_my_session_id"]),
+            ("session_db_auth", &["_my_session_id", "sid"]),
+            ("basic_auth", &["_my_session_id"]),
+            ("auth", &["_my_session_id"]),
+            ("none", &["_my_session_id"]),
+        ];
+        for (policy, session_names) in cases {
+            for session_name in session_names.iter().copied() {
+                let service = Service::builder(backend)
+                    .auth_type(policy)
+                    .session_name(session_name)
+                    .start()
+                    .await;
+                let document = openapi_document(&service).await;
+                let schemes = document["components"]["securitySchemes"]
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                let cookie = schemes.values().find(|s| s["type"] == "apiKey" && s["in"] == "cookie");
+                let basic = schemes.values().find(|s| s["type"] == "http" && s["scheme"] == "basic");
+                let login = &document["paths"]["/api/v1/auth_session/login"]["post"];
+                match policy {
+                    "session_auth" | "session_exp_auth" | "session_db_auth" => {
+                        assert_eq!(schemes.len(), 1, "{policy}: {schemes:?}");
+                        let cookie = cookie.unwrap_or_else(|| panic!("{policy}: no cookie scheme: {schemes:?}"));
+                        assert_eq!(cookie["name"], json!(session_name), "{policy}: {cookie}");
+                        let description = login["description"].as_str().unwrap_or_default();
+                        assert!(
+                            description.contains("Set-Cookie") && description.contains("Try it out"),
+                            "{policy}: the login description must say it sets the cookie: {description:?}"
+                        );
+                    }
+                    "basic_auth" => {
+                        assert_eq!(schemes.len(), 1, "{policy}: {schemes:?}");
+                        assert!(basic.is_some(), "{policy}: no Basic scheme: {schemes:?}");
+                    }
+                    _ => assert!(schemes.is_empty(), "{policy}: declares {schemes:?}"),
+                }
+                // Every operation's security names the declared schemes only.
+                for (template, operations) in document["paths"].as_object().cloned().unwrap_or_default() {
+                    for (method, operation) in operations.as_object().cloned().unwrap_or_default() {
+                        for requirement in operation["security"].as_array().cloned().unwrap_or_default() {
+                            for name in requirement.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>()).unwrap_or_default() {
+                                assert!(
+                                    schemes.contains_key(&name),
+                                    "{policy}: {method} {template} requires undeclared scheme {name}"
+                                );
+                            }
+                        }
+                    }
+                }
+                let text = document.to_string();
+                assert!(!text.contains("__SESSION_NAME__"), "placeholder left in the document");
+                let docs = service.get(DOCS).send().await.text();
+                assert!(!docs.contains("__SESSION_NAME__"), "placeholder left in Swagger UI");
+            }
         }
     }
 

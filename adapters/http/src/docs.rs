@@ -13,9 +13,9 @@ use crate::extract::{BASIC_SCHEME, COOKIE_NAME_PLACEHOLDER, COOKIE_SCHEME};
 /// browser page under the active `AUTH_TYPE`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DocAuth {
-    /// A session policy: the login operation sets the cookie, and the
-    /// browser sends it (a page cannot set a `Cookie` header itself, so no
-    /// scheme is offered in Authorize).
+    /// A session policy: the cookie scheme only. The login operation sets
+    /// the cookie and the browser sends it (a page cannot set a `Cookie`
+    /// header itself, so Log in, not Authorize, is how to authenticate).
     Session,
     /// `basic_auth`: HTTP Basic in Authorize.
     Basic,
@@ -210,7 +210,8 @@ const OPERATIONS: &[Operation] = &[
 /// Makes the generated document tell the truth: operation ids,
 /// descriptions and each operation's own errors with their messages and
 /// examples, required fields, `format: password`, the media type the
-/// server sends, and only the security scheme that works for `auth`.
+/// server sends, and only the security scheme that works for `auth`
+/// (see [`keep_working_schemes`]).
 fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
     let error_schema = json!({ "$ref": "#/components/schemas/ErrorBody" });
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
@@ -270,26 +271,7 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
             }
         }
     }
-    if let Some(schemes) = doc
-        .pointer_mut("/components/securitySchemes")
-        .and_then(Value::as_object_mut)
-    {
-        // Both schemes stay declared (clients other than this page use
-        // them); each says whether it works here.
-        if let Some(cookie) = schemes.get_mut(COOKIE_SCHEME) {
-            cookie["description"] = json!(match auth {
-                DocAuth::Session =>
-                    "The session cookie. From this page, do not paste it in Authorize (a page cannot set a Cookie header): run Log in, and the browser sends the cookie by itself.",
-                _ => "The session cookie; not used by this server's AUTH_TYPE.",
-            });
-        }
-        if let Some(basic) = schemes.get_mut(BASIC_SCHEME) {
-            basic["description"] = json!(match auth {
-                DocAuth::Basic => "HTTP Basic with email and password: use Authorize on this page.",
-                _ => "HTTP Basic with email and password; not used by this server's AUTH_TYPE.",
-            });
-        }
-    }
+    keep_working_schemes(doc, auth);
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
@@ -395,6 +377,65 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
     };
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert("description".into(), json!(description));
+    }
+}
+
+/// The security scheme that works from a browser page under `auth`, if any.
+fn working_scheme(auth: DocAuth) -> Option<&'static str> {
+    match auth {
+        DocAuth::Session => Some(COOKIE_SCHEME),
+        DocAuth::Basic => Some(BASIC_SCHEME),
+        DocAuth::Nothing => None,
+    }
+}
+
+/// Declares only the scheme that works for `auth` (none for `auth` and
+/// `none`), and makes every operation's security name only that scheme.
+fn keep_working_schemes(doc: &mut Value, auth: DocAuth) {
+    let working = working_scheme(auth);
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut)
+        && let Some(schemes) = components
+            .get_mut("securitySchemes")
+            .and_then(Value::as_object_mut)
+    {
+        schemes.retain(|name, _| Some(name.as_str()) == working);
+        if let Some(cookie) = schemes.get_mut(COOKIE_SCHEME) {
+            cookie["description"] = json!(
+                "The session cookie, set by Log in (`POST /api/v1/auth_session/login`). From this page, run Log in with \"Try it out\": the browser keeps the cookie and sends it by itself (a page cannot set a Cookie header, so pasting a value in Authorize does not work)."
+            );
+        }
+        if let Some(basic) = schemes.get_mut(BASIC_SCHEME) {
+            basic["description"] =
+                json!("HTTP Basic with email and password: use Authorize on this page.");
+        }
+        if schemes.is_empty() {
+            components.remove("securitySchemes");
+        }
+    }
+    if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
+        for operations in paths.values_mut() {
+            let Some(operations) = operations.as_object_mut() else {
+                continue;
+            };
+            for operation in operations.values_mut() {
+                let Some(operation) = operation.as_object_mut() else {
+                    continue;
+                };
+                let Some(requirements) =
+                    operation.get_mut("security").and_then(Value::as_array_mut)
+                else {
+                    continue;
+                };
+                requirements.retain(|requirement| {
+                    requirement
+                        .as_object()
+                        .is_some_and(|r| r.keys().all(|name| Some(name.as_str()) == working))
+                });
+                if requirements.is_empty() {
+                    operation.remove("security");
+                }
+            }
+        }
     }
 }
 

@@ -444,8 +444,52 @@ async fn the_document_declares_the_new_operations_and_429() {
         paths["/api/v1/auth_session/login"]["post"]["responses"]["429"]["headers"]["RETRY-AFTER"]
             .is_object()
     );
+    // Under a session policy the guarded operations require the cookie
+    // scheme, the only one declared (issue 11: only the scheme that works
+    // from a browser for the active AUTH_TYPE).
     let security = &paths["/api/v1/auth_session/sessions"]["get"]["security"];
-    assert!(security.as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(security, &serde_json::json!([{ "session_cookie": [] }]));
+    let schemes: Vec<&String> = doc["components"]["securitySchemes"]
+        .as_object()
+        .map(|o| o.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(schemes, ["session_cookie"]);
+}
+
+#[tokio::test]
+async fn the_document_declares_basic_only_under_basic_auth_and_nothing_without_a_user() {
+    for (auth_type, expected) in [
+        (AuthType::BasicAuth, Some("basic_auth")),
+        (AuthType::Auth, None),
+        (AuthType::None, None),
+    ] {
+        let server = Server::start(auth_type, |_| {}).await;
+        let doc = json(
+            server
+                .send(Request::builder().uri_str("/api/v1/openapi.json").finish())
+                .await,
+        )
+        .await;
+        let schemes: Vec<&String> = doc["components"]["securitySchemes"]
+            .as_object()
+            .map(|o| o.keys().collect())
+            .unwrap_or_default();
+        let security = &doc["paths"]["/api/v1/users"]["get"]["security"];
+        match expected {
+            Some(name) => {
+                assert_eq!(schemes, [name], "{auth_type:?}");
+                assert_eq!(
+                    security,
+                    &serde_json::json!([{ name: [] }]),
+                    "{auth_type:?}"
+                );
+            }
+            None => {
+                assert!(schemes.is_empty(), "{auth_type:?}: {schemes:?}");
+                assert!(security.is_null(), "{auth_type:?}: {security}");
+            }
+        }
+    }
 }
 
 #[tokio::test]
