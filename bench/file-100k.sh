@@ -78,7 +78,7 @@ stop
 
 echo "== one-user store: logins"
 mkdir "$work/small"
-DATA_DIR="$work/small" "$bin" user create --email bench@example.com --password bench-password >/dev/null
+printf '%s' bench-password | DATA_DIR="$work/small" "$bin" user create --email bench@example.com --password-stdin >/dev/null
 start "$work/small"
 read -r small_rate small_cpu < <(logins)
 stop
@@ -86,7 +86,7 @@ stop
 echo "== generating $users users + $users sessions, and a journal of $journal_entries entries"
 mkdir "$work/big"
 python3 bench/flask_folder.py "$work/big" "$users" 0
-DATA_DIR="$work/big" "$bin" user create --email bench@example.com --password bench-password >/dev/null
+printf '%s' bench-password | DATA_DIR="$work/big" "$bin" user create --email bench@example.com --password-stdin >/dev/null
 python3 bench/flask_folder.py "$work/big" 0 "$journal_entries"
 ls -la "$work/big"
 

@@ -19,7 +19,7 @@ export STORAGE="$storage" DATA_DIR="$work" AUTH_TYPE=session_db_auth LOG_LEVEL=w
   API_HOST=127.0.0.1 API_PORT="$port" THROTTLE_ADDRESS_FAILURES=1000000
 [ "$storage" = sqlite ] && export DATABASE_URL="sqlite://$work/bench.db?mode=rwc"
 if [ "$storage" != memory ]; then
-  "$bin" user create --email bench@example.com --password bench-password >/dev/null
+  printf '%s' bench-password | "$bin" user create --email bench@example.com --password-stdin >/dev/null
 fi
 "$bin" serve & server=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null && break; sleep 0.1; done

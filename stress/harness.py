@@ -246,8 +246,8 @@ class Server:
     def user_create(self, email, password):
         """`session-auth user create` (the server must be stopped for file storage)."""
         out = subprocess.run(
-            [self.binary, "user", "create", "--email", email, "--password", password],
-            env=self.env, capture_output=True, text=True, timeout=60)
+            [self.binary, "user", "create", "--email", email, "--password-stdin"],
+            input=password, env=self.env, capture_output=True, text=True, timeout=60)
         if out.returncode != 0:
             raise RuntimeError(f"user create failed: {out.stderr.strip()}")
 

@@ -53,12 +53,6 @@ fn command_services(settings: &ServeArgs, storage: &Storage) -> adapter_http::Se
 /// [`CommandError::Password`] when there is no terminal to ask on, the two
 /// entries differ, or the input cannot be read.
 pub fn read_password(input: &PasswordInput) -> Result<String, CommandError> {
-    if let Some(password) = &input.password {
-        eprintln!(
-            "session-auth: warning: --password puts the password in the process list and shell history; use the prompt or --password-stdin"
-        );
-        return Ok(password.clone());
-    }
     let unreadable = |e: std::io::Error| CommandError::Password(format!("cannot read it: {e}"));
     if input.password_stdin {
         let mut line = String::new();

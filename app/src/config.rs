@@ -175,17 +175,14 @@ pub enum UserCommand {
 }
 
 /// Where the password of `user create` and `user set-password` comes
-/// from.
+/// from: never the command line (visible to every local user in `ps` and
+/// kept in shell history), so there is no `--password`.
 #[derive(Args, Debug, Clone)]
 pub struct PasswordInput {
     /// Read the password from the first line of standard input instead of
     /// asking on the terminal (for scripts: `printf '%s' "$PW" | …`).
     #[arg(long)]
     pub password_stdin: bool,
-    /// Deprecated and hidden: a password on the command line is visible to
-    /// every local user (`ps`) and kept in shell history.
-    #[arg(long, hide = true, conflicts_with = "password_stdin")]
-    pub password: Option<String>,
 }
 
 /// `session-auth user create`.

@@ -118,9 +118,9 @@ fn serve_help_lists_every_setting() {
 #[test]
 fn user_create_prints_the_id_and_stores_the_user() {
     let dir = data_dir();
-    let mut command = session_auth(&["user", "create", "--email", "a@b", "--password", "x"]);
+    let mut command = session_auth(&["user", "create", "--email", "a@b", "--password-stdin"]);
     command.env("DATA_DIR", dir.path());
-    let finished = run(command, Duration::from_secs(60));
+    let finished = run_with_input(command, "x", Duration::from_secs(60));
     assert!(finished.status.success(), "{}", finished.describe());
     let id = finished.stdout.trim().to_owned();
     let uuid = uuid::Uuid::try_parse(&id)
@@ -141,9 +141,9 @@ fn user_create_prints_the_id_and_stores_the_user() {
         "{users}"
     );
 
-    let mut again = session_auth(&["user", "create", "--email", "a@b", "--password", "y"]);
+    let mut again = session_auth(&["user", "create", "--email", "a@b", "--password-stdin"]);
     again.env("DATA_DIR", dir.path());
-    let duplicate = run(again, Duration::from_secs(60));
+    let duplicate = run_with_input(again, "y", Duration::from_secs(60));
     assert!(!duplicate.status.success(), "{}", duplicate.describe());
     assert!(
         duplicate.stderr.contains("already exists"),
@@ -214,9 +214,9 @@ fn a_second_process_on_the_same_data_dir_exits_with_the_lock_message() {
         finished.describe()
     );
 
-    let mut create = session_auth(&["user", "create", "--email", "c@d", "--password", "x"]);
+    let mut create = session_auth(&["user", "create", "--email", "c@d", "--password-stdin"]);
     create.env("DATA_DIR", dir.path());
-    let refused = run(create, QUICK);
+    let refused = run_with_input(create, "x", QUICK);
     assert!(!refused.status.success(), "{}", refused.describe());
     assert!(
         refused
@@ -263,9 +263,9 @@ fn auth_type_none_is_announced_at_start() {
 #[test]
 fn real_server_sets_the_default_session_cookie() {
     let dir = data_dir();
-    let mut create = session_auth(&["user", "create", "--email", "a@b", "--password", "p w:x"]);
+    let mut create = session_auth(&["user", "create", "--email", "a@b", "--password-stdin"]);
     create.env("DATA_DIR", dir.path());
-    let created = run(create, Duration::from_secs(60));
+    let created = run_with_input(create, "p w:x", Duration::from_secs(60));
     assert!(created.status.success(), "{}", created.describe());
 
     for (secure, expect_secure) in [(None, false), (Some("true"), true)] {
@@ -383,5 +383,48 @@ fn json_logs_are_one_object_per_line_with_request_fields() {
             .iter()
             .any(|e| e["message"].as_str().is_some_and(|m| m.contains("stopped"))),
         "{logs}"
+    );
+}
+
+/// A password is never taken from the command line: `--password` is not
+/// an option of `user create` or `user set-password`, and nothing is
+/// stored.
+#[test]
+fn passwords_are_never_taken_from_argv() {
+    let dir = data_dir();
+    for args in [
+        &[
+            "user",
+            "create",
+            "--email",
+            "a@b",
+            "--password",
+            "secret-on-argv",
+        ][..],
+        &[
+            "user",
+            "set-password",
+            "a@b",
+            "--password",
+            "secret-on-argv",
+        ][..],
+    ] {
+        let mut command = session_auth(args);
+        command.env("DATA_DIR", dir.path());
+        let refused = run(command, QUICK);
+        assert!(
+            !refused.status.success(),
+            "{args:?}: {}",
+            refused.describe()
+        );
+        assert!(
+            refused.stderr.contains("--password"),
+            "{args:?}: {}",
+            refused.describe()
+        );
+    }
+    assert!(
+        !dir.path().join(".db_User.json").exists(),
+        "a user was stored from argv"
     );
 }

@@ -7,7 +7,7 @@
 mod support;
 
 use sea_orm::{ConnectionTrait, Database};
-use support::{Finished, QUICK, Server, data_dir, free_port, run, session_auth};
+use support::{Finished, QUICK, Server, data_dir, free_port, run, run_with_input, session_auth};
 
 /// A fresh database on the test server, dropped at the end.
 struct FreshDatabase {
@@ -72,17 +72,15 @@ async fn two_instances_share_users_logins_and_logouts() {
     let db = FreshDatabase::new().await;
     let dir = data_dir();
     let env = env(&db.url);
-    let created = command(
-        &[
-            "user",
-            "create",
-            "--email",
-            "ann@example.com",
-            "--password",
-            "s3cret",
-        ],
-        &as_refs(&env),
-    );
+    let mut create = session_auth(&[
+        "user",
+        "create",
+        "--email",
+        "ann@example.com",
+        "--password-stdin",
+    ]);
+    create.envs(as_refs(&env));
+    let created = run_with_input(create, "s3cret", QUICK);
     assert!(created.status.success(), "{}", created.describe());
 
     let first = Server::start(dir.path(), &as_refs(&env));

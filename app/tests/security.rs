@@ -3,7 +3,7 @@
 
 mod support;
 
-use support::{QUICK, Server, data_dir, run, session_auth};
+use support::{QUICK, Server, data_dir, run_with_input, session_auth};
 
 /// A login flow logged at trace level (every crate, storage included)
 /// leaves no password, hash, token or token digest in the output.
@@ -17,11 +17,10 @@ fn a_full_login_flow_at_trace_level_logs_no_secret() {
         "create",
         "--email",
         "trace@example.com",
-        "--password",
-        password,
+        "--password-stdin",
     ]);
     create.env("STORAGE", "file").env("DATA_DIR", dir.path());
-    let created = run(create, QUICK);
+    let created = run_with_input(create, password, QUICK);
     assert!(created.status.success(), "{}", created.describe());
 
     let server = Server::start(
@@ -159,11 +158,10 @@ mod postgres {
             "create",
             "--email",
             "own@example.com",
-            "--password",
-            "right-pw",
+            "--password-stdin",
         ]);
         create.envs(env);
-        let created = run(create, QUICK);
+        let created = run_with_input(create, "right-pw", QUICK);
         assert!(created.status.success(), "{}", created.describe());
 
         let dir = data_dir();

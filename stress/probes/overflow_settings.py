@@ -23,8 +23,8 @@ def try_value(ctx, report, var, value):
         env = dict(srv.env)
         env.pop(var)
         out = subprocess.run([ctx.binary, "user", "create", "--email", "a@example.com",
-                              "--password", "pw"], env=env, capture_output=True, text=True,
-                             timeout=60)
+                              "--password-stdin"], input="pw", env=env, capture_output=True,
+                             text=True, timeout=60)
         if out.returncode != 0:
             report.check(False, f"{var}={value}: setup user create failed: {out.stderr.strip()}")
             return

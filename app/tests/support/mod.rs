@@ -75,12 +75,28 @@ pub fn snapshot(text: &Arc<Mutex<String>>) -> String {
 
 /// Runs `command` to its end; kills it and fails if it takes longer than
 /// `limit`.
-pub fn run(mut command: Command, limit: Duration) -> Finished {
+pub fn run(command: Command, limit: Duration) -> Finished {
+    run_inner(command, None, limit)
+}
+
+/// [`run`] with `input` on standard input (then closed): how a password
+/// reaches `--password-stdin`.
+pub fn run_with_input(mut command: Command, input: &str, limit: Duration) -> Finished {
+    command.stdin(Stdio::piped());
+    run_inner(command, Some(input), limit)
+}
+
+fn run_inner(mut command: Command, input: Option<&str>, limit: Duration) -> Finished {
     let mut child = command
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", binary().display()));
+    if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+        // A child that exits before reading (a refused command) closes
+        // the pipe; that is its answer, not the test's failure.
+        let _ = stdin.write_all(input.as_bytes());
+    }
     let (stdout, out_thread) = collect(child.stdout.take());
     let (stderr, err_thread) = collect(child.stderr.take());
     let status = wait_for_exit(&mut child, limit).unwrap_or_else(|| {
