@@ -348,6 +348,17 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                 }
             }
         }
+        // `PUT /users/<id>` takes null for a name as "leave it as it is",
+        // as the Flask API did.
+        if let Some(properties) = schemas
+            .get_mut("UpdateUserRequest")
+            .and_then(|schema| schema.get_mut("properties"))
+            .and_then(Value::as_object_mut)
+        {
+            for property in properties.values_mut() {
+                property["nullable"] = json!(true);
+            }
+        }
         set(
             schemas,
             "UserBody",

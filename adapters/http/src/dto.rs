@@ -79,12 +79,16 @@ pub struct EmptyBody {}
 #[oai(skip_serializing_if_is_none)]
 pub struct CreateUserRequest {
     /// The login name; unique among users.
+    #[oai(validator(min_length = 1, max_length = 254, pattern = r"^[^\x00]*$"))]
     pub email: Option<String>,
     /// The password, within the configured length limits.
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub password: Option<String>,
     /// Given name.
+    #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
     pub first_name: Option<String>,
     /// Family name.
+    #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
     pub last_name: Option<String>,
 }
 
@@ -102,8 +106,10 @@ impl TryFrom<CreateUserRequest> for NewUser {
 #[oai(skip_serializing_if_is_none)]
 pub struct UpdateUserRequest {
     /// New given name.
+    #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
     pub first_name: Option<String>,
     /// New family name.
+    #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
     pub last_name: Option<String>,
 }
 
@@ -121,8 +127,10 @@ impl TryFrom<UpdateUserRequest> for NameChange {
 #[oai(skip_serializing_if_is_none)]
 pub struct LoginForm {
     /// The account's email.
+    #[oai(validator(min_length = 1))]
     pub email: Option<String>,
     /// The account's password.
+    #[oai(validator(min_length = 1))]
     pub password: Option<String>,
 }
 
@@ -182,8 +190,10 @@ pub struct EndedBody {
 #[oai(skip_serializing_if_is_none)]
 pub struct ChangePasswordRequest {
     /// The password in use now.
+    #[oai(validator(min_length = 1))]
     pub current_password: Option<String>,
     /// The password to set, within the configured length limits.
+    #[oai(validator(min_length = 1, max_length = 128))]
     pub new_password: Option<String>,
 }
 
