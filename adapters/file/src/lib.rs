@@ -670,7 +670,10 @@ fn read_if_present(dir: &Path, name: &str) -> Result<Option<(PathBuf, Vec<u8>)>,
 impl UserRepository for FileStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
         self.change(|t| {
-            if t.user_by_email(&user.email).is_some() || t.user(&user.id).is_some() {
+            if t.user(&user.id).is_some() {
+                return Err(RepositoryError::DuplicateId);
+            }
+            if t.user_by_email(&user.email).is_some() {
                 return Err(RepositoryError::DuplicateEmail);
             }
             Ok(((), vec![Op::PutUser(user.clone())]))
