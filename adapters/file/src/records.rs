@@ -19,7 +19,7 @@ use serde::Serialize;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::Serializer;
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::Path;
 
@@ -70,6 +70,44 @@ pub(crate) fn parse_sessions(path: &Path, bytes: &[u8]) -> Result<LoadedSessions
         loaded.raw_tokens += usize::from(was_raw);
     }
     Ok(loaded)
+}
+
+/// Loads the users file into empty `tables` as it parses it, without a
+/// list of every record in between; `false` (and `tables` half loaded)
+/// when a key is repeated, which only [`parse_users`] handles.
+pub(crate) fn stream_users(
+    path: &Path,
+    bytes: &[u8],
+    tables: &mut Tables,
+) -> Result<bool, OpenError> {
+    let mut users = Vec::new();
+    if !stream_object(path, bytes, |record| record.user(), |user| users.push(user))? {
+        return Ok(false);
+    }
+    tables.load_users(users);
+    Ok(true)
+}
+
+/// Loads the sessions file into `tables` as it parses it, each session
+/// straight into the tables; how many held a raw token, `None` (and the
+/// sessions half loaded) when a key is repeated, which only
+/// [`parse_sessions`] handles.
+pub(crate) fn stream_sessions(
+    path: &Path,
+    bytes: &[u8],
+    tables: &mut Tables,
+) -> Result<Option<usize>, OpenError> {
+    let mut raw_tokens = 0;
+    let complete = stream_object(
+        path,
+        bytes,
+        |record| record.session(),
+        |(session, was_raw)| {
+            tables.load_session(session);
+            raw_tokens += usize::from(was_raw);
+        },
+    )?;
+    Ok(complete.then_some(raw_tokens))
 }
 
 /// Every record of a Flask data folder, each parsed on its own so one bad
@@ -149,6 +187,123 @@ fn parse_object<T>(
     parsed.ok_or_else(|| OpenError::NotAnObject {
         path: path.to_path_buf(),
     })
+}
+
+/// Parses a file that must hold one JSON object of records, handing each
+/// record made by `make` to `put` in file order, and reports the first bad
+/// record once the whole file is known to parse (as [`parse_object`]
+/// does). `false` when a key is repeated: [`parse_object`] must then redo
+/// it, since the first place and last value of that key count.
+fn stream_object<T>(
+    path: &Path,
+    bytes: &[u8],
+    make: impl FnMut(&Record<'_>) -> Result<T, OpenError>,
+    put: impl FnMut(T),
+) -> Result<bool, OpenError> {
+    let syntax = |source: serde_json::Error| OpenError::Syntax {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = deserializer
+        .deserialize_any(StreamVisitor { path, make, put })
+        .map_err(syntax)?;
+    deserializer.end().map_err(syntax)?;
+    let Some(streamed) = parsed else {
+        return Err(OpenError::NotAnObject {
+            path: path.to_path_buf(),
+        });
+    };
+    if streamed.repeated_key {
+        return Ok(false);
+    }
+    streamed.first_error.map_or(Ok(true), Err)
+}
+
+/// What [`StreamVisitor`] found.
+struct Streamed {
+    first_error: Option<OpenError>,
+    repeated_key: bool,
+}
+
+/// Reads a file's top-level object record by record; `None` when the file
+/// holds another kind of JSON value.
+struct StreamVisitor<'p, M, P> {
+    path: &'p Path,
+    make: M,
+    put: P,
+}
+
+impl<'de, T, M, P> Visitor<'de> for StreamVisitor<'_, M, P>
+where
+    M: FnMut(&Record<'_>) -> Result<T, OpenError>,
+    P: FnMut(T),
+{
+    type Value = Option<Streamed>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut streamed = Streamed {
+            first_error: None,
+            repeated_key: false,
+        };
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let raw: RawRecord<'de> = map.next_value()?;
+            // After a bad record or a repeated key, the rest is only
+            // checked for syntax.
+            if streamed.repeated_key {
+                continue;
+            }
+            let made = streamed
+                .first_error
+                .is_none()
+                .then(|| Record::new(self.path, &key, &raw).and_then(|r| (self.make)(&r)));
+            if !seen.insert(key) {
+                streamed.repeated_key = true;
+                continue;
+            }
+            match made {
+                Some(Ok(value)) => (self.put)(value),
+                Some(Err(e)) => streamed.first_error = Some(e),
+                None => {}
+            }
+        }
+        Ok(Some(streamed))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq).map(|()| None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
 }
 
 /// Reads a file's top-level object; `None` when the file holds another
@@ -484,6 +639,9 @@ impl<'r> Record<'r> {
 
     fn timestamp(&self, name: FieldName) -> Result<DateTime<Utc>, OpenError> {
         let text = self.required_text(name)?;
+        if let Some(t) = plain_timestamp(text) {
+            return Ok(t.and_utc());
+        }
         NaiveDateTime::parse_from_str(text, TIMESTAMP_READ_FORMAT)
             .map(|t| truncate_to_seconds(t.and_utc()))
             .map_err(|_| {
@@ -557,6 +715,28 @@ impl<'r> Record<'r> {
         };
         Ok((session, was_raw))
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` exactly (what this service and the Flask API
+/// write), read without chrono's format interpreter, which dominates a
+/// large file's parse; `None` for anything else (a fractional part, a leap
+/// second, an invalid date...), which the general parse then handles.
+fn plain_timestamp(text: &str) -> Option<NaiveDateTime> {
+    let b: &[u8; 19] = text.as_bytes().try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?.and_hms_opt(
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+    )
 }
 
 fn timestamp_text(t: &DateTime<Utc>) -> String {
@@ -645,5 +825,34 @@ impl Serialize for SessionsFile<'_> {
                 .into_iter()
                 .map(|session| (session.id.to_string(), SessionRecord::from(session))),
         )
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_timestamp_reader_agrees_with_chrono_or_leaves_it_to_chrono() {
+        for text in [
+            "2024-01-01T00:00:00",
+            "1999-12-31T23:59:59",
+            "2024-02-29T12:34:56",
+            "2023-02-29T12:34:56",
+            "2024-13-01T00:00:00",
+            "2024-01-01T24:00:00",
+            "2024-06-30T23:59:60",
+            "2024-01-01T00:00:00.5",
+            "2024-01-01 00:00:00",
+            "2024-01-01T00:00:0x",
+            "+024-01-01T00:00:00",
+            "0000-01-01T00:00:00",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(text, TIMESTAMP_READ_FORMAT).ok();
+            if let Some(plain) = plain_timestamp(text) {
+                assert_eq!(Some(plain), chrono, "{text}");
+            }
+        }
+        assert!(plain_timestamp("2024-01-01T00:00:00").is_some());
     }
 }
