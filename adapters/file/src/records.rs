@@ -80,7 +80,9 @@ pub(crate) fn stream_users(
     bytes: &[u8],
     tables: &mut Tables,
 ) -> Result<bool, OpenError> {
-    let mut users = Vec::new();
+    let count = count_records(bytes);
+    tables.reserve(count, 0);
+    let mut users = Vec::with_capacity(count);
     if !stream_object(path, bytes, |record| record.user(), |user| users.push(user))? {
         return Ok(false);
     }
@@ -97,6 +99,7 @@ pub(crate) fn stream_sessions(
     bytes: &[u8],
     tables: &mut Tables,
 ) -> Result<Option<usize>, OpenError> {
+    tables.reserve(0, count_records(bytes));
     let mut raw_tokens = 0;
     let complete = stream_object(
         path,
@@ -108,6 +111,29 @@ pub(crate) fn stream_sessions(
         },
     )?;
     Ok(complete.then_some(raw_tokens))
+}
+
+/// How many records a file's top-level object holds, by a quick pass that
+/// keeps nothing (0 when it is not an object or does not parse: the real
+/// parse says why). Knowing it lets the tables be sized once.
+fn count_records(bytes: &[u8]) -> usize {
+    struct Count;
+    impl<'de> Visitor<'de> for Count {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object of records")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let mut count = 0;
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+    serde_json::Deserializer::from_slice(bytes)
+        .deserialize_map(Count)
+        .unwrap_or(0)
 }
 
 /// Every record of a Flask data folder, each parsed on its own so one bad

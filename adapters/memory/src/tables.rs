@@ -32,6 +32,16 @@ impl Tables {
         Self::default()
     }
 
+    /// Makes room for this many more users and sessions, so that loading
+    /// a large file grows no index step by step (each step leaves the
+    /// previous, smaller index behind in the allocator).
+    pub fn reserve(&mut self, users: usize, sessions: usize) {
+        self.positions.reserve(users);
+        self.by_email.reserve(users);
+        self.sessions_by_user.reserve(users);
+        self.sessions.reserve(sessions);
+    }
+
     /// Loads a user as stored, keeping file order. Data from the Flask API
     /// may hold two users with one email: the first one loaded keeps the
     /// email index, as the Flask API's search found the first.
