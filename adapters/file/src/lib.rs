@@ -266,30 +266,19 @@ impl FileStore {
         let lock = dir_lock::acquire(dir)?;
         remove_own_temporary_files(dir);
 
-        let mut tables = Tables::new();
+        let (mut tables, raw_tokens) = load_files(dir)?;
         let mut sessions_dirty = false;
-        if let Some((path, bytes)) = read_if_present(dir, USER_FILE)? {
-            for user in records::parse_users(&path, &bytes)? {
-                tables.load_user(user);
-            }
-        }
-        if let Some((path, bytes)) = read_if_present(dir, SESSION_FILE)? {
-            let loaded = records::parse_sessions(&path, &bytes)?;
-            for session in loaded.sessions {
-                tables.load_session(session);
-            }
-            if loaded.raw_tokens > 0 {
-                // The file differs from the tables (raw tokens versus their
-                // digests): it is rewritten soon so the live tokens leave
-                // the disk.
-                sessions_dirty = true;
-                tracing::warn!(
-                    file = %path.display(),
-                    count = loaded.raw_tokens,
-                    "sessions stored with raw tokens (Flask format); \
-                     they will be stored as digests at the next compaction"
-                );
-            }
+        if let Some((path, count)) = raw_tokens.filter(|(_, count)| *count > 0) {
+            // The file differs from the tables (raw tokens versus their
+            // digests): it is rewritten soon so the live tokens leave
+            // the disk.
+            sessions_dirty = true;
+            tracing::warn!(
+                file = %path.display(),
+                count,
+                "sessions stored with raw tokens (Flask format); \
+                 they will be stored as digests at the next compaction"
+            );
         }
         let replayed = journal::replay(dir, &mut tables)?;
         let writer = Writer::resume(dir, &replayed)?;
@@ -635,6 +624,49 @@ fn remove_own_temporary_files(dir: &Path) {
             }
         }
     }
+}
+
+/// The tables the Flask files in `dir` hold, and the sessions file's path
+/// with how many of its sessions held a raw token.
+fn load_files(dir: &Path) -> Result<(Tables, Option<(PathBuf, usize)>), OpenError> {
+    if let Some(loaded) = stream_files(dir)? {
+        return Ok(loaded);
+    }
+    // A key repeated within a file (edited by hand): the record keeps the
+    // first place and the last value, which needs every record first.
+    let mut tables = Tables::new();
+    if let Some((path, bytes)) = read_if_present(dir, USER_FILE)? {
+        tables.load_users(records::parse_users(&path, &bytes)?);
+    }
+    let mut raw_tokens = None;
+    if let Some((path, bytes)) = read_if_present(dir, SESSION_FILE)? {
+        let loaded = records::parse_sessions(&path, &bytes)?;
+        for session in loaded.sessions {
+            tables.load_session(session);
+        }
+        raw_tokens = Some((path, loaded.raw_tokens));
+    }
+    Ok((tables, raw_tokens))
+}
+
+/// [`load_files`] record by record as each file is parsed (no list of
+/// every record in between); `None` when a file repeats a key.
+#[allow(clippy::type_complexity)]
+fn stream_files(dir: &Path) -> Result<Option<(Tables, Option<(PathBuf, usize)>)>, OpenError> {
+    let mut tables = Tables::new();
+    if let Some((path, bytes)) = read_if_present(dir, USER_FILE)?
+        && !records::stream_users(&path, &bytes, &mut tables)?
+    {
+        return Ok(None);
+    }
+    let mut raw_tokens = None;
+    if let Some((path, bytes)) = read_if_present(dir, SESSION_FILE)? {
+        match records::stream_sessions(&path, &bytes, &mut tables)? {
+            Some(count) => raw_tokens = Some((path, count)),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some((tables, raw_tokens)))
 }
 
 /// Reads the Flask API's files in `dir` record by record, without locking

@@ -8,11 +8,19 @@
 //! falls back to the record's key, absent names are `null`, timestamps may
 //! carry a fractional part, and a raw session token is turned into its
 //! digest.
+//!
+//! Files are parsed straight into records (no `serde_json::Value` tree):
+//! each record's fields are read as borrowed text where the JSON allows it
+//! and turned into its domain value at once, so the peak memory of a start
+//! is little more than the file and the tables.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::Serializer;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::fmt;
 use std::path::Path;
 
 use adapter_memory::Tables;
@@ -44,24 +52,88 @@ pub(crate) struct LoadedSessions {
 
 /// Parses the users file.
 pub(crate) fn parse_users(path: &Path, bytes: &[u8]) -> Result<Vec<User>, OpenError> {
-    parse_object(path, bytes)?
-        .iter()
-        .map(|(key, value)| Record::new(path, key, value)?.user())
+    parse_object(path, bytes, |record| record.user())?
+        .into_iter()
         .collect()
 }
 
 /// Parses the sessions file.
 pub(crate) fn parse_sessions(path: &Path, bytes: &[u8]) -> Result<LoadedSessions, OpenError> {
+    let records = parse_object(path, bytes, |record| record.session())?;
     let mut loaded = LoadedSessions {
-        sessions: Vec::new(),
+        sessions: Vec::with_capacity(records.len()),
         raw_tokens: 0,
     };
-    for (key, value) in &parse_object(path, bytes)? {
-        let (session, was_raw) = Record::new(path, key, value)?.session()?;
+    for record in records {
+        let (session, was_raw) = record?;
         loaded.sessions.push(session);
         loaded.raw_tokens += usize::from(was_raw);
     }
     Ok(loaded)
+}
+
+/// Loads the users file into empty `tables` as it parses it, without a
+/// list of every record in between; `false` (and `tables` half loaded)
+/// when a key is repeated, which only [`parse_users`] handles.
+pub(crate) fn stream_users(
+    path: &Path,
+    bytes: &[u8],
+    tables: &mut Tables,
+) -> Result<bool, OpenError> {
+    let count = count_records(bytes);
+    tables.reserve(count, 0);
+    let mut users = Vec::with_capacity(count);
+    if !stream_object(path, bytes, |record| record.user(), |user| users.push(user))? {
+        return Ok(false);
+    }
+    tables.load_users(users);
+    Ok(true)
+}
+
+/// Loads the sessions file into `tables` as it parses it, each session
+/// straight into the tables; how many held a raw token, `None` (and the
+/// sessions half loaded) when a key is repeated, which only
+/// [`parse_sessions`] handles.
+pub(crate) fn stream_sessions(
+    path: &Path,
+    bytes: &[u8],
+    tables: &mut Tables,
+) -> Result<Option<usize>, OpenError> {
+    tables.reserve(0, count_records(bytes));
+    let mut raw_tokens = 0;
+    let complete = stream_object(
+        path,
+        bytes,
+        |record| record.session(),
+        |(session, was_raw)| {
+            tables.load_session(session);
+            raw_tokens += usize::from(was_raw);
+        },
+    )?;
+    Ok(complete.then_some(raw_tokens))
+}
+
+/// How many records a file's top-level object holds, by a quick pass that
+/// keeps nothing (0 when it is not an object or does not parse: the real
+/// parse says why). Knowing it lets the tables be sized once.
+fn count_records(bytes: &[u8]) -> usize {
+    struct Count;
+    impl<'de> Visitor<'de> for Count {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a JSON object of records")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let mut count = 0;
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {
+                count += 1;
+            }
+            Ok(count)
+        }
+    }
+    serde_json::Deserializer::from_slice(bytes)
+        .deserialize_map(Count)
+        .unwrap_or(0)
 }
 
 /// Every record of a Flask data folder, each parsed on its own so one bad
@@ -81,16 +153,10 @@ pub(crate) fn parse_each(
 ) -> Result<FlaskRecords, OpenError> {
     let mut records = FlaskRecords::default();
     if let Some((path, bytes)) = users {
-        records.users = parse_object(path, bytes)?
-            .iter()
-            .map(|(key, value)| Record::new(path, key, value)?.user())
-            .collect();
+        records.users = parse_object(path, bytes, |record| record.user())?;
     }
     if let Some((path, bytes)) = sessions {
-        records.sessions = parse_object(path, bytes)?
-            .iter()
-            .map(|(key, value)| Ok(Record::new(path, key, value)?.session()?.0))
-            .collect();
+        records.sessions = parse_object(path, bytes, |record| Ok(record.session()?.0))?;
     }
     Ok(records)
 }
@@ -106,44 +172,448 @@ pub(crate) fn sessions_json(tables: &Tables) -> Result<Vec<u8>, serde_json::Erro
 }
 
 /// A user record as the files and the journal hold it.
-pub(crate) fn user_of(path: &Path, value: &Value) -> Result<User, OpenError> {
+pub(crate) fn user_of(path: &Path, value: &RawRecord<'_>) -> Result<User, OpenError> {
     Record::new(path, record_key(value), value)?.user()
 }
 
 /// A session record as the files and the journal hold it.
-pub(crate) fn session_of(path: &Path, value: &Value) -> Result<Session, OpenError> {
+pub(crate) fn session_of(path: &Path, value: &RawRecord<'_>) -> Result<Session, OpenError> {
     Ok(Record::new(path, record_key(value), value)?.session()?.0)
 }
 
-fn record_key(value: &Value) -> &str {
-    value.get("id").and_then(Value::as_str).unwrap_or_default()
+/// The record's `id` when it is text, else nothing (how a journal record,
+/// which has no key of its own, is named in errors).
+fn record_key<'r>(value: &'r RawRecord<'_>) -> &'r str {
+    match value.0.as_ref().map(|fields| fields.get(FieldName::Id)) {
+        Some(Field::Text(id)) => id,
+        _ => "",
+    }
 }
 
-fn parse_object(path: &Path, bytes: &[u8]) -> Result<Map<String, Value>, OpenError> {
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(OpenError::NotAnObject {
+/// Parses a file that must hold one JSON object of records, turning each
+/// record into `make`'s result in file order. A key seen twice keeps its
+/// first place and its last value, as a JSON object read into a map does.
+/// A syntax error anywhere is reported before any bad record.
+fn parse_object<T>(
+    path: &Path,
+    bytes: &[u8],
+    make: impl FnMut(&Record<'_>) -> Result<T, OpenError>,
+) -> Result<Vec<Result<T, OpenError>>, OpenError> {
+    let syntax = |source: serde_json::Error| OpenError::Syntax {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = deserializer
+        .deserialize_any(FileVisitor { path, make })
+        .map_err(syntax)?;
+    deserializer.end().map_err(syntax)?;
+    parsed.ok_or_else(|| OpenError::NotAnObject {
+        path: path.to_path_buf(),
+    })
+}
+
+/// Parses a file that must hold one JSON object of records, handing each
+/// record made by `make` to `put` in file order, and reports the first bad
+/// record once the whole file is known to parse (as [`parse_object`]
+/// does). `false` when a key is repeated: [`parse_object`] must then redo
+/// it, since the first place and last value of that key count.
+fn stream_object<T>(
+    path: &Path,
+    bytes: &[u8],
+    make: impl FnMut(&Record<'_>) -> Result<T, OpenError>,
+    put: impl FnMut(T),
+) -> Result<bool, OpenError> {
+    let syntax = |source: serde_json::Error| OpenError::Syntax {
+        path: path.to_path_buf(),
+        line: source.line(),
+        column: source.column(),
+        source,
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = deserializer
+        .deserialize_any(StreamVisitor { path, make, put })
+        .map_err(syntax)?;
+    deserializer.end().map_err(syntax)?;
+    let Some(streamed) = parsed else {
+        return Err(OpenError::NotAnObject {
             path: path.to_path_buf(),
-        }),
-        Err(source) => Err(OpenError::Syntax {
-            path: path.to_path_buf(),
-            line: source.line(),
-            column: source.column(),
-            source,
-        }),
+        });
+    };
+    if streamed.repeated_key {
+        return Ok(false);
+    }
+    streamed.first_error.map_or(Ok(true), Err)
+}
+
+/// What [`StreamVisitor`] found.
+struct Streamed {
+    first_error: Option<OpenError>,
+    repeated_key: bool,
+}
+
+/// Reads a file's top-level object record by record; `None` when the file
+/// holds another kind of JSON value.
+struct StreamVisitor<'p, M, P> {
+    path: &'p Path,
+    make: M,
+    put: P,
+}
+
+impl<'de, T, M, P> Visitor<'de> for StreamVisitor<'_, M, P>
+where
+    M: FnMut(&Record<'_>) -> Result<T, OpenError>,
+    P: FnMut(T),
+{
+    type Value = Option<Streamed>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut streamed = Streamed {
+            first_error: None,
+            repeated_key: false,
+        };
+        let mut seen: HashSet<Cow<'de, str>> = HashSet::new();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let raw: RawRecord<'de> = map.next_value()?;
+            // After a bad record or a repeated key, the rest is only
+            // checked for syntax.
+            if streamed.repeated_key {
+                continue;
+            }
+            let made = streamed
+                .first_error
+                .is_none()
+                .then(|| Record::new(self.path, &key, &raw).and_then(|r| (self.make)(&r)));
+            if !seen.insert(key) {
+                streamed.repeated_key = true;
+                continue;
+            }
+            match made {
+                Some(Ok(value)) => (self.put)(value),
+                Some(Err(e)) => streamed.first_error = Some(e),
+                None => {}
+            }
+        }
+        Ok(Some(streamed))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq).map(|()| None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+/// Reads a file's top-level object; `None` when the file holds another
+/// kind of JSON value.
+struct FileVisitor<'p, F> {
+    path: &'p Path,
+    make: F,
+}
+
+impl<'de, T, F> Visitor<'de> for FileVisitor<'_, F>
+where
+    F: FnMut(&Record<'_>) -> Result<T, OpenError>,
+{
+    type Value = Option<Vec<Result<T, OpenError>>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object of records")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut records: Vec<Result<T, OpenError>> = Vec::new();
+        // Where each key's record is, to honour a repeated key.
+        let mut places: HashMap<Cow<'de, str>, usize> = HashMap::new();
+        while let Some(Text(key)) = map.next_key::<Text<'de>>()? {
+            let raw: RawRecord<'de> = map.next_value()?;
+            let made = Record::new(self.path, &key, &raw).and_then(|record| (self.make)(&record));
+            match places.get(&key) {
+                Some(&place) => records[place] = made,
+                None => {
+                    places.insert(key, records.len());
+                    records.push(made);
+                }
+            }
+        }
+        Ok(Some(records))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq).map(|()| None)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(None)
+    }
+}
+
+fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// JSON text, borrowed from the input unless it holds escapes.
+pub(crate) struct Text<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct TextVisitor;
+        impl<'de> Visitor<'de> for TextVisitor {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(s)))
+            }
+        }
+        deserializer.deserialize_str(TextVisitor)
+    }
+}
+
+/// One field's value, as far as reading records cares: text, `null`, or
+/// something else (read to check the syntax, not kept).
+#[derive(Debug, Default)]
+pub(crate) enum Field<'a> {
+    /// The record has no such field.
+    #[default]
+    Absent,
+    /// `null`.
+    Null,
+    /// A JSON string.
+    Text(Cow<'a, str>),
+    /// A number, a boolean, an array or an object.
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Field<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FieldVisitor;
+        impl<'de> Visitor<'de> for FieldVisitor {
+            type Value = Field<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Field::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(Field::Null)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Owned(s.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
+                Ok(Field::Text(Cow::Owned(s)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Field::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq).map(|()| Field::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                drain_map(map).map(|()| Field::Other)
+            }
+        }
+        deserializer.deserialize_any(FieldVisitor)
+    }
+}
+
+/// The fields any record of the files or the journal can have.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum FieldName {
+    Id,
+    Email,
+    Password,
+    FirstName,
+    LastName,
+    CreatedAt,
+    UpdatedAt,
+    UserId,
+    SessionId,
+    LastUsedAt,
+    ClientAddress,
+    UserAgent,
+    /// `touch_session`'s key (journal only).
+    Key,
+    /// `touch_session`'s timestamp (journal only).
+    At,
+}
+
+impl FieldName {
+    const ALL: [(&'static str, FieldName); 14] = [
+        ("id", FieldName::Id),
+        ("email", FieldName::Email),
+        ("_password", FieldName::Password),
+        ("first_name", FieldName::FirstName),
+        ("last_name", FieldName::LastName),
+        ("created_at", FieldName::CreatedAt),
+        ("updated_at", FieldName::UpdatedAt),
+        ("user_id", FieldName::UserId),
+        ("session_id", FieldName::SessionId),
+        ("last_used_at", FieldName::LastUsedAt),
+        ("client_address", FieldName::ClientAddress),
+        ("user_agent", FieldName::UserAgent),
+        ("key", FieldName::Key),
+        ("at", FieldName::At),
+    ];
+
+    fn of(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, field)| *field)
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        Self::ALL[self as usize].0
+    }
+}
+
+/// A record's known fields; the others are checked for syntax and dropped.
+#[derive(Debug, Default)]
+pub(crate) struct Fields<'a>([Field<'a>; 14]);
+
+impl<'a> Fields<'a> {
+    pub(crate) fn get(&self, name: FieldName) -> &Field<'a> {
+        &self.0[name as usize]
+    }
+}
+
+/// A record as read: its fields, or `None` when it is not a JSON object.
+#[derive(Debug, Default)]
+pub(crate) struct RawRecord<'a>(pub Option<Fields<'a>>);
+
+impl<'de> Deserialize<'de> for RawRecord<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RecordVisitor;
+        impl<'de> Visitor<'de> for RecordVisitor {
+            type Value = RawRecord<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Fields::default();
+                while let Some(Text(name)) = map.next_key::<Text<'de>>()? {
+                    match FieldName::of(&name) {
+                        // A repeated field keeps its last value.
+                        Some(field) => fields.0[field as usize] = map.next_value()?,
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(RawRecord(Some(fields)))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawRecord(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                drain_seq(seq).map(|()| RawRecord(None))
+            }
+        }
+        deserializer.deserialize_any(RecordVisitor)
     }
 }
 
 /// One record of a file, with what is needed to say what is wrong with it.
-struct Record<'a> {
-    path: &'a Path,
-    key: &'a str,
-    fields: &'a Map<String, Value>,
+pub(crate) struct Record<'r> {
+    path: &'r Path,
+    key: &'r str,
+    fields: &'r Fields<'r>,
 }
 
-impl<'a> Record<'a> {
-    fn new(path: &'a Path, key: &'a str, value: &'a Value) -> Result<Self, OpenError> {
-        let Value::Object(fields) = value else {
+impl<'r> Record<'r> {
+    fn new(path: &'r Path, key: &'r str, value: &'r RawRecord<'_>) -> Result<Self, OpenError> {
+        let Some(fields) = &value.0 else {
             return Err(OpenError::BadRecord {
                 path: path.to_path_buf(),
                 record: key.to_owned(),
@@ -162,26 +632,29 @@ impl<'a> Record<'a> {
     }
 
     /// A text field; `None` when absent or `null`.
-    fn text(&self, name: &str) -> Result<Option<&'a str>, OpenError> {
+    fn text(&self, name: FieldName) -> Result<Option<&'r str>, OpenError> {
         match self.fields.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(_) => Err(self.bad(format!("has a {name} that is neither text nor null"))),
+            Field::Absent | Field::Null => Ok(None),
+            Field::Text(s) => Ok(Some(&**s)),
+            Field::Other => Err(self.bad(format!(
+                "has a {} that is neither text nor null",
+                name.name()
+            ))),
         }
     }
 
-    fn required_text(&self, name: &str) -> Result<&'a str, OpenError> {
+    fn required_text(&self, name: FieldName) -> Result<&'r str, OpenError> {
         match self.text(name)? {
             Some(s) if !s.is_empty() => Ok(s),
-            Some(_) => Err(self.bad(format!("has an empty {name}"))),
-            None => Err(self.bad(format!("has no {name}"))),
+            Some(_) => Err(self.bad(format!("has an empty {}", name.name()))),
+            None => Err(self.bad(format!("has no {}", name.name()))),
         }
     }
 
     /// The record's id: its `id` field, or its key when the field is absent
     /// (the Flask API looked records up by key).
-    fn id(&self) -> Result<&'a str, OpenError> {
-        match self.text("id")? {
+    fn id(&self) -> Result<&'r str, OpenError> {
+        match self.text(FieldName::Id)? {
             None => Ok(self.key),
             Some(id) if id == self.key => Ok(id),
             // Which one the Flask API's clients used depended on the code
@@ -190,13 +663,17 @@ impl<'a> Record<'a> {
         }
     }
 
-    fn timestamp(&self, name: &str) -> Result<DateTime<Utc>, OpenError> {
+    fn timestamp(&self, name: FieldName) -> Result<DateTime<Utc>, OpenError> {
         let text = self.required_text(name)?;
+        if let Some(t) = plain_timestamp(text) {
+            return Ok(t.and_utc());
+        }
         NaiveDateTime::parse_from_str(text, TIMESTAMP_READ_FORMAT)
             .map(|t| truncate_to_seconds(t.and_utc()))
             .map_err(|_| {
                 self.bad(format!(
-                    "has {name} {text:?}, which is not a timestamp YYYY-MM-DDTHH:MM:SS"
+                    "has {} {text:?}, which is not a timestamp YYYY-MM-DDTHH:MM:SS",
+                    name.name()
                 ))
             })
     }
@@ -204,12 +681,12 @@ impl<'a> Record<'a> {
     fn user(&self) -> Result<User, OpenError> {
         let id = self.id()?;
         let id = UserId::parse(id).ok_or_else(|| self.bad(format!("has id {id:?}, not a UUID")))?;
-        let email = Email::parse(self.required_text("email")?)
+        let email = Email::parse(self.required_text(FieldName::Email)?)
             .ok_or_else(|| self.bad("has an empty email"))?;
         // The Flask API stored `null` for a user created without a password;
         // such a user exists but cannot log in. The hash's value is never
         // quoted: it is a secret.
-        let password_hash = match self.text("_password")? {
+        let password_hash = match self.text(FieldName::Password)? {
             None => PasswordHash::Unusable,
             Some(text) => PasswordHash::parse(text).map_err(|_| {
                 self.bad(
@@ -222,10 +699,10 @@ impl<'a> Record<'a> {
             id,
             email,
             password_hash,
-            first_name: self.text("first_name")?.map(str::to_owned),
-            last_name: self.text("last_name")?.map(str::to_owned),
-            created_at: self.timestamp("created_at")?,
-            updated_at: self.timestamp("updated_at")?,
+            first_name: self.text(FieldName::FirstName)?.map(str::to_owned),
+            last_name: self.text(FieldName::LastName)?.map(str::to_owned),
+            created_at: self.timestamp(FieldName::CreatedAt)?,
+            updated_at: self.timestamp(FieldName::UpdatedAt)?,
         })
     }
 
@@ -234,22 +711,22 @@ impl<'a> Record<'a> {
         let id = self.id()?;
         let id =
             SessionId::parse(id).ok_or_else(|| self.bad(format!("has id {id:?}, not a UUID")))?;
-        let user_id = self.required_text("user_id")?;
+        let user_id = self.required_text(FieldName::UserId)?;
         let user_id = UserId::parse(user_id)
             .ok_or_else(|| self.bad(format!("has user_id {user_id:?}, not a UUID")))?;
         // The value is a live credential in old files: never quoted.
-        let stored = self.required_text("session_id")?;
+        let stored = self.required_text(FieldName::SessionId)?;
         let (key, was_raw) = match SessionKey::parse(stored) {
             Some(key) => (key, false),
             // The Flask API stored the cookie value itself; its digest is
             // what a client presenting that cookie is looked up by now.
             None => (SessionKey::digest_of(stored), true),
         };
-        let created_at = self.timestamp("created_at")?;
+        let created_at = self.timestamp(FieldName::CreatedAt)?;
         // The Flask API's records have no activity fields: a session never
         // seen in use was last used when it was created.
-        let last_used_at = match self.text("last_used_at")? {
-            Some(_) => self.timestamp("last_used_at")?,
+        let last_used_at = match self.text(FieldName::LastUsedAt)? {
+            Some(_) => self.timestamp(FieldName::LastUsedAt)?,
             None => created_at,
         };
         let session = Session {
@@ -257,13 +734,35 @@ impl<'a> Record<'a> {
             key,
             user_id,
             created_at,
-            updated_at: self.timestamp("updated_at")?,
+            updated_at: self.timestamp(FieldName::UpdatedAt)?,
             last_used_at,
-            client_address: self.text("client_address")?.map(str::to_owned),
-            user_agent: self.text("user_agent")?.map(str::to_owned),
+            client_address: self.text(FieldName::ClientAddress)?.map(str::to_owned),
+            user_agent: self.text(FieldName::UserAgent)?.map(str::to_owned),
         };
         Ok((session, was_raw))
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS` exactly (what this service and the Flask API
+/// write), read without chrono's format interpreter, which dominates a
+/// large file's parse; `None` for anything else (a fractional part, a leap
+/// second, an invalid date...), which the general parse then handles.
+fn plain_timestamp(text: &str) -> Option<NaiveDateTime> {
+    let b: &[u8; 19] = text.as_bytes().try_into().ok()?;
+    if b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let number = |range: std::ops::Range<usize>| {
+        b[range].iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let year = i32::try_from(number(0..4)?).ok()?;
+    chrono::NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?)?.and_hms_opt(
+        number(11..13)?,
+        number(14..16)?,
+        number(17..19)?,
+    )
 }
 
 fn timestamp_text(t: &DateTime<Utc>) -> String {
@@ -352,5 +851,34 @@ impl Serialize for SessionsFile<'_> {
                 .into_iter()
                 .map(|session| (session.id.to_string(), SessionRecord::from(session))),
         )
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::*;
+
+    #[test]
+    fn the_plain_timestamp_reader_agrees_with_chrono_or_leaves_it_to_chrono() {
+        for text in [
+            "2024-01-01T00:00:00",
+            "1999-12-31T23:59:59",
+            "2024-02-29T12:34:56",
+            "2023-02-29T12:34:56",
+            "2024-13-01T00:00:00",
+            "2024-01-01T24:00:00",
+            "2024-06-30T23:59:60",
+            "2024-01-01T00:00:00.5",
+            "2024-01-01 00:00:00",
+            "2024-01-01T00:00:0x",
+            "+024-01-01T00:00:00",
+            "0000-01-01T00:00:00",
+        ] {
+            let chrono = NaiveDateTime::parse_from_str(text, TIMESTAMP_READ_FORMAT).ok();
+            if let Some(plain) = plain_timestamp(text) {
+                assert_eq!(Some(plain), chrono, "{text}");
+            }
+        }
+        assert!(plain_timestamp("2024-01-01T00:00:00").is_some());
     }
 }

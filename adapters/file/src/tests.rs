@@ -798,3 +798,33 @@ async fn the_journal_is_compacted_in_the_background_once_past_its_age() {
     }
     assert_eq!(read_json(&dir, USER_FILE).as_object().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_key_repeated_in_a_file_keeps_its_first_place_and_its_last_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (UserId::generate(), UserId::generate());
+    let record = |id: &UserId, email: &str| {
+        format!(
+            r#""{id}": {{"id": "{id}", "email": "{email}", "_password": null,
+               "created_at": "2024-01-01T00:00:00", "updated_at": "2024-01-01T00:00:00"}}"#
+        )
+    };
+    std::fs::write(
+        dir.path().join(USER_FILE),
+        format!(
+            "{{{}, {}, {}}}",
+            record(&a, "first@x"),
+            record(&b, "b@x"),
+            record(&a, "last@x")
+        ),
+    )
+    .unwrap();
+    let store = FileStore::open(dir.path()).await.unwrap();
+    let listed: Vec<String> = UserRepository::list(&store)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.email.to_string())
+        .collect();
+    assert_eq!(listed, ["last@x", "b@x"]);
+}
