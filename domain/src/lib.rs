@@ -21,8 +21,8 @@ pub use gate::{ExcludedPaths, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, BasicCredentials, Credentials, Identity};
 pub use ports::{
-    AttemptLog, Clock, PasswordHasher, RepositoryError, SessionRepository, TokenGenerator,
-    UserRepository,
+    AttemptLog, Clock, PasswordHasher, RepositoryError, SessionBatchOutcome, SessionRepository,
+    TokenGenerator, UserBatchOutcome, UserRepository,
 };
 pub use service::{AuthPorts, AuthRules, AuthService, UserService};
 pub use session::{
