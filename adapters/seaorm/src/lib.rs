@@ -8,6 +8,7 @@
 //! [`RepositoryError::Unexpected`] with the `DbErr` kept as its source for
 //! the log.
 
+mod direct;
 pub mod entity;
 mod errors;
 mod schema;
@@ -17,10 +18,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, Statement,
+    TransactionTrait, Value,
 };
 use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -30,10 +33,14 @@ use domain::{
     UserRepository,
 };
 
+use crate::direct::Direct;
 use crate::entity::{login_failure, session, user};
 use crate::errors::{classify, corrupt, is_unique_violation};
 
 pub use errors::ConnectError;
+
+/// How long a connection may sit idle before it is checked at its next use.
+pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 pub use schema::{SchemaError, SchemaState, redact_url};
 
 /// How to reach the database.
@@ -63,6 +70,19 @@ impl SqlOptions {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// The per-request session look-up's own connections.
+    direct: Arc<Direct>,
+    observer: Option<Observer>,
+}
+
+/// Who is told of every statement (see [`SqlStore::observe_bound_statements`]).
+#[derive(Clone)]
+struct Observer(Arc<dyn Fn(&Statement) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 impl SqlStore {
@@ -77,7 +97,17 @@ impl SqlStore {
             .min_connections(0)
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
+            // sqlx pings every connection it hands out unless told
+            // otherwise: a round trip more per statement. Check only
+            // connections idle long enough to have been dropped meanwhile
+            // (a broken one fails its statement, 503, and is discarded).
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
             .sqlx_logging(false);
+        let direct = Direct::new(&options.url, options.pool_size, options.acquire_timeout)
+            .map_err(|e| ConnectError {
+                url: redact_url(&options.url),
+                source: DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+            })?;
         let db = Database::connect(connect)
             .await
             .map_err(|source| ConnectError {
@@ -88,7 +118,22 @@ impl SqlStore {
             url: redact_url(&options.url),
             source,
         })?;
-        Ok(Self { db })
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // Write-ahead logging: readers (every session-authenticated
+            // request) never wait for a writer (a login, a logout, the
+            // CLI), and a commit costs one sync instead of several. The
+            // mode is kept in the database file, so every process opening
+            // it uses it too. Best effort: a database that cannot switch
+            // (another process holds it exclusively) works as before.
+            if let Err(error) = db.execute_unprepared("PRAGMA journal_mode = WAL").await {
+                tracing::warn!(error = %error, "could not switch SQLite to write-ahead logging");
+            }
+        }
+        Ok(Self {
+            db,
+            direct: Arc::new(direct),
+            observer: None,
+        })
     }
 
     /// The connection, for migrations and tests.
@@ -109,8 +154,11 @@ impl SqlStore {
         &mut self,
         observer: impl Fn(&Statement) + Send + Sync + 'static,
     ) {
+        let observer: Arc<dyn Fn(&Statement) + Send + Sync> = Arc::new(observer);
+        let through_orm = Arc::clone(&observer);
         self.db
-            .set_metric_callback(move |info| observer(info.statement));
+            .set_metric_callback(move |info| through_orm(info.statement));
+        self.observer = Some(Observer(observer));
     }
 }
 
@@ -471,12 +519,20 @@ impl SessionRepository for SqlStore {
         key: &SessionKey,
         _users: &dyn UserRepository,
     ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
-        // One round trip: the session joined with its user.
-        let found = session::Entity::find_by_id(key.as_str().to_owned())
-            .find_also_related(user::Entity)
-            .one(&self.db)
+        // One round trip: the session joined with its user, as a prepared
+        // statement on the look-up's own connections.
+        if let Some(Observer(observer)) = &self.observer {
+            observer(&Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                self.direct.session_with_user_sql(),
+                [Value::from(key.as_str().to_owned())],
+            ));
+        }
+        let found = self
+            .direct
+            .session_with_user(key.as_str())
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))))?;
         match found {
             None => Ok(None),
             Some((session, user)) => {
