@@ -23,14 +23,79 @@ pub const OWASP_PARALLELISM: u32 = 1;
 
 /// Argon2id hashing and verification (and the Flask API's legacy SHA-256).
 ///
-/// Each hash runs on tokio's blocking pool, and at most `concurrency` run at
-/// once: a burst of logins queues here instead of occupying every blocking
-/// thread and every core, so other requests keep being served.
+/// Each hash runs on one of `concurrency` threads of the hasher's own, and
+/// at most `concurrency` run at once: a burst of logins queues here instead
+/// of occupying the runtime's threads. Those threads run at a lower
+/// scheduling priority (nice +10 on Linux) than the rest of the process and
+/// the database: when logins saturate every core, the async workers (and a
+/// local PostgreSQL) still get the CPU as soon as a request needs it, so a
+/// login storm slows logins, not the other requests. With idle cores the
+/// priority changes nothing.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
     permits: Arc<Semaphore>,
+    threads: Option<HashingThreads>,
 }
+
+/// Work for a hashing thread.
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hasher's threads; they end when the last clone of the hasher is
+/// dropped (their queue closes).
+#[derive(Clone)]
+struct HashingThreads {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+/// The nice value of the hashing threads: far enough below the default
+/// that the scheduler gives other threads about ten times their share of a
+/// contended core.
+const HASHING_NICE: i32 = 10;
+
+impl HashingThreads {
+    /// `count` threads, or `None` when not one could be started (hashing
+    /// then runs on tokio's blocking pool).
+    fn start(count: usize) -> Option<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(std::sync::Mutex::new(queue));
+        let mut started = 0;
+        for index in 0..count {
+            let queue = Arc::clone(&queue);
+            let spawned = std::thread::Builder::new()
+                .name(format!("argon2-{index}"))
+                .spawn(move || {
+                    lower_priority();
+                    loop {
+                        let job = queue
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .recv();
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => break,
+                        }
+                    }
+                });
+            if spawned.is_ok() {
+                started += 1;
+            }
+        }
+        (started > 0).then_some(Self { jobs })
+    }
+}
+
+/// Lowers the calling thread's scheduling priority (best effort).
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: setpriority reads only its integer arguments. On Linux the
+    // nice value is per thread and `who = 0` names the calling thread.
+    // Failure (a sandbox forbidding it) leaves the default priority.
+    let _ = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE) };
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
 
 impl Argon2Hasher {
     /// A hasher with the OWASP parameters, running at most `concurrency`
@@ -39,9 +104,11 @@ impl Argon2Hasher {
         // The constants are valid Argon2 parameters, so this cannot fail.
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .unwrap_or_else(|_| Params::default());
+        let concurrency = concurrency.max(1);
         Self {
             params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(concurrency)),
+            threads: HashingThreads::start(concurrency),
         }
     }
 
@@ -64,9 +131,21 @@ impl Argon2Hasher {
             .acquire()
             .await
             .map_err(|e| HashError(Box::new(e)))?;
-        tokio::task::spawn_blocking(work)
+        let Some(threads) = &self.threads else {
+            return tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| HashError(Box::new(e)))?;
+        };
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        threads
+            .jobs
+            .send(Box::new(move || {
+                let _ = reply.send(work());
+            }))
+            .map_err(|_| HashError("the hashing threads are gone".into()))?;
+        outcome
             .await
-            .map_err(|e| HashError(Box::new(e)))?
+            .map_err(|_| HashError("a hashing thread stopped mid-hash".into()))?
     }
 }
 
