@@ -102,6 +102,11 @@ impl SqlStore {
             // connections idle long enough to have been dropped meanwhile
             // (a broken one fails its statement, 503, and is discarded).
             .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+            // SQLite's default page cache (2 MB a connection) cannot hold
+            // the index pages that bulk inserts of random keys (UUIDs,
+            // digests) touch, so each transaction wrote them out again and
+            // again: 32 MB, allocated only as used.
+            .map_sqlx_sqlite_opts(|options| options.pragma("cache_size", "-32768"))
             .sqlx_logging(false);
         let direct = Direct::new(&options.url, options.pool_size, options.acquire_timeout)
             .map_err(|e| ConnectError {
@@ -223,12 +228,12 @@ fn session_columns(session: &Session) -> session::ActiveModel {
     }
 }
 
-/// Records of a batched insert handled in one transaction. Its look-ups
-/// are `IN` lists of this many keys: small enough next to a table of tens
-/// of thousands of rows that PostgreSQL answers them through the index
-/// (with 1,000 keys against 50,000 rows it rightly prefers a scan), and
-/// large enough that a transaction's round trips and commit are shared by
-/// many records.
+/// Records of a batched insert handled by one set of statements (a call is
+/// one transaction, however many records it brings). The look-ups are `IN`
+/// lists of this many keys: small enough next to a table of tens of
+/// thousands of rows that PostgreSQL answers them through the index (with
+/// 1,000 keys against 50,000 rows it rightly prefers a scan), and large
+/// enough that a statement's round trip is shared by many records.
 const BATCH_CHUNK: usize = 250;
 
 /// A failed write of a user: the only unique columns a client can collide
@@ -310,36 +315,44 @@ impl UserRepository for SqlStore {
         &self,
         users: &[User],
     ) -> Result<Vec<UserBatchOutcome>, RepositoryError> {
-        let mut outcomes = Vec::with_capacity(users.len());
-        for chunk in users.chunks(BATCH_CHUNK) {
-            outcomes.extend(match self.insert_new_users_at_once(chunk).await {
-                Err(error) if is_unique_violation(&error) => {
-                    // Another writer stored one of these ids or emails
-                    // between our check and our insert (the transaction
-                    // rolled back): decide record by record instead.
-                    self.insert_new_users_one_by_one(chunk).await?
-                }
-                other => other.map_err(classify)?,
-            });
+        match self.insert_new_users_at_once(users).await {
+            Err(error) if is_unique_violation(&error) => {
+                // Another writer stored one of these ids or emails between
+                // our check and our insert (the transaction rolled back):
+                // decide record by record instead.
+                self.insert_new_users_one_by_one(users).await
+            }
+            other => other.map_err(classify),
         }
-        Ok(outcomes)
     }
 }
 
 impl SqlStore {
-    /// A batch of users in one transaction: two indexed `IN` look-ups (ids
-    /// present, emails taken) and one multi-row `INSERT`.
+    /// A batch of users in one transaction: per chunk, two indexed `IN`
+    /// look-ups (ids present, emails taken) and one multi-row `INSERT`.
     async fn insert_new_users_at_once(
         &self,
         users: &[User],
     ) -> Result<Vec<UserBatchOutcome>, sea_orm::DbErr> {
         let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(users.len());
+        for chunk in users.chunks(BATCH_CHUNK) {
+            outcomes.extend(Self::insert_new_users_chunk(&txn, chunk).await?);
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn insert_new_users_chunk(
+        txn: &sea_orm::DatabaseTransaction,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, sea_orm::DbErr> {
         let present: HashSet<Uuid> = user::Entity::find()
             .select_only()
             .column(user::Column::Id)
             .filter(user::Column::Id.is_in(users.iter().map(|u| u.id.as_uuid())))
             .into_tuple::<Uuid>()
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .collect();
@@ -358,7 +371,7 @@ impl SqlStore {
                 .column(user::Column::Email)
                 .filter(user::Column::Email.is_in(candidates))
                 .into_tuple::<String>()
-                .all(&txn)
+                .all(txn)
                 .await?
                 .into_iter()
                 .collect()
@@ -385,9 +398,8 @@ impl SqlStore {
             })
             .collect();
         user::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
-        txn.commit().await?;
         Ok(outcomes)
     }
 
@@ -411,13 +423,26 @@ impl SqlStore {
         Ok(outcomes)
     }
 
-    /// A batch of sessions in one transaction: two indexed `IN` look-ups
-    /// (keys present, users existing) and one multi-row `INSERT`.
+    /// A batch of sessions in one transaction: per chunk, two indexed
+    /// `IN` look-ups (keys present, users existing) and one multi-row
+    /// `INSERT`.
     async fn insert_new_sessions_at_once(
         &self,
         sessions: &[Session],
     ) -> Result<Vec<SessionBatchOutcome>, sea_orm::DbErr> {
         let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(sessions.len());
+        for chunk in sessions.chunks(BATCH_CHUNK) {
+            outcomes.extend(Self::insert_new_sessions_chunk(&txn, chunk).await?);
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn insert_new_sessions_chunk(
+        txn: &sea_orm::DatabaseTransaction,
+        sessions: &[Session],
+    ) -> Result<Vec<SessionBatchOutcome>, sea_orm::DbErr> {
         let present: HashSet<String> = session::Entity::find()
             .select_only()
             .column(session::Column::TokenDigest)
@@ -426,7 +451,7 @@ impl SqlStore {
                     .is_in(sessions.iter().map(|s| s.key.as_str().to_owned())),
             )
             .into_tuple::<String>()
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .collect();
@@ -436,7 +461,7 @@ impl SqlStore {
             .column(user::Column::Id)
             .filter(user::Column::Id.is_in(wanted))
             .into_tuple::<Uuid>()
-            .all(&txn)
+            .all(txn)
             .await?
             .into_iter()
             .collect();
@@ -457,9 +482,8 @@ impl SqlStore {
             })
             .collect();
         session::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
-        txn.commit().await?;
         Ok(outcomes)
     }
 
@@ -625,16 +649,12 @@ impl SessionRepository for SqlStore {
     ) -> Result<Vec<SessionBatchOutcome>, RepositoryError> {
         // As with `find_with_user`: under `session_db_auth` the users are
         // this database's, and the foreign key insists on it anyway.
-        let mut outcomes = Vec::with_capacity(sessions.len());
-        for chunk in sessions.chunks(BATCH_CHUNK) {
-            outcomes.extend(match self.insert_new_sessions_at_once(chunk).await {
-                Err(error) if is_unique_violation(&error) => {
-                    self.insert_new_sessions_one_by_one(chunk).await?
-                }
-                other => other.map_err(classify)?,
-            });
+        match self.insert_new_sessions_at_once(sessions).await {
+            Err(error) if is_unique_violation(&error) => {
+                self.insert_new_sessions_one_by_one(sessions).await
+            }
+            other => other.map_err(classify),
         }
-        Ok(outcomes)
     }
 }
 
