@@ -34,7 +34,8 @@ pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{
-    AttemptLog, Clock, PasswordHasher, SessionRepository, TokenGenerator, UserRepository,
+    AttemptLog, Clock, PasswordHasher, SessionBatchOutcome, SessionRepository, TokenGenerator,
+    UserBatchOutcome, UserRepository,
 };
 pub use service::{
     AuthPorts, AuthRules, AuthService, Logins, NewUser, PasswordChange, UserService,

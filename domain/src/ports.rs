@@ -12,6 +12,30 @@ use crate::password::{Password, PasswordHash};
 use crate::session::{Session, SessionKey, SessionToken};
 use crate::user::{Email, NameChange, User, UserId};
 
+/// What a batched insert of users did with one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserBatchOutcome {
+    /// Stored.
+    Inserted,
+    /// A user with this id was already stored; nothing was changed.
+    AlreadyPresent,
+    /// Another user (stored, or earlier in the batch) has this email;
+    /// nothing was stored.
+    DuplicateEmail,
+}
+
+/// What a batched insert of sessions did with one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionBatchOutcome {
+    /// Stored.
+    Inserted,
+    /// A session with this key was already stored (or came earlier in the
+    /// batch); nothing was changed.
+    AlreadyPresent,
+    /// The session's user does not exist; nothing was stored.
+    UserMissing,
+}
+
 /// Where users live.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
@@ -102,6 +126,35 @@ pub trait UserRepository: Send + Sync {
     /// # Errors
     /// Only storage failures; on error nothing is removed.
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError>;
+
+    /// Stores each user of `users` whose id is not stored yet, as if
+    /// [`get`](Self::get) then [`insert`](Self::insert) were called for each
+    /// in order; one outcome per user, in the same order. Never changes a
+    /// stored user. For bulk loads (the import): an adapter should store a
+    /// batch in a few statements and one transaction, with no per-record
+    /// scan; the provided implementation is the per-record loop.
+    ///
+    /// # Errors
+    /// Only storage failures. The users stored before the failure may stay
+    /// stored; calling again with the same users completes the batch.
+    async fn insert_new_batch(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, RepositoryError> {
+        let mut outcomes = Vec::with_capacity(users.len());
+        for user in users {
+            if self.get(&user.id).await?.is_some() {
+                outcomes.push(UserBatchOutcome::AlreadyPresent);
+                continue;
+            }
+            outcomes.push(match self.insert(user).await {
+                Ok(()) => UserBatchOutcome::Inserted,
+                Err(RepositoryError::DuplicateEmail) => UserBatchOutcome::DuplicateEmail,
+                Err(other) => return Err(other),
+            });
+        }
+        Ok(outcomes)
+    }
 }
 
 /// Where sessions live.
@@ -199,6 +252,38 @@ pub trait SessionRepository: Send + Sync {
     ) -> Result<Option<u64>, RepositoryError> {
         let _ = (created_before, last_used_before);
         Ok(None)
+    }
+
+    /// Stores each session of `sessions` whose key is not stored yet and
+    /// whose user exists in `users`, as if [`find`](Self::find),
+    /// `users.get` and [`insert`](Self::insert) were called for each in
+    /// order; one outcome per session, in the same order. Never changes a
+    /// stored session. For bulk loads (the import): an adapter whose users
+    /// are `users` should store a batch in a few statements and one
+    /// transaction, with no per-record scan; the provided implementation is
+    /// the per-record loop.
+    ///
+    /// # Errors
+    /// Only storage failures. The sessions stored before the failure may
+    /// stay stored; calling again with the same sessions completes the
+    /// batch.
+    async fn insert_new_batch(
+        &self,
+        sessions: &[Session],
+        users: &dyn UserRepository,
+    ) -> Result<Vec<SessionBatchOutcome>, RepositoryError> {
+        let mut outcomes = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            if self.find(&session.key).await?.is_some() {
+                outcomes.push(SessionBatchOutcome::AlreadyPresent);
+            } else if users.get(&session.user_id).await?.is_none() {
+                outcomes.push(SessionBatchOutcome::UserMissing);
+            } else {
+                self.insert(session).await?;
+                outcomes.push(SessionBatchOutcome::Inserted);
+            }
+        }
+        Ok(outcomes)
     }
 }
 

@@ -262,6 +262,75 @@ mod postgres {
         import_takes_over_flask_files(Storage::sql(db.store().await)).await;
     }
 
+    /// `sslmode` in the URL is obeyed by every connection the store opens
+    /// (the pool's and the session look-up's own): `disable` never
+    /// encrypts, `require` always does (when the server offers TLS at all).
+    #[tokio::test(flavor = "multi_thread")]
+    async fn sslmode_in_the_url_decides_whether_every_connection_is_encrypted() {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+
+        let db = TestDatabase::postgres().await;
+        let admin = db.store().await;
+        let server_tls = admin
+            .connection()
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SHOW ssl",
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get_by_index::<String>(0).ok())
+            .is_some_and(|on| on == "on");
+        let modes: &[&str] = if server_tls {
+            &["disable", "require"]
+        } else {
+            &["disable"]
+        };
+        for mode in modes {
+            let mut url = url::Url::parse(&db.url).unwrap_or_else(|e| panic!("{e}"));
+            let name = format!("sslmode_{mode}");
+            url.query_pairs_mut()
+                .append_pair("sslmode", mode)
+                .append_pair("application_name", &name);
+            let store = adapter_seaorm::SqlStore::connect(&adapter_seaorm::SqlOptions::new(
+                url.to_string(),
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("connect with sslmode={mode}: {e}"));
+            // Opens a connection of the session look-up's own.
+            let nobody = domain::SessionKey::digest_of("nobody");
+            let found = domain::SessionRepository::find_with_user(&store, &nobody, &store)
+                .await
+                .unwrap_or_else(|e| panic!("look-up with sslmode={mode}: {e}"));
+            assert!(found.is_none());
+            // Runs on a pool connection, which counts itself.
+            let rows = store
+                .connection()
+                .query_all_raw(Statement::from_string(
+                    DatabaseBackend::Postgres,
+                    format!(
+                        "SELECT s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+                         WHERE a.application_name = '{name}'"
+                    ),
+                ))
+                .await
+                .unwrap_or_else(|e| panic!("pg_stat_ssl: {e}"));
+            let encrypted: Vec<bool> = rows
+                .iter()
+                .map(|row| {
+                    row.try_get_by_index::<bool>(0)
+                        .unwrap_or_else(|e| panic!("{e}"))
+                })
+                .collect();
+            assert!(encrypted.len() >= 2, "sslmode={mode}: {encrypted:?}");
+            assert!(
+                encrypted.iter().all(|tls| *tls == (*mode == "require")),
+                "sslmode={mode}: connections encrypted: {encrypted:?}"
+            );
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread")]
     async fn requests_get_503_while_the_database_is_away_and_recover_when_it_returns() {
         let db = TestDatabase::postgres().await;

@@ -25,6 +25,9 @@ use integration_tests::storage_contract::{Backend, Stores};
 
 /// The migration that added session activity and `login_failures`.
 const ACTIVITY_MIGRATION: &str = "m20261128_000003_session_activity_and_login_failures";
+/// The migration after it (digest columns as `text` on PostgreSQL), which
+/// steps down and up with it.
+const DIGESTS_MIGRATION: &str = "m20261201_000004_digests_as_text";
 
 async fn stores(db: &TestDatabase) -> Stores {
     let store = Arc::new(db.store().await);
@@ -118,10 +121,13 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
     let store = db.store().await;
     let (user, stored) = user_with_session(&store, "survivor").await;
 
-    store.migrate_down(1).await.expect("migrate down");
+    store.migrate_down(2).await.expect("migrate down");
     assert_eq!(
         store.schema_state().await.expect("schema state"),
-        SchemaState::Pending(vec![ACTIVITY_MIGRATION.to_owned()])
+        SchemaState::Pending(vec![
+            ACTIVITY_MIGRATION.to_owned(),
+            DIGESTS_MIGRATION.to_owned()
+        ])
     );
     for gone in [
         "SELECT last_used_at FROM sessions",
@@ -140,7 +146,7 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
 
     assert_eq!(
         store.migrate_up().await.expect("migrate up again"),
-        [ACTIVITY_MIGRATION]
+        [ACTIVITY_MIGRATION, DIGESTS_MIGRATION]
     );
     let found = store
         .find_with_user(&stored.key, &store)

@@ -15,6 +15,14 @@ pub struct ConnectError {
     pub source: DbErr,
 }
 
+/// Whether the statement broke a unique constraint.
+pub(crate) fn is_unique_violation(error: &DbErr) -> bool {
+    matches!(
+        error.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
+
 /// Whether the error means "the database is not there right now" (a retry
 /// later may succeed) rather than "this statement is wrong".
 pub(crate) fn is_unavailable(error: &DbErr) -> bool {

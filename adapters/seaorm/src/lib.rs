@@ -8,6 +8,7 @@
 //! [`RepositoryError::Unexpected`] with the `DbErr` kept as its source for
 //! the log.
 
+mod direct;
 pub mod entity;
 mod errors;
 mod schema;
@@ -17,20 +18,29 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr, OnConflict};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RuntimeErr, Statement,
+    TransactionTrait, Value,
 };
+use std::collections::HashSet;
+use std::sync::Arc;
 use std::time::Duration;
+use uuid::Uuid;
 
 use domain::{
     AccountKey, AttemptLog, Email, FailedAttempt, FailureWindow, NameChange, PasswordHash,
-    RepositoryError, Session, SessionKey, SessionRepository, User, UserId, UserRepository,
+    RepositoryError, Session, SessionBatchOutcome, SessionKey, SessionRepository, User,
+    UserBatchOutcome, UserId, UserRepository,
 };
 
+use crate::direct::Direct;
 use crate::entity::{login_failure, session, user};
-use crate::errors::{classify, corrupt};
+use crate::errors::{classify, corrupt, is_unique_violation};
 
 pub use errors::ConnectError;
+
+/// How long a connection may sit idle before it is checked at its next use.
+pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 pub use schema::{SchemaError, SchemaState, redact_url};
 
 /// How to reach the database.
@@ -66,6 +76,19 @@ impl SqlOptions {
 #[derive(Clone, Debug)]
 pub struct SqlStore {
     db: DatabaseConnection,
+    /// The per-request session look-up's own connections.
+    direct: Arc<Direct>,
+    observer: Option<Observer>,
+}
+
+/// Who is told of every statement (see [`SqlStore::observe_bound_statements`]).
+#[derive(Clone)]
+struct Observer(Arc<dyn Fn(&Statement) + Send + Sync>);
+
+impl std::fmt::Debug for Observer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Observer")
+    }
 }
 
 impl SqlStore {
@@ -80,6 +103,16 @@ impl SqlStore {
             .min_connections(0)
             .acquire_timeout(options.acquire_timeout)
             .connect_timeout(options.acquire_timeout)
+            // sqlx pings every connection it hands out unless told
+            // otherwise: a round trip more per statement. Check only
+            // connections idle long enough to have been dropped meanwhile
+            // (a broken one fails its statement, 503, and is discarded).
+            .test_before_acquire_if_idle_for(IDLE_BEFORE_PING)
+            // SQLite's default page cache (2 MB a connection) cannot hold
+            // the index pages that bulk inserts of random keys (UUIDs,
+            // digests) touch, so each transaction wrote them out again and
+            // again: 32 MB, allocated only as used.
+            .map_sqlx_sqlite_opts(|options| options.pragma("cache_size", "-32768"))
             .sqlx_logging(false);
         let statement_timeout = options.statement_timeout;
         let milliseconds = statement_timeout.as_millis().max(1).to_string();
@@ -88,6 +121,11 @@ impl SqlStore {
                 pg.options([("statement_timeout", milliseconds.as_str())])
             })
             .map_sqlx_sqlite_opts(move |sqlite| sqlite.busy_timeout(statement_timeout));
+        let direct = Direct::new(&options.url, options.pool_size, options.acquire_timeout)
+            .map_err(|e| ConnectError {
+                url: redact_url(&options.url),
+                source: DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+            })?;
         let db = Database::connect(connect)
             .await
             .map_err(|source| ConnectError {
@@ -98,7 +136,22 @@ impl SqlStore {
             url: redact_url(&options.url),
             source,
         })?;
-        Ok(Self { db })
+        if db.get_database_backend() == DbBackend::Sqlite {
+            // Write-ahead logging: readers (every session-authenticated
+            // request) never wait for a writer (a login, a logout, the
+            // CLI), and a commit costs one sync instead of several. The
+            // mode is kept in the database file, so every process opening
+            // it uses it too. Best effort: a database that cannot switch
+            // (another process holds it exclusively) works as before.
+            if let Err(error) = db.execute_unprepared("PRAGMA journal_mode = WAL").await {
+                tracing::warn!(error = %error, "could not switch SQLite to write-ahead logging");
+            }
+        }
+        Ok(Self {
+            db,
+            direct: Arc::new(direct),
+            observer: None,
+        })
     }
 
     /// The connection, for migrations and tests.
@@ -109,8 +162,21 @@ impl SqlStore {
     /// Calls `observer` with the SQL of every statement this store runs
     /// (for metrics, and for tests that count round trips).
     pub fn observe_statements(&mut self, observer: impl Fn(&str) + Send + Sync + 'static) {
+        self.observe_bound_statements(move |statement| observer(&statement.sql));
+    }
+
+    /// Calls `observer` with every statement this store runs, with the
+    /// values bound to it (so a test can ask the database for the plan of
+    /// exactly what the store runs, parameter types included).
+    pub fn observe_bound_statements(
+        &mut self,
+        observer: impl Fn(&Statement) + Send + Sync + 'static,
+    ) {
+        let observer: Arc<dyn Fn(&Statement) + Send + Sync> = Arc::new(observer);
+        let through_orm = Arc::clone(&observer);
         self.db
-            .set_metric_callback(move |info| observer(&info.statement.sql));
+            .set_metric_callback(move |info| through_orm(info.statement));
+        self.observer = Some(Observer(observer));
     }
 }
 
@@ -174,6 +240,14 @@ fn session_columns(session: &Session) -> session::ActiveModel {
         user_agent: Set(session.user_agent.clone()),
     }
 }
+
+/// Records of a batched insert handled by one set of statements (a call is
+/// one transaction, however many records it brings). The look-ups are `IN`
+/// lists of this many keys: small enough next to a table of tens of
+/// thousands of rows that PostgreSQL answers them through the index (with
+/// 1,000 keys against 50,000 rows it rightly prefers a scan), and large
+/// enough that a statement's round trip is shared by many records.
+const BATCH_CHUNK: usize = 250;
 
 /// A failed write of a user: a unique violation is on the email (the
 /// constraint or column named in the message says so) or on the id.
@@ -309,6 +383,201 @@ impl UserRepository for SqlStore {
             .map_err(classify)?;
         Ok(result.rows_affected > 0)
     }
+
+    async fn insert_new_batch(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, RepositoryError> {
+        match self.insert_new_users_at_once(users).await {
+            Err(error) if is_unique_violation(&error) => {
+                // Another writer stored one of these ids or emails between
+                // our check and our insert (the transaction rolled back):
+                // decide record by record instead.
+                self.insert_new_users_one_by_one(users).await
+            }
+            other => other.map_err(classify),
+        }
+    }
+}
+
+impl SqlStore {
+    /// A batch of users in one transaction: per chunk, two indexed `IN`
+    /// look-ups (ids present, emails taken) and one multi-row `INSERT`.
+    async fn insert_new_users_at_once(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, sea_orm::DbErr> {
+        let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(users.len());
+        for chunk in users.chunks(BATCH_CHUNK) {
+            outcomes.extend(Self::insert_new_users_chunk(&txn, chunk).await?);
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn insert_new_users_chunk(
+        txn: &sea_orm::DatabaseTransaction,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, sea_orm::DbErr> {
+        let present: HashSet<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Id.is_in(users.iter().map(|u| u.id.as_uuid())))
+            .into_tuple::<Uuid>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        let candidates: Vec<String> = users
+            .iter()
+            .filter(|u| !present.contains(&u.id.as_uuid()))
+            .map(|u| u.email.as_str().to_owned())
+            .collect();
+        // An empty `IN ()` is spelt as a false comparison that SQLite
+        // answers by walking an index: ask nothing instead.
+        let taken: HashSet<String> = if candidates.is_empty() {
+            HashSet::new()
+        } else {
+            user::Entity::find()
+                .select_only()
+                .column(user::Column::Email)
+                .filter(user::Column::Email.is_in(candidates))
+                .into_tuple::<String>()
+                .all(txn)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        // Earlier records of the batch count as stored for later ones, as
+        // they would one by one.
+        let mut new_ids = HashSet::new();
+        let mut new_emails = HashSet::new();
+        let mut rows = Vec::new();
+        let outcomes = users
+            .iter()
+            .map(|u| {
+                if present.contains(&u.id.as_uuid()) || new_ids.contains(&u.id.as_uuid()) {
+                    UserBatchOutcome::AlreadyPresent
+                } else if taken.contains(u.email.as_str()) || new_emails.contains(u.email.as_str())
+                {
+                    UserBatchOutcome::DuplicateEmail
+                } else {
+                    new_ids.insert(u.id.as_uuid());
+                    new_emails.insert(u.email.as_str());
+                    rows.push(user_columns(u));
+                    UserBatchOutcome::Inserted
+                }
+            })
+            .collect();
+        user::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        Ok(outcomes)
+    }
+
+    /// The per-record path of a batch, for when another writer raced it.
+    async fn insert_new_users_one_by_one(
+        &self,
+        users: &[User],
+    ) -> Result<Vec<UserBatchOutcome>, RepositoryError> {
+        let mut outcomes = Vec::with_capacity(users.len());
+        for user in users {
+            if UserRepository::get(self, &user.id).await?.is_some() {
+                outcomes.push(UserBatchOutcome::AlreadyPresent);
+                continue;
+            }
+            outcomes.push(match UserRepository::insert(self, user).await {
+                Ok(()) => UserBatchOutcome::Inserted,
+                Err(RepositoryError::DuplicateEmail) => UserBatchOutcome::DuplicateEmail,
+                Err(other) => return Err(other),
+            });
+        }
+        Ok(outcomes)
+    }
+
+    /// A batch of sessions in one transaction: per chunk, two indexed
+    /// `IN` look-ups (keys present, users existing) and one multi-row
+    /// `INSERT`.
+    async fn insert_new_sessions_at_once(
+        &self,
+        sessions: &[Session],
+    ) -> Result<Vec<SessionBatchOutcome>, sea_orm::DbErr> {
+        let txn = self.db.begin().await?;
+        let mut outcomes = Vec::with_capacity(sessions.len());
+        for chunk in sessions.chunks(BATCH_CHUNK) {
+            outcomes.extend(Self::insert_new_sessions_chunk(&txn, chunk).await?);
+        }
+        txn.commit().await?;
+        Ok(outcomes)
+    }
+
+    async fn insert_new_sessions_chunk(
+        txn: &sea_orm::DatabaseTransaction,
+        sessions: &[Session],
+    ) -> Result<Vec<SessionBatchOutcome>, sea_orm::DbErr> {
+        let present: HashSet<String> = session::Entity::find()
+            .select_only()
+            .column(session::Column::TokenDigest)
+            .filter(
+                session::Column::TokenDigest
+                    .is_in(sessions.iter().map(|s| s.key.as_str().to_owned())),
+            )
+            .into_tuple::<String>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        let wanted: HashSet<Uuid> = sessions.iter().map(|s| s.user_id.as_uuid()).collect();
+        let users: HashSet<Uuid> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::Id.is_in(wanted))
+            .into_tuple::<Uuid>()
+            .all(txn)
+            .await?
+            .into_iter()
+            .collect();
+        let mut new_keys = HashSet::new();
+        let mut rows = Vec::new();
+        let outcomes = sessions
+            .iter()
+            .map(|s| {
+                if present.contains(s.key.as_str()) || new_keys.contains(s.key.as_str()) {
+                    SessionBatchOutcome::AlreadyPresent
+                } else if !users.contains(&s.user_id.as_uuid()) {
+                    SessionBatchOutcome::UserMissing
+                } else {
+                    new_keys.insert(s.key.as_str());
+                    rows.push(session_columns(s));
+                    SessionBatchOutcome::Inserted
+                }
+            })
+            .collect();
+        session::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        Ok(outcomes)
+    }
+
+    /// The per-record path of a batch, for when another writer raced it.
+    async fn insert_new_sessions_one_by_one(
+        &self,
+        sessions: &[Session],
+    ) -> Result<Vec<SessionBatchOutcome>, RepositoryError> {
+        let mut outcomes = Vec::with_capacity(sessions.len());
+        for session in sessions {
+            if SessionRepository::find(self, &session.key).await?.is_some() {
+                outcomes.push(SessionBatchOutcome::AlreadyPresent);
+            } else if UserRepository::get(self, &session.user_id).await?.is_none() {
+                outcomes.push(SessionBatchOutcome::UserMissing);
+            } else {
+                SessionRepository::insert(self, session).await?;
+                outcomes.push(SessionBatchOutcome::Inserted);
+            }
+        }
+        Ok(outcomes)
+    }
 }
 
 #[async_trait]
@@ -347,12 +616,20 @@ impl SessionRepository for SqlStore {
         key: &SessionKey,
         _users: &dyn UserRepository,
     ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
-        // One round trip: the session joined with its user.
-        let found = session::Entity::find_by_id(key.as_str().to_owned())
-            .find_also_related(user::Entity)
-            .one(&self.db)
+        // One round trip: the session joined with its user, as a prepared
+        // statement on the look-up's own connections.
+        if let Some(Observer(observer)) = &self.observer {
+            observer(&Statement::from_sql_and_values(
+                self.db.get_database_backend(),
+                self.direct.session_with_user_sql(),
+                [Value::from(key.as_str().to_owned())],
+            ));
+        }
+        let found = self
+            .direct
+            .session_with_user(key.as_str())
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))))?;
         match found {
             None => Ok(None),
             Some((session, user)) => {
@@ -436,6 +713,21 @@ impl SessionRepository for SqlStore {
             .await
             .map_err(classify)?;
         Ok(result.rows_affected)
+    }
+
+    async fn insert_new_batch(
+        &self,
+        sessions: &[Session],
+        _users: &dyn UserRepository,
+    ) -> Result<Vec<SessionBatchOutcome>, RepositoryError> {
+        // As with `find_with_user`: under `session_db_auth` the users are
+        // this database's, and the foreign key insists on it anyway.
+        match self.insert_new_sessions_at_once(sessions).await {
+            Err(error) if is_unique_violation(&error) => {
+                self.insert_new_sessions_one_by_one(sessions).await
+            }
+            other => other.map_err(classify),
+        }
     }
 }
 
