@@ -946,6 +946,12 @@ pub async fn delete_expired_by_both_removes_sessions_past_either_limit(stores: S
     for s in dead.iter().chain(&kept) {
         insert_session(&stores, s).await;
     }
+    // What a sweep would keep is what the live-session gauge counts.
+    let live = ok(stores.sessions.count_live(Some(at(3)), Some(at(6))).await);
+    assert!(
+        live.is_none() || live == Some(3),
+        "count_live says {live:?}, 3 would be kept"
+    );
 
     assert_eq!(
         ok(stores

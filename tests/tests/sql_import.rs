@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use session_auth::Storage;
-use session_auth::import::import;
 use domain::{Password, PasswordHash};
 use integration_tests::sql_database::TestDatabase;
+use session_auth::Storage;
+use session_auth::import::import;
 
 /// A Flask data folder with `count` users, each with one session.
 fn flask_folder(count: usize) -> tempfile::TempDir {

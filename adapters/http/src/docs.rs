@@ -308,6 +308,17 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
             "example",
             json!({ "email": "bob@example.com", "password": "a long secret" }),
         );
+        // Swagger UI fills a form's fields from each property's own example
+        // (not the schema's): without them it shows `string`.
+        for (field, example) in [("email", "bob@example.com"), ("password", "a long secret")] {
+            if let Some(property) = schemas
+                .get_mut("LoginForm")
+                .and_then(|schema| schema.get_mut("properties"))
+                .and_then(|properties| properties.get_mut(field))
+            {
+                property["example"] = json!(example);
+            }
+        }
         set(
             schemas,
             "ChangePasswordRequest",

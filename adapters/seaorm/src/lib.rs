@@ -684,6 +684,36 @@ impl SessionRepository for SqlStore {
         Ok(result.rows_affected)
     }
 
+    async fn count_live(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Result<Option<u64>, RepositoryError> {
+        // The complement of `delete_expired`'s condition, on the same
+        // indexes.
+        let mut live = Condition::all();
+        if let Some(cutoff) = created_before {
+            live = live.add(session::Column::CreatedAt.gte(cutoff));
+        }
+        if let Some(cutoff) = last_used_before {
+            live = live.add(
+                Condition::any()
+                    .add(session::Column::LastUsedAt.gte(cutoff))
+                    .add(
+                        Condition::all()
+                            .add(session::Column::LastUsedAt.is_null())
+                            .add(session::Column::CreatedAt.gte(cutoff)),
+                    ),
+            );
+        }
+        let count = session::Entity::find()
+            .filter(live)
+            .count(&self.db)
+            .await
+            .map_err(classify)?;
+        Ok(Some(count))
+    }
+
     async fn delete_expired(
         &self,
         created_before: Option<DateTime<Utc>>,
