@@ -46,7 +46,11 @@ def run(ctx, report):
     for kind in ctx.storages():
         with store(kind) as st, serving(ctx.binary, st, admin=("admin@example.com", "admin-pw")) as srv:
             headers = []
-            cmd_prefix = []
+            # A duplicate email is a conflict with stored data, which no
+            # schema can express; the Flask contract answers it 400.
+            config_text = ('[[operations]]\ninclude-name = "POST /api/v1/users"\n'
+                           '[operations.checks.positive_data_acceptance]\n'
+                           'expected-statuses = ["2xx", "400"]\n')
             if kind != "memory":
                 cookie, r = srv.login("admin@example.com", "admin-pw")
                 if not report.check(cookie, f"{kind}: admin login ({r.status})"):
@@ -55,18 +59,13 @@ def run(ctx, report):
                 # knows it is the authentication (and leaves it alone when
                 # it sends data that must be refused).
                 token = cookie.split("=", 1)[1]
-                config = os.path.join(st.dir, "schemathesis.toml")
-                with open(config, "w") as f:
-                    f.write(f'[auth.openapi.session_cookie]\napi_key = "{token}"\n')
-                    # A duplicate email is a conflict with stored data, which
-                    # no schema can express; the Flask contract answers it 400.
-                    f.write('\n[[operations]]\ninclude-name = "POST /api/v1/users"\n'
-                            '[operations.checks.positive_data_acceptance]\n'
-                            'expected-statuses = ["2xx", "400"]\n')
-                headers = []
-                cmd_prefix = ["--config-file", config]
+                config_text = f'[auth.openapi.session_cookie]\napi_key = "{token}"\n\n' + config_text
             else:
                 headers = ["--exclude-checks", "ignored_auth"]
+            config = os.path.join(st.dir, "schemathesis.toml")
+            with open(config, "w") as f:
+                f.write(config_text)
+            cmd_prefix = ["--config-file", config]
             junit = os.path.join(st.dir, "junit.xml")
             argv = cmd + cmd_prefix + [
                 "run", f"http://127.0.0.1:{srv.port}/api/v1/openapi.json",
