@@ -90,3 +90,37 @@ http_tests! {
         }
     }
 }
+
+http_tests! {
+    /// A JSON body that is not an object (an array of the fields' values,
+    /// which a lenient decoder would read as the object) is `Wrong format`
+    /// and changes nothing.
+    async fn json_bodies_that_are_not_objects_are_wrong_format(backend: Backend) {
+        let service = Service::start(backend, "none").await;
+        let alice = service.create_user("alice@example.com", "alice-pw").await;
+        let path = format!("/api/v1/users/{}", alice.id);
+        for body in ["[null, null]", "[\"Al\", \"Ice\"]", "\"Alice\"", "42"] {
+            service
+                .put(&path)
+                .body("application/json", body)
+                .send()
+                .await
+                .assert(400, error("Wrong format"));
+            service
+                .post("/api/v1/users")
+                .body("application/json", body)
+                .send()
+                .await
+                .assert(400, error("Wrong format"));
+        }
+        service
+            .post("/api/v1/users")
+            .body("application/json", "[\"bob@example.com\", \"pw\", null, null]")
+            .send()
+            .await
+            .assert(400, error("Wrong format"));
+        let user = service.get(&path).send().await.json();
+        assert_eq!(user["first_name"], Value::Null);
+        service.get("/api/v1/stats").send().await.assert(200, json!({"users": 1}));
+    }
+}

@@ -70,6 +70,15 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
             return Ok(Self::Malformed);
         }
         let bytes = body.take()?.into_bytes().await?;
+        // Only a JSON object is a request of this API: serde would also
+        // read a struct from an array of its fields (`[null, null]`).
+        let is_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        if !is_object {
+            return Ok(Self::Malformed);
+        }
         Ok(serde_json::from_slice(&bytes).map_or(Self::Malformed, Self::Parsed))
     }
 }
