@@ -359,15 +359,17 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                 }
             }
         }
-        // `PUT /users/<id>` takes null for a name as "leave it as it is",
-        // as the Flask API did.
-        if let Some(properties) = schemas
-            .get_mut("UpdateUserRequest")
-            .and_then(|schema| schema.get_mut("properties"))
-            .and_then(Value::as_object_mut)
-        {
-            for property in properties.values_mut() {
-                property["nullable"] = json!(true);
+        // Names may be null in requests, as the Flask API took them: no name
+        // on `POST /users`, "leave it as it is" on `PUT /users/<id>`.
+        for schema in ["UpdateUserRequest", "CreateUserRequest"] {
+            for name in ["first_name", "last_name"] {
+                if let Some(property) = schemas
+                    .get_mut(schema)
+                    .and_then(|schema| schema.get_mut("properties"))
+                    .and_then(|properties| properties.get_mut(name))
+                {
+                    property["nullable"] = json!(true);
+                }
             }
         }
         set(
