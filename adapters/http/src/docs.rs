@@ -282,6 +282,20 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                     schema.insert(key.into(), value);
                 }
             };
+        // The same for one property of a schema.
+        let set_property = |schemas: &mut serde_json::Map<String, Value>,
+                            name: &str,
+                            property: &str,
+                            key: &str,
+                            value: Value| {
+            if let Some(property) = schemas
+                .get_mut(name)
+                .and_then(|schema| schema.get_mut("properties"))
+                .and_then(|properties| properties.get_mut(property))
+            {
+                property[key] = value;
+            }
+        };
         set(
             schemas,
             "CreateUserRequest",
@@ -311,13 +325,7 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
         // Swagger UI fills a form's fields from each property's own example
         // (not the schema's): without them it shows `string`.
         for (field, example) in [("email", "bob@example.com"), ("password", "a long secret")] {
-            if let Some(property) = schemas
-                .get_mut("LoginForm")
-                .and_then(|schema| schema.get_mut("properties"))
-                .and_then(|properties| properties.get_mut(field))
-            {
-                property["example"] = json!(example);
-            }
+            set_property(schemas, "LoginForm", field, "example", json!(example));
         }
         set(
             schemas,
@@ -350,26 +358,16 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                     .map(|p| p.keys().map(|k| json!(k)).collect())
                     .unwrap_or_default();
                 schema.insert("required".into(), Value::Array(keys));
-                for key in nullable {
-                    if let Some(property) =
-                        schema.get_mut("properties").and_then(|p| p.get_mut(*key))
-                    {
-                        property["nullable"] = json!(true);
-                    }
-                }
+            }
+            for key in nullable {
+                set_property(schemas, name, key, "nullable", json!(true));
             }
         }
         // Names may be null in requests, as the Flask API took them: no name
         // on `POST /users`, "leave it as it is" on `PUT /users/<id>`.
         for schema in ["UpdateUserRequest", "CreateUserRequest"] {
             for name in ["first_name", "last_name"] {
-                if let Some(property) = schemas
-                    .get_mut(schema)
-                    .and_then(|schema| schema.get_mut("properties"))
-                    .and_then(|properties| properties.get_mut(name))
-                {
-                    property["nullable"] = json!(true);
-                }
+                set_property(schemas, schema, name, "nullable", json!(true));
             }
         }
         set(
