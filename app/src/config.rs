@@ -431,6 +431,11 @@ pub struct ServeArgs {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// How much lower than the server's the password-hashing threads'
+    /// scheduling priority is, as a nice value (0 to 19): a login storm
+    /// then takes only the CPU that other requests leave.
+    #[arg(long, env = "HASH_NICENESS", default_value_t = 19, value_parser = clap::value_parser!(u8).range(0..=19))]
+    pub hash_niceness: u8,
     /// Most connections served at once; more wait in the kernel's backlog.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections: u32,

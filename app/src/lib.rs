@@ -263,15 +263,17 @@ pub struct Infrastructure {
 }
 
 impl Infrastructure {
-    /// Argon2id on every core, the OS CSPRNG and the system clock.
+    /// Argon2id on every core (at the process's priority: for the CLI,
+    /// which hashes alone), the OS CSPRNG and the system clock.
     pub fn real() -> Self {
-        Self::real_with_queue_depth().0
+        Self::real_with_queue_depth(0).0
     }
 
-    /// [`Self::real`], and a probe of the Argon2 queue's depth for the
-    /// metrics.
-    pub fn real_with_queue_depth() -> (Self, QueueDepth) {
-        let hasher = Arc::new(Argon2Hasher::per_core());
+    /// [`Self::real`] with the hashing threads' nice value raised by
+    /// `hash_niceness` (`HASH_NICENESS`), and a probe of the Argon2 queue's
+    /// depth for the metrics.
+    pub fn real_with_queue_depth(hash_niceness: u8) -> (Self, QueueDepth) {
+        let hasher = Arc::new(Argon2Hasher::per_core(hash_niceness));
         let probe = hasher.clone();
         let infra = Self {
             hasher,

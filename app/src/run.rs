@@ -35,7 +35,7 @@ pub fn init_logging(level: &str, format: LogFormat) {
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let storage = open_storage(&args.storage).await?;
     let settings = args.settings();
-    let (infra, queue_depth) = Infrastructure::real_with_queue_depth();
+    let (infra, queue_depth) = Infrastructure::real_with_queue_depth(args.hash_niceness);
     let services = services(&settings, &storage, &infra);
     crate::admin::bootstrap_user(&args, &services.users).await?;
     let sweeper = tokio::spawn(sweep(

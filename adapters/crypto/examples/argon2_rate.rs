@@ -18,7 +18,7 @@ async fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(10);
-    let hasher = Arc::new(Argon2Hasher::per_core());
+    let hasher = Arc::new(Argon2Hasher::per_core(0));
     let password = Password::parse("bench-password").expect("a valid password");
     let hash = hasher.hash(&password).await.expect("hashing works");
     let done = Arc::new(AtomicU64::new(0));

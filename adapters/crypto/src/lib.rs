@@ -30,6 +30,11 @@ pub const OWASP_PARALLELISM: u32 = 1;
 /// arrive. A burst queues in a bounded channel; callers beyond its capacity
 /// wait for a slot (their number is bounded by the server's connection
 /// limit).
+///
+/// The workers may run at a lower scheduling priority (a higher nice
+/// value, [`Argon2Hasher::niced`]): a storm of logins then takes the CPU
+/// only when nothing else wants it, so the requests that need no hashing
+/// (and, on one machine, the database serving them) keep their latency.
 #[derive(Clone)]
 pub struct Argon2Hasher {
     jobs: mpsc::Sender<Job>,
@@ -59,11 +64,24 @@ const MAX_VERIFY_MEMORY_KIB: u32 = 256 * 1024;
 
 impl Argon2Hasher {
     /// A hasher with the OWASP parameters on `workers` threads (at least
-    /// one), queueing at most `queue` requests (at least one).
+    /// one), queueing at most `queue` requests (at least one), at the
+    /// process's own priority.
     ///
     /// # Panics
     /// When the operating system refuses to start a thread, at start-up.
     pub fn new(workers: usize, queue: usize) -> Self {
+        Self::niced(workers, queue, 0)
+    }
+
+    /// [`Self::new`], with the worker threads' nice value raised by
+    /// `niceness` (0 to 19; larger is lower priority) where the operating
+    /// system has nice values (Unix). Lowering one's own priority needs no
+    /// privilege; should it fail anyway, the workers run at the process's
+    /// priority, which changes speed, never results.
+    ///
+    /// # Panics
+    /// When the operating system refuses to start a thread, at start-up.
+    pub fn niced(workers: usize, queue: usize, niceness: u8) -> Self {
         // The constants are valid Argon2 parameters, so this cannot fail.
         let params = Params::new(OWASP_MEMORY_KIB, OWASP_ITERATIONS, OWASP_PARALLELISM, None)
             .unwrap_or_else(|_| Params::default());
@@ -75,7 +93,10 @@ impl Argon2Hasher {
             #[allow(clippy::expect_used)]
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || work(&receiver, &params))
+                .spawn(move || {
+                    lower_priority(niceness);
+                    work(&receiver, &params)
+                })
                 .expect("the operating system refused to start a password-hashing thread");
         }
         Self {
@@ -84,10 +105,11 @@ impl Argon2Hasher {
         }
     }
 
-    /// One worker per available core, and a queue of 64 per worker.
-    pub fn per_core() -> Self {
+    /// One worker per available core, and a queue of 64 per worker, with
+    /// the workers' nice value raised by `niceness` ([`Self::niced`]).
+    pub fn per_core(niceness: u8) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Self::new(cores, cores * 64)
+        Self::niced(cores, cores * 64, niceness)
     }
 
     /// Requests waiting for or being served by a worker right now.
@@ -112,6 +134,25 @@ impl Argon2Hasher {
         outcome
     }
 }
+
+/// Raises the calling thread's nice value by `niceness` (at most 19).
+/// On Linux a nice value belongs to a thread, so this touches only the
+/// worker that calls it.
+#[cfg(unix)]
+fn lower_priority(niceness: u8) {
+    use rustix::process::{getpriority_process, setpriority_process};
+    if niceness == 0 {
+        return;
+    }
+    let current = getpriority_process(None).unwrap_or(0);
+    let target = (current + i32::from(niceness.min(19))).min(19);
+    // Failure leaves the worker at the process's priority: slower to
+    // yield, never wrong.
+    let _ = setpriority_process(None, target);
+}
+
+#[cfg(not(unix))]
+fn lower_priority(_niceness: u8) {}
 
 /// A worker's life: take the next job, answer it, until every sender is
 /// gone. The memory area lives as long as the worker.
