@@ -288,7 +288,7 @@ macro_rules! settings_subset {
 settings_subset!(
     /// The storage and the password rules (the user commands).
     UserSettings,
-    &["password_min_length"]
+    &["password_min_length", "password_policy", "security_profile"]
 );
 settings_subset!(
     /// The storage and the session lifetimes (the session commands).
@@ -361,6 +361,59 @@ pub enum LogFormat {
     Json,
 }
 
+/// `SECURITY_PROFILE`: the defaults of the settings a security review asks
+/// about, each still overridable by its own variable or flag.
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SecurityProfile {
+    /// The Flask API's behaviour: every setting keeps its compatible
+    /// default.
+    #[default]
+    Compatible,
+    /// LOGIN_ERRORS=generic, PASSWORD_MIN_LENGTH=12, PASSWORD_POLICY=strong,
+    /// COOKIE_SECURE=true.
+    Strict,
+}
+
+impl SecurityProfile {
+    /// A setting's value under this profile: the one given explicitly (a
+    /// variable or flag), else the profile's. Each setting the profile
+    /// decides is one call in [`ServeArgs::settings`].
+    pub fn pick<T>(self, explicit: Option<T>, compatible: T, strict: T) -> T {
+        explicit.unwrap_or(match self {
+            Self::Compatible => compatible,
+            Self::Strict => strict,
+        })
+    }
+}
+
+/// `LOGIN_ERRORS`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoginErrorsSetting {
+    /// The Flask API's answers: `404 no user found for this email`, `401
+    /// wrong password`.
+    Compatible,
+    /// One answer for both: `401 wrong email or password`.
+    Generic,
+}
+
+impl From<LoginErrorsSetting> for domain::LoginErrors {
+    fn from(setting: LoginErrorsSetting) -> Self {
+        match setting {
+            LoginErrorsSetting::Compatible => Self::Compatible,
+            LoginErrorsSetting::Generic => Self::Generic,
+        }
+    }
+}
+
+/// `PASSWORD_POLICY`.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordPolicy {
+    /// Only the length limits (PASSWORD_MIN_LENGTH to 128 characters).
+    Length,
+    /// The length limits and a zxcvbn strength score of at least 3 of 4.
+    Strong,
+}
+
 /// `session-auth serve`.
 #[derive(Args, Debug, Clone)]
 pub struct ServeArgs {
@@ -387,17 +440,35 @@ pub struct ServeArgs {
         value_parser = clap::value_parser!(i64).range(..=MAX_DURATION_SECONDS)
     )]
     pub session_duration: i64,
-    /// Mark the session cookie `Secure` (send it over HTTPS only).
-    #[arg(long, env = "COOKIE_SECURE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    pub cookie_secure: bool,
+    /// Defaults of the security settings: `compatible` (the Flask API's
+    /// behaviour) or `strict` (LOGIN_ERRORS=generic, PASSWORD_MIN_LENGTH=12,
+    /// PASSWORD_POLICY=strong, COOKIE_SECURE=true); each of those set
+    /// explicitly wins over the profile.
+    #[arg(long, env = "SECURITY_PROFILE", value_enum, default_value_t = SecurityProfile::Compatible)]
+    pub security_profile: SecurityProfile,
+    /// Mark the session cookie `Secure` (send it over HTTPS only). Default:
+    /// false, true under SECURITY_PROFILE=strict.
+    #[arg(long, env = "COOKIE_SECURE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub cookie_secure: Option<bool>,
+    /// What a failed login says: `compatible` tells an unknown email (404)
+    /// from a wrong password (401), as the Flask API; `generic` answers both
+    /// `401 wrong email or password`. Default: compatible, generic under
+    /// SECURITY_PROFILE=strict.
+    #[arg(long, env = "LOGIN_ERRORS", value_enum)]
+    pub login_errors: Option<LoginErrorsSetting>,
     /// End sessions not used for this many seconds (activity extends them;
     /// SESSION_DURATION still ends them); 0: no idle timeout.
     #[arg(long, env = "SESSION_IDLE_TIMEOUT", default_value_t = 0, allow_negative_numbers = true, value_parser = clap::value_parser!(i64).range(..=MAX_DURATION_SECONDS))]
     pub session_idle_timeout: i64,
-    /// Shortest new password accepted, in characters (1: any non-empty, as
-    /// the Flask API).
-    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=128))]
-    pub password_min_length: u16,
+    /// Shortest new password accepted, in characters. Default: 1 (any
+    /// non-empty, as the Flask API), 12 under SECURITY_PROFILE=strict.
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", value_parser = clap::value_parser!(u16).range(1..=128))]
+    pub password_min_length: Option<u16>,
+    /// Rules for new passwords: `length` (only the length limits) or
+    /// `strong` (also a zxcvbn strength score of at least 3 of 4, judged
+    /// offline). Default: length, strong under SECURITY_PROFILE=strict.
+    #[arg(long, env = "PASSWORD_POLICY", value_enum)]
+    pub password_policy: Option<PasswordPolicy>,
     /// Largest request body accepted, in bytes (larger: 413).
     #[arg(long, env = "BODY_LIMIT", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1..))]
     pub body_limit: u32,
@@ -500,14 +571,30 @@ impl ServeArgs {
             .expect("every setting of serve has a default its parser accepts")
     }
 
-    /// The service settings these arguments give.
+    /// The service settings these arguments give, the security profile's
+    /// defaults filled in where no value was given.
     pub fn settings(&self) -> crate::Settings {
+        let profile = self.security_profile;
         crate::Settings {
             auth_type: self.auth_type,
             session_name: self.session_name.clone(),
             session_duration: self.session_duration,
             session_idle_timeout: self.session_idle_timeout,
-            cookie_secure: self.cookie_secure,
+            // The settings SECURITY_PROFILE decides: (explicit value,
+            // compatible default, strict default).
+            cookie_secure: profile.pick(self.cookie_secure, false, true),
+            login_errors: profile
+                .pick(
+                    self.login_errors,
+                    LoginErrorsSetting::Compatible,
+                    LoginErrorsSetting::Generic,
+                )
+                .into(),
+            password_policy: profile.pick(
+                self.password_policy,
+                PasswordPolicy::Length,
+                PasswordPolicy::Strong,
+            ),
             throttle: domain::ThrottleRules {
                 account_max_failures: self.throttle_account_failures,
                 account_window: chrono::Duration::seconds(self.throttle_account_window.into()),
@@ -515,7 +602,7 @@ impl ServeArgs {
                 backoff: chrono::Duration::seconds(self.throttle_backoff.into()),
             },
             passwords: domain::PasswordRules {
-                min_length: self.password_min_length.into(),
+                min_length: profile.pick(self.password_min_length, 1, 12).into(),
                 ..domain::PasswordRules::default()
             },
             body_limit: self.body_limit as usize,
@@ -600,7 +687,12 @@ mod tests {
         assert_eq!(serve.session_duration, 86_400);
         assert_eq!(serve.session_name, "_my_session_id");
         assert_eq!(serve.api_port, 5000);
-        assert!(!serve.cookie_secure);
+        assert_eq!(serve.security_profile, SecurityProfile::Compatible);
+        let settings = serve.settings();
+        assert!(!settings.cookie_secure);
+        assert_eq!(settings.login_errors, domain::LoginErrors::Compatible);
+        assert_eq!(settings.passwords.min_length, 1);
+        assert_eq!(settings.password_policy, PasswordPolicy::Length);
         assert_eq!(serve.storage.storage, StorageKind::File);
     }
 
@@ -655,6 +747,56 @@ mod tests {
             "README configuration table vs clap"
         );
         assert!(from_clap.len() >= 20, "the table was not found");
+    }
+
+    fn serve_settings(args: &[&str]) -> crate::Settings {
+        let cli = parse(&[&["serve"], args].concat()).unwrap();
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve")
+        };
+        serve.settings()
+    }
+
+    #[test]
+    fn the_strict_profile_sets_every_security_default_at_once() {
+        let strict = serve_settings(&["--security-profile", "strict"]);
+        assert!(strict.cookie_secure);
+        assert_eq!(strict.login_errors, domain::LoginErrors::Generic);
+        assert_eq!(strict.passwords.min_length, 12);
+        assert_eq!(strict.password_policy, PasswordPolicy::Strong);
+    }
+
+    #[test]
+    fn an_explicit_setting_wins_over_the_profile_either_way() {
+        let strict = serve_settings(&[
+            "--security-profile",
+            "strict",
+            "--cookie-secure",
+            "false",
+            "--login-errors",
+            "compatible",
+            "--password-min-length",
+            "8",
+            "--password-policy",
+            "length",
+        ]);
+        assert!(!strict.cookie_secure);
+        assert_eq!(strict.login_errors, domain::LoginErrors::Compatible);
+        assert_eq!(strict.passwords.min_length, 8);
+        assert_eq!(strict.password_policy, PasswordPolicy::Length);
+        let compatible =
+            serve_settings(&["--login-errors", "generic", "--password-policy", "strong"]);
+        assert_eq!(compatible.login_errors, domain::LoginErrors::Generic);
+        assert_eq!(compatible.password_policy, PasswordPolicy::Strong);
+        assert!(!compatible.cookie_secure);
+        assert_eq!(compatible.passwords.min_length, 1);
+    }
+
+    #[test]
+    fn unknown_profile_or_policy_names_are_refused() {
+        assert!(parse(&["serve", "--security-profile", "paranoid"]).is_err());
+        assert!(parse(&["serve", "--password-policy", "zxcvbn"]).is_err());
+        assert!(parse(&["serve", "--login-errors", "vague"]).is_err());
     }
 
     #[test]

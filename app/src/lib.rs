@@ -10,7 +10,7 @@ pub mod server;
 
 use std::sync::Arc;
 
-use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
+use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock, ZxcvbnStrength};
 use adapter_file::{FileStore, JournalSettings};
 use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, Services};
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
@@ -214,6 +214,10 @@ pub struct Settings {
     pub session_idle_timeout: i64,
     /// `COOKIE_SECURE`.
     pub cookie_secure: bool,
+    /// `LOGIN_ERRORS`: what a failed login tells the client.
+    pub login_errors: domain::LoginErrors,
+    /// `PASSWORD_POLICY`: whether new passwords must also be strong.
+    pub password_policy: config::PasswordPolicy,
     /// The brute-force limits.
     pub throttle: ThrottleRules,
     /// Length limits on new passwords.
@@ -338,12 +342,17 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
         hasher: infra.hasher.clone(),
         clock: infra.clock.clone(),
         tokens: infra.tokens.clone(),
+        strength: match settings.password_policy {
+            config::PasswordPolicy::Length => None,
+            config::PasswordPolicy::Strong => Some(Arc::new(ZxcvbnStrength::default())),
+        },
     };
     let rules = AuthRules {
         session_logins: settings.auth_type.uses_sessions(),
         sessions: settings.session_rules(),
         throttle: settings.throttle,
         passwords: settings.passwords,
+        login_errors: settings.login_errors,
     };
     let users = Arc::new(UserService::new(&ports, settings.passwords));
     let auth = Arc::new(AuthService::new(ports, rules));

@@ -60,6 +60,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     tracing::info!(
         address = %local,
         auth_type = %args.auth_type,
+        security_profile = ?args.security_profile,
         storage = ?args.storage.storage,
         data_dir = %args.storage.data_dir.display(),
         session_duration = args.session_duration,

@@ -262,3 +262,107 @@ fn config_errors_name_the_variable_and_config_check_reaches_the_storage() {
         import.describe()
     );
 }
+
+/// `PASSWORD_POLICY=strong` (alone or through `SECURITY_PROFILE=strict`)
+/// holds on `user create`, `user set-password` and the bootstrap user,
+/// saying why without the password; a new account's email must look like
+/// an address.
+#[test]
+fn the_cli_and_the_bootstrap_apply_the_password_policy_and_the_email_syntax() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let create = |email: &'static str| ["user", "create", "--email", email, "--password-stdin"];
+
+    let weak = with_stdin(
+        dir,
+        &create("ann@example.com"),
+        &[("PASSWORD_POLICY", "strong")],
+        "qwerty123\n",
+    );
+    assert!(!weak.status.success(), "{}", weak.describe());
+    assert!(
+        weak.stderr.contains("password is too weak"),
+        "{}",
+        weak.describe()
+    );
+    assert!(!weak.stderr.contains("qwerty123"), "{}", weak.describe());
+
+    let strict = with_stdin(
+        dir,
+        &create("ann@example.com"),
+        &[("SECURITY_PROFILE", "strict")],
+        "passwordpassword\n",
+    );
+    assert!(!strict.status.success(), "{}", strict.describe());
+    assert!(strict.stderr.contains("too weak"), "{}", strict.describe());
+
+    let not_an_email = with_stdin(dir, &create("not-an-email"), &[], "a fine secret\n");
+    assert!(!not_an_email.status.success());
+    assert!(
+        not_an_email.stderr.contains("email must contain an @"),
+        "{}",
+        not_an_email.describe()
+    );
+
+    let created = with_stdin(
+        dir,
+        &create("ann@example.com"),
+        &[("SECURITY_PROFILE", "strict")],
+        "violet tram under 9 maples\n",
+    );
+    assert!(created.status.success(), "{}", created.describe());
+    let recased = with_stdin(dir, &create("ANN@example.com"), &[], "another secret\n");
+    assert!(!recased.status.success());
+    assert!(
+        recased.stderr.contains("already exists"),
+        "{}",
+        recased.describe()
+    );
+
+    let reset = with_stdin(
+        dir,
+        &[
+            "user",
+            "set-password",
+            "ANN@EXAMPLE.COM",
+            "--password-stdin",
+        ],
+        &[("PASSWORD_POLICY", "strong")],
+        "letmein1\n",
+    );
+    assert!(!reset.status.success(), "{}", reset.describe());
+    assert!(
+        reset.stderr.contains("password is too weak"),
+        "{}",
+        reset.describe()
+    );
+    assert!(!reset.stderr.contains("letmein1"), "{}", reset.describe());
+
+    let secret = dir.join("bootstrap-password");
+    std::fs::write(&secret, "password123\n").expect("password file written");
+    let secret = secret.display().to_string();
+    let bootstrap = with_stdin(
+        dir,
+        &["serve"],
+        &[
+            ("STORAGE", "memory"),
+            ("API_HOST", "127.0.0.1"),
+            ("API_PORT", "0"),
+            ("PASSWORD_POLICY", "strong"),
+            ("BOOTSTRAP_EMAIL", "boot@example.com"),
+            ("BOOTSTRAP_PASSWORD_FILE", &secret),
+        ],
+        "",
+    );
+    assert!(!bootstrap.status.success(), "{}", bootstrap.describe());
+    assert!(
+        bootstrap.stderr.contains("password is too weak"),
+        "{}",
+        bootstrap.describe()
+    );
+    assert!(
+        !bootstrap.stderr.contains("password123"),
+        "{}",
+        bootstrap.describe()
+    );
+}

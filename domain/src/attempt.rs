@@ -6,15 +6,18 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 
 /// The key under which an account's failures are counted: the SHA-256 of the
-/// email as typed, so the log never holds what people type into the email
-/// field (sometimes their password).
+/// email as typed with ASCII letters folded to lower case (as emails are
+/// compared: `Bob@x.io` and `bob@x.io` share one count), so the log never
+/// holds what people type into the email field (sometimes their password).
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct AccountKey(String);
 
 impl AccountKey {
     /// The key of an email as typed.
     pub fn of(email: &str) -> Self {
-        Self(hex::encode(Sha256::digest(email.as_bytes())))
+        Self(hex::encode(Sha256::digest(
+            crate::user::fold(email).as_bytes(),
+        )))
     }
 
     /// The hex digest, for storage.

@@ -64,8 +64,8 @@ impl From<HashError> for Failure {
     }
 }
 
-/// A new password outside the configured length rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+/// A new password outside the configured rules.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordRuleError {
     /// Shorter than the minimum.
     #[error("password must be at least {0} characters")]
@@ -73,6 +73,10 @@ pub enum PasswordRuleError {
     /// Longer than the maximum.
     #[error("password must be at most {0} characters")]
     TooLong(usize),
+    /// Weaker than `PASSWORD_POLICY` requires; why, never quoting the
+    /// password.
+    #[error("password is too weak: {0}")]
+    TooWeak(String),
 }
 
 /// A field a client sent that no storage could keep as it is.
@@ -84,6 +88,9 @@ pub enum FieldError {
     /// Holds the NUL character, which PostgreSQL's text cannot store.
     #[error("{0} must not contain the NUL character")]
     Nul(&'static str),
+    /// A new account's email is not of the accepted syntax; says why.
+    #[error("email {0}")]
+    Email(&'static str),
 }
 
 /// Why a login (or any password check) failed.
@@ -101,6 +108,10 @@ pub enum LoginError {
     /// The password does not match.
     #[error("wrong password")]
     WrongPassword,
+    /// Under `LOGIN_ERRORS=generic`: the email is unknown or the password
+    /// wrong, said alike; which one is kept for the server's log only.
+    #[error("wrong email or password")]
+    InvalidCredentials(CredentialFault),
     /// Too many failed checks: try again after this long.
     #[error("Too many attempts")]
     TooManyAttempts(Duration),
@@ -113,6 +124,19 @@ pub enum LoginError {
     Failure(#[from] Failure),
 }
 
+/// Which of the two credentials was wrong, behind
+/// [`LoginError::InvalidCredentials`]: for the server's log, never for the
+/// client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CredentialFault {
+    /// No user has the email.
+    #[error("no user found for this email")]
+    UnknownEmail,
+    /// The password does not match.
+    #[error("wrong password")]
+    WrongPassword,
+}
+
 /// Why changing a password failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
@@ -122,7 +146,7 @@ pub enum ChangePasswordError {
     /// No new password given.
     #[error("new_password missing")]
     NewMissing,
-    /// The new password breaks the length rules.
+    /// The new password breaks the password rules.
     #[error("new_password: {0}")]
     Rule(#[from] PasswordRuleError),
     /// The current password does not match.
@@ -148,7 +172,7 @@ pub enum CreateUserError {
     /// Another user has this email.
     #[error("Can't create User: email already exists")]
     DuplicateEmail,
-    /// The password breaks the length rules.
+    /// The password breaks the password rules.
     #[error("Can't create User: {0}")]
     Rule(#[from] PasswordRuleError),
     /// A field no storage could keep.
@@ -165,7 +189,7 @@ pub enum SetPasswordError {
     /// No such user.
     #[error("no such user")]
     NoSuchUser,
-    /// The password breaks the length rules.
+    /// The password breaks the password rules.
     #[error("{0}")]
     Rule(#[from] PasswordRuleError),
     /// The password changed meanwhile (another reset or a user's own

@@ -26,19 +26,19 @@ pub mod user;
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
 pub use credentials::{Credentials, EmailAndPassword};
 pub use error::{
-    BoxError, ChangePasswordError, CreateUserError, Failure, FieldError, HashError,
-    InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError, SetPasswordError,
-    UnknownAuthType, UpdateUserError,
+    BoxError, ChangePasswordError, CreateUserError, CredentialFault, Failure, FieldError,
+    HashError, InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError,
+    SetPasswordError, UnknownAuthType, UpdateUserError,
 };
 pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{
-    AttemptLog, Clock, PasswordHasher, SessionBatchOutcome, SessionRepository, TokenGenerator,
-    UserBatchOutcome, UserRepository,
+    AttemptLog, Clock, PasswordHasher, PasswordStrength, SessionBatchOutcome, SessionRepository,
+    TokenGenerator, UserBatchOutcome, UserRepository,
 };
 pub use service::{
-    AuthPorts, AuthRules, AuthService, Logins, NewUser, PasswordChange, UserService,
+    AuthPorts, AuthRules, AuthService, LoginErrors, Logins, NewUser, PasswordChange, UserService,
 };
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,

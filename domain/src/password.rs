@@ -5,6 +5,7 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 use crate::error::{InvalidPasswordHash, PasswordRuleError};
+use crate::ports::PasswordStrength;
 
 /// A clear-text password received from a client. It never reaches storage or
 /// a log: it has no `Display`, and its `Debug` is redacted.
@@ -62,6 +63,30 @@ impl PasswordRules {
             Err(PasswordRuleError::TooLong(self.max_length))
         } else {
             Ok(())
+        }
+    }
+
+    /// [`Self::check`], then, when `strength` is given (`PASSWORD_POLICY`
+    /// beyond length), whether it judges `password` strong enough for an
+    /// account whose own words are `context`. Every path that sets a
+    /// password (a new user, an operator's reset, a user's change) goes
+    /// through here.
+    ///
+    /// # Errors
+    /// [`PasswordRuleError`] saying which rule it breaks, and why when it
+    /// is too weak.
+    pub fn check_new(
+        &self,
+        password: &Password,
+        strength: Option<&dyn PasswordStrength>,
+        context: &[&str],
+    ) -> Result<(), PasswordRuleError> {
+        self.check(password)?;
+        match strength {
+            Some(strength) => strength
+                .check(password, context)
+                .map_err(PasswordRuleError::TooWeak),
+            None => Ok(()),
         }
     }
 }

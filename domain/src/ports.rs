@@ -19,8 +19,8 @@ pub enum UserBatchOutcome {
     Inserted,
     /// A user with this id was already stored; nothing was changed.
     AlreadyPresent,
-    /// Another user (stored, or earlier in the batch) has this email;
-    /// nothing was stored.
+    /// Another user (stored, or earlier in the batch) has exactly this
+    /// email; nothing was stored.
     DuplicateEmail,
 }
 
@@ -39,13 +39,25 @@ pub enum SessionBatchOutcome {
 /// Where users live.
 #[async_trait]
 pub trait UserRepository: Send + Sync {
-    /// Stores a new user.
+    /// Stores a new account.
     ///
     /// # Errors
     /// MUST return [`RepositoryError::DuplicateId`] when a stored user has
-    /// the same id, else
-    /// the same email (compared exactly), storing nothing.
+    /// the same id, else [`RepositoryError::DuplicateEmail`] when a stored
+    /// user's email equals this one ignoring ASCII case
+    /// ([`Email::matches`]), storing nothing; also against a concurrent
+    /// insert (two creations of `Ann@x.io` and `ann@x.io` racing store one).
     async fn insert(&self, user: &User) -> Result<(), RepositoryError>;
+
+    /// Stores a user from existing data (the import of the Flask API's
+    /// files), which may hold emails that differ only in case: refuses
+    /// only an email equal exactly to a stored one.
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::DuplicateId`] when a stored user has
+    /// the same id, else [`RepositoryError::DuplicateEmail`] when a stored
+    /// user has exactly this email, storing nothing.
+    async fn insert_imported(&self, user: &User) -> Result<(), RepositoryError>;
 
     /// The user with this id, `None` when there is none.
     ///
@@ -53,8 +65,10 @@ pub trait UserRepository: Send + Sync {
     /// Only storage failures.
     async fn get(&self, id: &UserId) -> Result<Option<User>, RepositoryError>;
 
-    /// The user with this email (compared exactly), `None` when there is
-    /// none. Must be an indexed look-up, not a scan.
+    /// The user a login with this email names, `None` when there is none:
+    /// among the users whose email equals it ignoring ASCII case, the one
+    /// [`Email::pick`] picks (an exact match; else the only one; else
+    /// none). Must be an indexed look-up on the folded email, not a scan.
     ///
     /// # Errors
     /// Only storage failures.
@@ -86,8 +100,8 @@ pub trait UserRepository: Send + Sync {
     /// (nothing is stored then).
     ///
     /// # Errors
-    /// MUST return [`RepositoryError::DuplicateEmail`] when the new email
-    /// belongs to another user.
+    /// MUST return [`RepositoryError::DuplicateEmail`] when the email
+    /// changes and another user's equals the new one ignoring ASCII case.
     async fn update(&self, user: &User) -> Result<bool, RepositoryError>;
 
     /// Sets the names that `names` gives (a `None` leaves that name as it
@@ -128,8 +142,9 @@ pub trait UserRepository: Send + Sync {
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError>;
 
     /// Stores each user of `users` whose id is not stored yet, as if
-    /// [`get`](Self::get) then [`insert`](Self::insert) were called for each
-    /// in order; one outcome per user, in the same order. Never changes a
+    /// [`get`](Self::get) then [`insert_imported`](Self::insert_imported)
+    /// were called for each in order (so emails differing only in case are
+    /// all stored); one outcome per user, in the same order. Never changes a
     /// stored user. For bulk loads (the import): an adapter should store a
     /// batch in a few statements and one transaction, with no per-record
     /// scan; the provided implementation is the per-record loop.
@@ -147,7 +162,7 @@ pub trait UserRepository: Send + Sync {
                 outcomes.push(UserBatchOutcome::AlreadyPresent);
                 continue;
             }
-            outcomes.push(match self.insert(user).await {
+            outcomes.push(match self.insert_imported(user).await {
                 Ok(()) => UserBatchOutcome::Inserted,
                 Err(RepositoryError::DuplicateEmail) => UserBatchOutcome::DuplicateEmail,
                 Err(other) => return Err(other),
@@ -332,6 +347,26 @@ pub trait PasswordHasher: Send + Sync {
     /// # Errors
     /// [`HashError`] when the stored hash is corrupt or hashing could not run.
     async fn verify(&self, password: &Password, hash: &PasswordHash) -> Result<bool, HashError>;
+
+    /// A fixed hash made with the same parameters as [`Self::hash`]'s,
+    /// that no known password matches: a login with an unknown email is
+    /// verified against it, so that it costs the same work as a wrong
+    /// password.
+    fn decoy(&self) -> PasswordHash;
+}
+
+/// Judges whether a new password is strong enough (`PASSWORD_POLICY`
+/// beyond the length limits). Pure computation, fast enough to run on an
+/// async worker (a password is at most 128 characters).
+pub trait PasswordStrength: Send + Sync {
+    /// `Ok` when `password` is strong enough for an account whose own
+    /// words (email, names) are `context` (a password built from them is
+    /// weaker); otherwise why not, in words fit to show the person who
+    /// chose it, never quoting the password.
+    ///
+    /// # Errors
+    /// The reason the password is too weak.
+    fn check(&self, password: &Password, context: &[&str]) -> Result<(), String>;
 }
 
 /// The only source of time for the domain.

@@ -121,7 +121,10 @@ macro_rules! storage_contract_tests {
         $crate::storage_contract_tests!(
             @checks $backend;
             users_are_found_by_email_and_by_id,
-            emails_are_compared_exactly,
+            emails_are_found_ignoring_case,
+            legacy_emails_differing_only_in_case_follow_the_exact_then_single_rule,
+            a_new_email_equal_but_for_case_is_refused_on_insert_and_update,
+            racing_creations_of_one_email_in_two_cases_store_one,
             users_are_listed_in_creation_order_and_counted,
             stored_users_keep_every_field,
             update_changes_names_and_email,
@@ -268,20 +271,141 @@ pub async fn users_are_found_by_email_and_by_id(stores: Stores) -> Expected {
     }
 }
 
-/// Emails differing only in case are different users (existing data holds
-/// such pairs, and each must keep logging in).
-pub async fn emails_are_compared_exactly(stores: Stores) -> Expected {
+/// An email finds its user whatever the case of its ASCII letters; other
+/// letters are compared exactly.
+pub async fn emails_are_found_ignoring_case(stores: Stores) -> Expected {
+    let dana = user("dana@example.com");
+    let emile = user("Émile@Example.com");
+    insert_user(&stores, &dana).await;
+    insert_user(&stores, &emile).await;
+    for typed in ["DANA@EXAMPLE.COM", "Dana@Example.com", "dana@example.com"] {
+        assert_eq!(
+            ok(stores.users.find_by_email(&email(typed)).await),
+            Some(dana.clone()),
+            "{typed}"
+        );
+    }
+    assert_eq!(
+        ok(stores
+            .users
+            .find_by_email(&email("Émile@EXAMPLE.COM"))
+            .await),
+        Some(emile.clone())
+    );
+    assert_eq!(
+        ok(stores
+            .users
+            .find_by_email(&email("émile@example.com"))
+            .await),
+        None,
+        "only ASCII letters are folded"
+    );
+    Expected {
+        users: vec![dana, emile],
+        ..Expected::default()
+    }
+}
+
+/// Existing data (the Flask API's, imported) may hold emails that differ
+/// only in case: both are stored, each logs in with its own email exactly,
+/// and an email matching both but neither exactly names no one; once one
+/// is gone, the other is the single match.
+pub async fn legacy_emails_differing_only_in_case_follow_the_exact_then_single_rule(
+    stores: Stores,
+) -> Expected {
     let lower = user("dana@example.com");
     let upper = user("Dana@Example.com");
-    insert_user(&stores, &lower).await;
-    assert_eq!(ok(stores.users.find_by_email(&upper.email).await), None);
-    insert_user(&stores, &upper).await;
+    let legacy = user("not-an-email");
+    for u in [&lower, &upper, &legacy] {
+        ok(stores.users.insert_imported(u).await);
+    }
+    assert_duplicate(
+        stores
+            .users
+            .insert_imported(&user("Dana@Example.com"))
+            .await,
+    );
+    assert_eq!(
+        ok(stores.users.find_by_email(&lower.email).await),
+        Some(lower.clone())
+    );
     assert_eq!(
         ok(stores.users.find_by_email(&upper.email).await),
         Some(upper.clone())
     );
+    assert_eq!(
+        ok(stores.users.find_by_email(&email("DANA@EXAMPLE.COM")).await),
+        None,
+        "two users match ignoring case and neither exactly"
+    );
+    assert_eq!(
+        ok(stores.users.find_by_email(&email("NOT-AN-EMAIL")).await),
+        Some(legacy.clone())
+    );
+    // A new account is refused whichever of them it resembles.
+    assert_duplicate(stores.users.insert(&user("DANA@example.com")).await);
+    assert!(ok(stores.users.delete(&upper.id).await));
+    assert_eq!(
+        ok(stores.users.find_by_email(&email("DANA@EXAMPLE.COM")).await),
+        Some(lower.clone())
+    );
     Expected {
-        users: vec![lower, upper],
+        users: vec![lower, legacy],
+        ..Expected::default()
+    }
+}
+
+/// A new account's email, or a changed email, equal to another user's but
+/// for case is a duplicate; a user may change the case of their own.
+pub async fn a_new_email_equal_but_for_case_is_refused_on_insert_and_update(
+    stores: Stores,
+) -> Expected {
+    let erin = user("erin@example.com");
+    let frank = user("frank@example.com");
+    insert_user(&stores, &erin).await;
+    insert_user(&stores, &frank).await;
+    assert_duplicate(stores.users.insert(&user("ERIN@example.com")).await);
+    let mut taking = frank.clone();
+    taking.email = email("Erin@Example.com");
+    assert_duplicate(stores.users.update(&taking).await);
+    let mut recased = erin.clone();
+    recased.email = email("Erin@Example.com");
+    assert!(ok(stores.users.update(&recased).await));
+    assert_eq!(
+        ok(stores.users.find_by_email(&email("erin@example.com")).await),
+        Some(recased.clone())
+    );
+    Expected {
+        users: vec![recased, frank],
+        ..Expected::default()
+    }
+}
+
+/// Two creations of one email in two cases, racing: exactly one is stored,
+/// the other is a duplicate.
+pub async fn racing_creations_of_one_email_in_two_cases_store_one(stores: Stores) -> Expected {
+    let mut winners = Vec::new();
+    for round in 0..8 {
+        let a = user(&format!("race{round}@example.com"));
+        let b = user(&format!("RACE{round}@example.com"));
+        let racer = |u: &User| {
+            let users = stores.users.clone();
+            let u = u.clone();
+            tokio::spawn(async move { users.insert(&u).await })
+        };
+        let (first, second) = (racer(&a), racer(&b));
+        let outcomes = (
+            first.await.unwrap_or_else(|e| panic!("{e}")),
+            second.await.unwrap_or_else(|e| panic!("{e}")),
+        );
+        match outcomes {
+            (Ok(()), Err(RepositoryError::DuplicateEmail)) => winners.push(a),
+            (Err(RepositoryError::DuplicateEmail), Ok(())) => winners.push(b),
+            other => panic!("round {round}: expected one stored and one duplicate, got {other:?}"),
+        }
+    }
+    Expected {
+        users: winners,
         ..Expected::default()
     }
 }
@@ -1206,17 +1330,19 @@ pub mod attempt_log {
         fail(log.as_ref(), "alice@example.com", here, second(2)).await;
         fail(log.as_ref(), "alice@example.com", there, second(3)).await;
         fail(log.as_ref(), "bob@example.com", here, second(4)).await;
-        // Emails are keyed as typed: another case is another account.
+        // Emails are keyed ignoring case, as they are compared: another
+        // case is the same account.
         fail(log.as_ref(), "Alice@example.com", there, second(5)).await;
 
         let since = second(0);
         let alice = Some("alice@example.com");
         vec![
-            counted(alice, None, since, window(3, 1, 3)),
+            counted(alice, None, since, window(4, 1, 5)),
+            counted(Some("ALICE@EXAMPLE.COM"), None, since, window(4, 1, 5)),
             counted(None, Some(here), since, window(3, 1, 4)),
             counted(None, Some(there), since, window(2, 3, 5)),
             counted(alice, Some(here), since, window(2, 1, 2)),
-            counted(alice, Some(there), since, window(1, 3, 3)),
+            counted(alice, Some(there), since, window(2, 3, 5)),
             counted(
                 Some("bob@example.com"),
                 Some(there),

@@ -450,11 +450,12 @@ http_tests! {
         }
     }
 
-    /// An email no user has identifies no one; emails are compared exactly.
+    /// An email no user has identifies no one; emails ignore the case of
+    /// ASCII letters (issue 12: `Alice@example.com` is alice).
     async fn basic_auth_with_an_unknown_email_is_403(backend: Backend) {
         let service = Service::start(backend, "basic_auth").await;
         let alice = service.create_user("alice@example.com", "alice-pw").await;
-        for email in ["bob@example.com", "Alice@example.com", ""] {
+        for email in ["bob@example.com", "alice@example.org", ""] {
             service
                 .get("/api/v1/users/me")
                 .basic(email, &alice.password)
@@ -462,6 +463,12 @@ http_tests! {
                 .await
                 .assert(403, forbidden());
         }
+        service
+            .get("/api/v1/users/me")
+            .basic("Alice@example.com", &alice.password)
+            .send()
+            .await
+            .assert_status(200);
     }
 
     /// The header must start with `Basic ` (with the space).

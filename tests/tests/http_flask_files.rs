@@ -410,3 +410,104 @@ async fn a_flask_user_without_a_password_cannot_log_in() {
         .assert(403, json!({"error": "Forbidden"}));
     drop(service);
 }
+
+const DANA_ID: &str = "1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f6";
+const DANA_UPPER_ID: &str = "2e3f4a5b-6c7d-4e8f-9a01-b2c3d4e5f6a7";
+const LEGACY_ID: &str = "3f4a5b6c-7d8e-4f9a-8b12-c3d4e5f6a7b8";
+
+/// `.db_User.json` of a Flask deployment that, comparing emails exactly and
+/// checking none, created `dana@hbtn.io` and `Dana@HBTN.io` as two
+/// accounts, and one whose email is no address at all.
+fn flask_users_differing_in_case() -> String {
+    let record = |id: &str, email: &str, password: &str| {
+        format!(
+            r#""{id}": {{"id": "{id}", "created_at": "{CREATED}", "updated_at": "{CREATED}", "email": "{email}", "_password": "{hash}", "first_name": null, "last_name": null}}"#,
+            hash = sha256_hex(password)
+        )
+    };
+    format!(
+        "{{{}, {}, {}}}",
+        record(DANA_ID, "dana@hbtn.io", "lower-pw"),
+        record(DANA_UPPER_ID, "Dana@HBTN.io", "upper-pw"),
+        record(LEGACY_ID, "legacy-user", "legacy-pw"),
+    )
+}
+
+async fn login_as(service: &Service, email: &str, password: &str) -> (u16, Value) {
+    let reply = service
+        .post("/api/v1/auth_session/login")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await;
+    (reply.status.as_u16(), reply.json())
+}
+
+/// The rule for emails that differ only in case (README, Security): an
+/// exact match wins; else the single account equal ignoring case; else
+/// none. Every old account keeps logging in with its email as stored, an
+/// old email that is no address still logs in, and a new account cannot
+/// join the pair.
+#[tokio::test]
+async fn flask_users_whose_emails_differ_only_in_case_each_log_in_with_their_own() {
+    let dir = temp_dir();
+    write(dir.path(), USER_FILE, &flask_users_differing_in_case());
+    let service = start("session_db_auth", dir).await;
+
+    let (status, lower) = login_as(&service, "dana@hbtn.io", "lower-pw").await;
+    assert_eq!((status, lower["id"].clone()), (200, json!(DANA_ID)));
+    let (status, upper) = login_as(&service, "Dana@HBTN.io", "upper-pw").await;
+    assert_eq!((status, upper["id"].clone()), (200, json!(DANA_UPPER_ID)));
+    // Each exact email checks its own password, not the other's.
+    assert_eq!(
+        login_as(&service, "dana@hbtn.io", "upper-pw").await,
+        (401, json!({"error": "wrong password"}))
+    );
+    // Two accounts match ignoring case, neither exactly: no one.
+    assert_eq!(
+        login_as(&service, "DANA@HBTN.IO", "lower-pw").await,
+        (404, json!({"error": "no user found for this email"}))
+    );
+    let (status, legacy) = login_as(&service, "LEGACY-USER", "legacy-pw").await;
+    assert_eq!((status, legacy["id"].clone()), (200, json!(LEGACY_ID)));
+
+    service
+        .post("/api/v1/users")
+        .json(&json!({"email": "DANA@hbtn.io", "password": "pw"}))
+        .with(&integration_tests::http_harness::Credential::Cookie(
+            service
+                .login(&Account {
+                    id: DANA_ID.to_owned(),
+                    email: "dana@hbtn.io".to_owned(),
+                    password: "lower-pw".to_owned(),
+                })
+                .await,
+        ))
+        .send()
+        .await
+        .assert(
+            400,
+            json!({"error": "Can't create User: email already exists"}),
+        );
+
+    // Once one of the pair is gone, the other is the single match.
+    let token = service
+        .login(&Account {
+            id: DANA_UPPER_ID.to_owned(),
+            email: "Dana@HBTN.io".to_owned(),
+            password: "upper-pw".to_owned(),
+        })
+        .await;
+    service
+        .delete(&format!("/api/v1/users/{DANA_UPPER_ID}"))
+        .cookie(&token)
+        .send()
+        .await
+        .assert(200, json!({}));
+    let (status, found) = login_as(&service, "DANA@HBTN.IO", "lower-pw").await;
+    assert_eq!((status, found["id"].clone()), (200, json!(DANA_ID)));
+
+    // The rule holds after a restart (the file is read anew).
+    let service = service.restart().await;
+    let (status, found) = login_as(&service, "DANA@HBTN.IO", "lower-pw").await;
+    assert_eq!((status, found["id"].clone()), (200, json!(DANA_ID)));
+}

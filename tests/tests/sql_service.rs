@@ -109,6 +109,19 @@ fn flask_folder() -> tempfile::TempDir {
             "email": "old@flask.io", "_password": legacy.as_stored(),
             "first_name": "Old", "last_name": null
         },
+        // Two accounts the Flask API let differ only in case: both come in.
+        "1c8f2e6d-5c1b-4f4a-8e2c-3e8d7b9f1f22": {
+            "id": "1c8f2e6d-5c1b-4f4a-8e2c-3e8d7b9f1f22",
+            "created_at": "2020-02-04T04:05:06", "updated_at": "2020-02-04T04:05:06",
+            "email": "case@flask.io", "_password": legacy.as_stored(),
+            "first_name": null, "last_name": null
+        },
+        "2d9f3f7e-6d2c-4a5b-9f3d-4f9e8c0a2a33": {
+            "id": "2d9f3f7e-6d2c-4a5b-9f3d-4f9e8c0a2a33",
+            "created_at": "2020-02-05T04:05:06", "updated_at": "2020-02-05T04:05:06",
+            "email": "Case@Flask.io", "_password": legacy.as_stored(),
+            "first_name": null, "last_name": null
+        },
         "not-a-uuid": {
             "id": "not-a-uuid", "created_at": "2020-02-03T04:05:06", "updated_at": "2020-02-03T04:05:06",
             "email": "broken@flask.io", "_password": null
@@ -149,7 +162,7 @@ async fn import_takes_over_flask_files(storage: Storage) {
         .unwrap_or_else(|e| panic!("import failed: {e}"));
     assert_eq!(
         (report.users_imported, report.sessions_imported),
-        (1, 1),
+        (3, 1),
         "{report}"
     );
     assert_eq!(report.skipped.len(), 2, "{report}");
@@ -192,10 +205,10 @@ async fn import_takes_over_flask_files(storage: Storage) {
     );
     assert_eq!(
         (again.users_present, again.sessions_present),
-        (1, 1),
+        (3, 1),
         "{again}"
     );
-    assert_eq!(storage.users.count().await.ok(), Some(2));
+    assert_eq!(storage.users.count().await.ok(), Some(4));
 
     let client = TestClient::new(session_auth::http_endpoint(&settings(), &storage, &infra()));
     // The Flask session's raw token still works as a cookie.
@@ -218,6 +231,36 @@ async fn import_takes_over_flask_files(storage: Storage) {
         .flatten()
         .unwrap_or_else(|| panic!("user gone"));
     assert!(matches!(upgraded.password_hash, PasswordHash::Argon2id(_)));
+
+    // Emails differing only in case: each logs in with its own exactly;
+    // one matching both but neither exactly names no one.
+    for (email, id) in [
+        ("case@flask.io", "1c8f2e6d-5c1b-4f4a-8e2c-3e8d7b9f1f22"),
+        ("Case@Flask.io", "2d9f3f7e-6d2c-4a5b-9f3d-4f9e8c0a2a33"),
+    ] {
+        let reply = client
+            .post("/api/v1/auth_session/login")
+            .content_type("application/x-www-form-urlencoded")
+            .body(format!("email={email}&password=flask-pw"))
+            .send()
+            .await;
+        reply.assert_status_is_ok();
+        reply.assert_json(serde_json::json!({
+            "id": id,
+            "email": email,
+            "first_name": null,
+            "last_name": null,
+            "created_at": if id.starts_with("1c") { "2020-02-04T04:05:06" } else { "2020-02-05T04:05:06" },
+            "updated_at": if id.starts_with("1c") { "2020-02-04T04:05:06" } else { "2020-02-05T04:05:06" },
+        })).await;
+    }
+    let ambiguous = client
+        .post("/api/v1/auth_session/login")
+        .content_type("application/x-www-form-urlencoded")
+        .body("email=CASE@FLASK.IO&password=flask-pw")
+        .send()
+        .await;
+    ambiguous.assert_status(poem::http::StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

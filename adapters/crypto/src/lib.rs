@@ -1,6 +1,6 @@
 //! The cryptographic and time adapters: Argon2id password hashing on a fixed
-//! set of worker threads, session tokens from the OS CSPRNG, and the system
-//! clock.
+//! set of worker threads, the zxcvbn judgement of password strength,
+//! session tokens from the OS CSPRNG, and the system clock.
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcString, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 
 use domain::HashError;
-use domain::{Clock, Password, PasswordHash, PasswordHasher, SessionToken, TokenGenerator};
+use domain::{
+    Clock, Password, PasswordHash, PasswordHasher, PasswordStrength, SessionToken, TokenGenerator,
+};
 
 /// OWASP's recommended Argon2id parameters: 19 MiB of memory, two passes,
 /// one lane.
@@ -263,6 +265,13 @@ fn verify(password: &Password, phc: &str, memory: &mut Vec<Block>) -> Result<boo
     Ok(Output::new(&output).map_err(failed)? == expected)
 }
 
+/// An Argon2id hash with the OWASP parameters (those of every new hash) of
+/// 32 random bytes that were thrown away: no password is known to match it.
+/// A login with an unknown email is verified against it, so it costs what
+/// a wrong password costs. A test checks that its parameters are those of
+/// [`Argon2Hasher::hash`].
+pub const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$97OSGtnCZTtbcL0F21S2XQ$sizyDtmvGGZnLqIR2nysX+nyI3DN0sLbx6BV+NCITW8";
+
 /// Blocks of the OWASP parameters (one block is 1 KiB).
 const OWASP_BLOCKS: usize = OWASP_MEMORY_KIB as usize;
 
@@ -293,6 +302,52 @@ impl PasswordHasher for Argon2Hasher {
                 }
             }
         }
+    }
+
+    fn decoy(&self) -> PasswordHash {
+        PasswordHash::Argon2id(DECOY_HASH.to_owned())
+    }
+}
+
+/// `PASSWORD_POLICY=strong`: a password must reach a zxcvbn score (0–4)
+/// of at least `min_score`, judged offline with zxcvbn's built-in
+/// dictionaries and the account's own words. A refusal gives zxcvbn's
+/// warning and suggestions, which never quote the password.
+#[derive(Clone, Copy, Debug)]
+pub struct ZxcvbnStrength {
+    /// The lowest accepted score: 3 is "safely unguessable: moderate
+    /// protection from an offline slow-hash scenario" (about 10^10
+    /// guesses).
+    pub min_score: u8,
+}
+
+impl Default for ZxcvbnStrength {
+    /// Score 3 or more.
+    fn default() -> Self {
+        Self { min_score: 3 }
+    }
+}
+
+impl PasswordStrength for ZxcvbnStrength {
+    fn check(&self, password: &Password, context: &[&str]) -> Result<(), String> {
+        let entropy = zxcvbn::zxcvbn(password.expose(), context);
+        let score = u8::from(entropy.score());
+        if score >= self.min_score {
+            return Ok(());
+        }
+        let mut reasons: Vec<String> = Vec::new();
+        if let Some(feedback) = entropy.feedback() {
+            reasons.extend(feedback.warning().map(|w| w.to_string()));
+            reasons.extend(feedback.suggestions().iter().map(ToString::to_string));
+        }
+        if reasons.is_empty() {
+            reasons.push("Add another word or two. Uncommon words are better.".into());
+        }
+        Err(format!(
+            "scores {score} of 4, at least {} needed. {}",
+            self.min_score,
+            reasons.join(" ")
+        ))
     }
 }
 
@@ -413,6 +468,65 @@ mod tests {
                 .verify(&pw("from elsewhere!"), &stored)
                 .await
                 .unwrap()
+        );
+    }
+
+    #[tokio::test]
+    async fn the_decoy_has_the_parameters_of_new_hashes_and_matches_no_likely_password() {
+        let hasher = Argon2Hasher::new(1, 4);
+        let fresh = hasher.hash(&pw("x")).await.unwrap();
+        let params_of = |phc: &str| {
+            let parsed = PhcString::new(phc).unwrap();
+            (
+                parsed.algorithm.to_string(),
+                parsed.version,
+                Params::try_from(&parsed).unwrap(),
+                parsed.salt.unwrap().as_str().len(),
+                parsed.hash.unwrap().len(),
+            )
+        };
+        assert_eq!(
+            params_of(DECOY_HASH),
+            params_of(fresh.as_stored().unwrap()),
+            "same algorithm, version, parameters, salt and output lengths: the same work"
+        );
+        let decoy = hasher.decoy();
+        for guess in ["", "password", "x", DECOY_HASH] {
+            if let Some(guess) = Password::parse(guess) {
+                assert!(!hasher.verify(&guess, &decoy).await.unwrap());
+            }
+        }
+    }
+
+    #[test]
+    fn weak_passwords_are_refused_with_zxcvbn_feedback_that_does_not_quote_them() {
+        let strength = ZxcvbnStrength::default();
+        for weak in ["qwerty123", "hunter22", "letmein1", "abc123abc"] {
+            let why = strength.check(&pw(weak), &[]).unwrap_err();
+            assert!(why.contains("of 4, at least 3 needed"), "{why}");
+            assert!(!why.contains(weak), "{why}");
+        }
+        let why = strength.check(&pw("password"), &[]).unwrap_err();
+        assert!(why.contains("common password"), "{why}");
+        assert!(
+            strength
+                .check(&pw("correct horse battery staple"), &[])
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_password_made_of_the_accounts_own_words_is_weaker() {
+        let strength = ZxcvbnStrength::default();
+        let password = pw("annabelle.lee1987");
+        assert!(strength.check(&password, &[]).is_ok());
+        assert!(
+            strength
+                .check(
+                    &password,
+                    &["annabelle.lee1987@example.org", "annabelle.lee1987"]
+                )
+                .is_err()
         );
     }
 

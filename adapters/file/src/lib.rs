@@ -708,6 +708,14 @@ impl UserRepository for FileStore {
         .await
     }
 
+    async fn insert_imported(&self, user: &User) -> Result<(), RepositoryError> {
+        self.change(|t| {
+            t.check_imported_user(user)?;
+            Ok(((), vec![Op::PutUser(user.clone())]))
+        })
+        .await
+    }
+
     async fn get(&self, id: &UserId) -> Result<Option<User>, RepositoryError> {
         Ok(self.read().tables.user(id).cloned())
     }
@@ -733,7 +741,7 @@ impl UserRepository for FileStore {
             if current == user {
                 return Ok((true, Vec::new()));
             }
-            if current.email != user.email && t.user_by_email(&user.email).is_some() {
+            if !t.may_take_email(user) {
                 return Err(RepositoryError::DuplicateEmail);
             }
             Ok((true, vec![Op::PutUser(user.clone())]))

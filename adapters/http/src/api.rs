@@ -7,7 +7,7 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use std::time::Duration;
 
 use domain::{
-    Caller, EmailAndPassword, NameChange, NewUser, PasswordChange, Session, SessionId,
+    Caller, EmailAndPassword, LoginError, NameChange, NewUser, PasswordChange, Session, SessionId,
     SessionToken, User, UserId,
 };
 
@@ -293,6 +293,12 @@ impl Api {
         let (user, token) = match logins.login(&credentials, &client).await {
             Ok(logged_in) => logged_in,
             Err(error) => {
+                // The log says which credential was wrong even when the
+                // client is not told (LOGIN_ERRORS=generic).
+                let fault = match &error {
+                    LoginError::InvalidCredentials(fault) => Some(fault.to_string()),
+                    _ => None,
+                };
                 let error = ApiError::from(error);
                 match &error {
                     ApiError::Unauthorized(Json(body)) | ApiError::NotFound(Json(body)) => {
@@ -300,7 +306,7 @@ impl Api {
                             "login_failed",
                             via = "form",
                             email = credentials.email.as_str(),
-                            reason = body.error.as_str(),
+                            reason = fault.as_deref().unwrap_or(body.error.as_str()),
                             client = client.address.as_deref()
                         );
                     }

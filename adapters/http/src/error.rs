@@ -128,7 +128,9 @@ impl From<LoginError> for ApiError {
                 Self::BadRequest(said(&error))
             }
             LoginError::UnknownEmail | LoginError::NoSessions => Self::NotFound(said(&error)),
-            LoginError::WrongPassword => Self::Unauthorized(said(&error)),
+            LoginError::WrongPassword | LoginError::InvalidCredentials(_) => {
+                Self::Unauthorized(said(&error))
+            }
             LoginError::TooManyAttempts(wait) => Self::too_many_attempts(wait),
             LoginError::Failure(failure) => failure.into(),
         }
@@ -209,6 +211,23 @@ mod tests {
                 .and_then(|v| v.to_str().ok()),
             Some("90")
         );
+    }
+
+    #[test]
+    fn generic_login_errors_are_one_answer_whichever_credential_was_wrong() {
+        use domain::CredentialFault;
+        let answer = |fault| {
+            let response = ApiError::from(LoginError::InvalidCredentials(fault)).into_response();
+            (
+                response.status().as_u16(),
+                format!("{:?}", response.headers()),
+            )
+        };
+        assert_eq!(
+            answer(CredentialFault::UnknownEmail),
+            answer(CredentialFault::WrongPassword)
+        );
+        assert_eq!(answer(CredentialFault::UnknownEmail).0, 401);
     }
 
     #[test]

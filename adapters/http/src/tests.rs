@@ -36,6 +36,10 @@ impl PasswordHasher for PlainHasher {
             matches!(hash, PasswordHash::Argon2id(h) if *h == format!("plain:{}", password.expose())),
         )
     }
+
+    fn decoy(&self) -> PasswordHash {
+        PasswordHash::Argon2id("plain:".into())
+    }
 }
 
 struct FixedClock;
@@ -73,12 +77,14 @@ impl Server {
             hasher: Arc::new(PlainHasher),
             clock: Arc::new(FixedClock),
             tokens: Arc::new(CountingTokens::default()),
+            strength: None,
         };
         let rules = AuthRules {
             session_logins: auth_type.uses_sessions(),
             sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
             throttle: ThrottleRules::default(),
             passwords: PasswordRules::default(),
+            login_errors: domain::LoginErrors::Compatible,
         };
         let users = Arc::new(UserService::new(&ports, rules.passwords));
         let auth = Arc::new(AuthService::new(ports, rules));

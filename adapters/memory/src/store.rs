@@ -46,6 +46,10 @@ impl UserRepository for MemoryStore {
         self.write().insert_user(user)
     }
 
+    async fn insert_imported(&self, user: &User) -> Result<(), RepositoryError> {
+        self.write().insert_imported_user(user)
+    }
+
     async fn get(&self, id: &UserId) -> Result<Option<User>, RepositoryError> {
         Ok(self.read().user(id).cloned())
     }

@@ -2,7 +2,7 @@
 //! needs, shared by the memory store and the file store.
 
 use chrono::{DateTime, Utc};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 
 use domain::{Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, User, UserId};
 
@@ -16,10 +16,12 @@ pub struct Tables {
     users: BTreeMap<u64, User>,
     positions: HashMap<UserId, u64>,
     next_position: u64,
-    by_email: HashMap<Email, UserId>,
-    /// Later users sharing an indexed email, in load order. Only the Flask
-    /// API's data can hold such users; this service refuses duplicates.
-    shadowed: HashMap<Email, VecDeque<UserId>>,
+    /// Users by their email folded to lower case ([`Email::folded`]), in
+    /// load order: every look-up by email, exact or ignoring case, starts
+    /// here. Only the Flask API's data can put two users under one key
+    /// (emails equal, or differing only in case); this service refuses
+    /// such new accounts.
+    by_email: HashMap<String, Holders>,
     /// Sessions by their key's digest as bytes: the hex text is kept once,
     /// in the session, not again in the indexes.
     sessions: HashMap<Digest, Session>,
@@ -82,17 +84,7 @@ impl Tables {
     /// Indexes `user`'s email and id as [`Tables::load_user`] does; where
     /// the user goes in the listing.
     fn claim(&mut self, user: &User) -> Claim {
-        match self.by_email.get(&user.email) {
-            Some(first) if *first != user.id => {
-                self.shadowed
-                    .entry(user.email.clone())
-                    .or_default()
-                    .push_back(user.id);
-            }
-            _ => {
-                self.by_email.insert(user.email.clone(), user.id);
-            }
-        }
+        self.index_email(&user.email, user.id, Place::Last);
         match self.positions.get(&user.id) {
             Some(position) => Claim::Existing(*position),
             None => {
@@ -121,16 +113,7 @@ impl Tables {
             .filter(|email| *email != user.email);
         if let Some(old_email) = old_email {
             self.forget_email(&old_email, &user.id);
-            match self.by_email.get(&user.email) {
-                Some(holder) if *holder != user.id => self
-                    .shadowed
-                    .entry(user.email.clone())
-                    .or_default()
-                    .push_back(user.id),
-                _ => {
-                    self.by_email.insert(user.email.clone(), user.id);
-                }
-            }
+            self.index_email(&user.email, user.id, Place::Last);
         }
         self.users.insert(position, user);
     }
@@ -145,15 +128,9 @@ impl Tables {
     /// Puts a user back at `position` (from [`Tables::position_of`]), which
     /// must be free.
     pub fn reinsert_user(&mut self, position: u64, user: User) {
-        // A removed user held its email's index (only legacy duplicates
-        // are ever shadowed), so it takes the index back.
-        if let Some(holder) = self.by_email.insert(user.email.clone(), user.id)
-            && holder != user.id
-        {
-            let shadows = self.shadowed.entry(user.email.clone()).or_default();
-            shadows.retain(|shadow| *shadow != user.id);
-            shadows.push_front(holder);
-        }
+        // A removed user was, as a rule, alone under its key (only legacy
+        // data holds more), so it takes the first place back.
+        self.index_email(&user.email, user.id, Place::First);
         self.positions.insert(user.id, position);
         self.next_position = self.next_position.max(position);
         self.users.insert(position, user);
@@ -193,34 +170,89 @@ impl Tables {
             .and_then(|position| self.users.get(position))
     }
 
-    /// The user with this email.
-    pub fn user_by_email(&self, email: &Email) -> Option<&User> {
-        self.by_email.get(email).and_then(|id| self.user(id))
+    /// The users whose email equals `email` ignoring ASCII case, in load
+    /// order.
+    fn users_matching(&self, email: &Email) -> impl Iterator<Item = &User> {
+        self.by_email
+            .get(email.folded().as_ref())
+            .map(Holders::ids)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|id| self.user(id))
     }
 
-    /// Whether `user` may be added.
+    /// The user a login with this email names ([`Email::pick`]: an exact
+    /// match, else the only match ignoring case, else none).
+    pub fn user_by_email(&self, email: &Email) -> Option<&User> {
+        email.pick(self.users_matching(email))
+    }
+
+    /// Whether `user` may be added as a new account.
     ///
     /// # Errors
     /// [`RepositoryError::DuplicateId`] when the id is taken,
-    /// [`RepositoryError::DuplicateEmail`] when the email is.
+    /// [`RepositoryError::DuplicateEmail`] when a user's email equals this
+    /// one ignoring case.
     pub fn check_new_user(&self, user: &User) -> Result<(), RepositoryError> {
         if self.positions.contains_key(&user.id) {
             Err(RepositoryError::DuplicateId)
-        } else if self.by_email.contains_key(&user.email) {
+        } else if self.by_email.contains_key(user.email.folded().as_ref()) {
             Err(RepositoryError::DuplicateEmail)
         } else {
             Ok(())
         }
     }
 
-    /// Adds a user.
+    /// Whether `user` may be added from existing data: only an exactly
+    /// equal email is a duplicate.
     ///
     /// # Errors
-    /// [`RepositoryError::DuplicateEmail`] when the email is taken.
+    /// [`RepositoryError::DuplicateId`] when the id is taken,
+    /// [`RepositoryError::DuplicateEmail`] when a user has exactly this
+    /// email.
+    pub fn check_imported_user(&self, user: &User) -> Result<(), RepositoryError> {
+        if self.positions.contains_key(&user.id) {
+            Err(RepositoryError::DuplicateId)
+        } else if self
+            .users_matching(&user.email)
+            .any(|u| u.email == user.email)
+        {
+            Err(RepositoryError::DuplicateEmail)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Adds a new account.
+    ///
+    /// # Errors
+    /// As [`Tables::check_new_user`].
     pub fn insert_user(&mut self, user: &User) -> Result<(), RepositoryError> {
         self.check_new_user(user)?;
         self.load_user(user.clone());
         Ok(())
+    }
+
+    /// Adds a user from existing data.
+    ///
+    /// # Errors
+    /// As [`Tables::check_imported_user`].
+    pub fn insert_imported_user(&mut self, user: &User) -> Result<(), RepositoryError> {
+        self.check_imported_user(user)?;
+        self.load_user(user.clone());
+        Ok(())
+    }
+
+    /// Whether `user` (stored already) may take its email: `false` when
+    /// the email changes and another user's equals it ignoring case.
+    pub fn may_take_email(&self, user: &User) -> bool {
+        match self.user(&user.id) {
+            Some(current) if current.email != user.email => self
+                .by_email
+                .get(user.email.folded().as_ref())
+                .is_none_or(|holders| holders.ids().iter().all(|id| *id == user.id)),
+            _ => true,
+        }
     }
 
     /// Replaces a user; `false` when there is none with that id.
@@ -236,12 +268,12 @@ impl Tables {
             return Ok(false);
         };
         if current.email != user.email {
-            if self.by_email.contains_key(&user.email) {
+            if !self.may_take_email(user) {
                 return Err(RepositoryError::DuplicateEmail);
             }
             let old_email = current.email.clone();
             self.forget_email(&old_email, &user.id);
-            self.by_email.insert(user.email.clone(), user.id);
+            self.index_email(&user.email, user.id, Place::Last);
         }
         self.users.insert(position, user.clone());
         Ok(true)
@@ -290,21 +322,26 @@ impl Tables {
         true
     }
 
-    /// Drops `id`'s claim on `email`; a user it shadowed (legacy data only)
-    /// takes the index over.
-    fn forget_email(&mut self, email: &Email, id: &UserId) {
-        if let Some(shadows) = self.shadowed.get_mut(email) {
-            shadows.retain(|shadow| shadow != id);
-        }
-        if self.by_email.get(email) == Some(id) {
-            self.by_email.remove(email);
-            let next = self.shadowed.get_mut(email).and_then(VecDeque::pop_front);
-            if let Some(next) = next {
-                self.by_email.insert(email.clone(), next);
+    /// Files `id` under `email`'s key, at `place` among the users there
+    /// (once: an id already there keeps its place).
+    fn index_email(&mut self, email: &Email, id: UserId, place: Place) {
+        match self.by_email.get_mut(email.folded().as_ref()) {
+            Some(holders) => holders.add(id, place),
+            None => {
+                self.by_email
+                    .insert(email.folded().into_owned(), Holders::One(id));
             }
         }
-        if self.shadowed.get(email).is_some_and(VecDeque::is_empty) {
-            self.shadowed.remove(email);
+    }
+
+    /// Drops `id` from `email`'s key; the users left there keep their
+    /// order (the next exact duplicate, legacy data only, now comes first).
+    fn forget_email(&mut self, email: &Email, id: &UserId) {
+        let key = email.folded();
+        if let Some(holders) = self.by_email.get_mut(key.as_ref())
+            && holders.remove(id)
+        {
+            self.by_email.remove(key.as_ref());
         }
     }
 
@@ -427,6 +464,61 @@ impl Tables {
             self.delete_digest(key);
         }
         dead.len() as u64
+    }
+}
+
+/// The users filed under one folded email: almost always one, so one
+/// needs no allocation of its own.
+#[derive(Debug, Clone)]
+enum Holders {
+    One(UserId),
+    /// Two or more, in load order (legacy data only).
+    Many(Vec<UserId>),
+}
+
+/// Where an id goes among the [`Holders`] of a key.
+#[derive(Clone, Copy)]
+enum Place {
+    First,
+    Last,
+}
+
+impl Holders {
+    fn ids(&self) -> &[UserId] {
+        match self {
+            Self::One(id) => std::slice::from_ref(id),
+            Self::Many(ids) => ids,
+        }
+    }
+
+    fn add(&mut self, id: UserId, place: Place) {
+        if self.ids().contains(&id) {
+            return;
+        }
+        let mut ids = self.ids().to_vec();
+        match place {
+            Place::First => ids.insert(0, id),
+            Place::Last => ids.push(id),
+        }
+        *self = Self::Many(ids);
+    }
+
+    /// Removes `id`; `true` when none is left.
+    fn remove(&mut self, id: &UserId) -> bool {
+        match self {
+            Self::One(one) => one == id,
+            Self::Many(ids) => {
+                ids.retain(|held| held != id);
+                match ids.as_slice() {
+                    [] => true,
+                    [last] => {
+                        *self = Self::One(*last);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
     }
 }
 

@@ -270,9 +270,93 @@ fn session_write_error(error: sea_orm::DbErr) -> RepositoryError {
     }
 }
 
+/// The columns of a `users` row, in the entity's order.
+const USER_COLUMNS: &str =
+    "seq, id, email, password_hash, first_name, last_name, created_at, updated_at";
+
+/// The `n`th (from 1) statement parameter of `backend`.
+fn param(backend: DbBackend, n: usize) -> String {
+    match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    }
+}
+
+/// `column`'s email folded to lower case (ASCII letters only, as
+/// [`Email::folded`] does) equals `value`: the expression the
+/// `users_email_folded` index holds, so the comparison is answered by it.
+/// On PostgreSQL under the `C` collation, whose `lower()` folds ASCII only
+/// whatever the database's locale; SQLite's `lower()` folds ASCII only.
+fn folded_email_equals(backend: DbBackend, column: &str, value: &str) -> String {
+    match backend {
+        DbBackend::Postgres => format!("lower({column} COLLATE \"C\") = {value}"),
+        _ => format!("lower({column}) = {value}"),
+    }
+}
+
 #[async_trait]
 impl UserRepository for SqlStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
+        // The email is unique ignoring case among new accounts only
+        // (imported data may hold emails differing in case, so no unique
+        // index can say it): one statement inserts unless the folded
+        // email is taken; on PostgreSQL, under a transaction lock on that
+        // folded email so two racing creations cannot both pass the
+        // check (SQLite runs one writer at a time).
+        let backend = self.db.get_database_backend();
+        let folded = user.email.folded().into_owned();
+        let p = |n| param(backend, n);
+        let sql = format!(
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at) \
+             SELECT {}, {}, {}, {}, {}, {}, {} \
+             WHERE NOT EXISTS (SELECT 1 FROM users WHERE {})",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            folded_email_equals(backend, "email", &p(8)),
+        );
+        let values: [Value; 8] = [
+            user.id.as_uuid().into(),
+            user.email.as_str().into(),
+            user.password_hash.as_stored().map(str::to_owned).into(),
+            user.first_name.clone().into(),
+            user.last_name.clone().into(),
+            user.created_at.into(),
+            user.updated_at.into(),
+            folded.clone().into(),
+        ];
+        let txn = self.db.begin().await.map_err(classify)?;
+        if backend == DbBackend::Postgres {
+            txn.execute_raw(Statement::from_sql_and_values(
+                backend,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [folded.into()],
+            ))
+            .await
+            .map_err(classify)?;
+        }
+        let inserted = txn
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(user_write_error)?
+            .rows_affected();
+        if inserted == 0 {
+            txn.rollback().await.map_err(classify)?;
+            return Err(match UserRepository::get(self, &user.id).await? {
+                Some(_) => RepositoryError::DuplicateId,
+                None => RepositoryError::DuplicateEmail,
+            });
+        }
+        txn.commit().await.map_err(classify)?;
+        Ok(())
+    }
+
+    async fn insert_imported(&self, user: &User) -> Result<(), RepositoryError> {
+        // Only the unique constraint: an exactly equal email.
         user::Entity::insert(user_columns(user))
             .exec_without_returning(&self.db)
             .await
@@ -290,12 +374,28 @@ impl UserRepository for SqlStore {
     }
 
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
-        let found = user::Entity::find()
-            .filter(user::Column::Email.eq(email.as_str()))
-            .one(&self.db)
+        // Every user whose email folds alike (one, as a rule; more only
+        // from imported data), in creation order; then the rule of
+        // `Email::pick`.
+        let backend = self.db.get_database_backend();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {} ORDER BY seq",
+            folded_email_equals(backend, "email", &param(backend, 1))
+        );
+        let rows = user::Entity::find()
+            .from_raw_sql(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [email.folded().into_owned().into()],
+            ))
+            .all(&self.db)
             .await
             .map_err(classify)?;
-        found.map(to_user).transpose()
+        let matching = rows
+            .into_iter()
+            .map(to_user)
+            .collect::<Result<Vec<User>, _>>()?;
+        Ok(email.pick(&matching).cloned())
     }
 
     async fn list(&self) -> Result<Vec<User>, RepositoryError> {
@@ -312,16 +412,48 @@ impl UserRepository for SqlStore {
     }
 
     async fn update(&self, user: &User) -> Result<bool, RepositoryError> {
-        let mut columns = user_columns(user);
-        columns.id = NotSet;
-        columns.created_at = NotSet;
-        let result = user::Entity::update_many()
-            .set(columns)
-            .filter(user::Column::Id.eq(user.id.as_uuid()))
-            .exec(&self.db)
+        // One statement: the row changes when its email stays as it is or
+        // no other user's email folds like the new one.
+        let backend = self.db.get_database_backend();
+        let p = |n| param(backend, n);
+        let sql = format!(
+            "UPDATE users SET email = {}, password_hash = {}, first_name = {}, last_name = {}, \
+             updated_at = {} WHERE id = {} AND (email = {} OR NOT EXISTS \
+             (SELECT 1 FROM users other WHERE {} AND other.id <> {}))",
+            p(1),
+            p(2),
+            p(3),
+            p(4),
+            p(5),
+            p(6),
+            p(7),
+            folded_email_equals(backend, "other.email", &p(8)),
+            p(9),
+        );
+        let values: [Value; 9] = [
+            user.email.as_str().into(),
+            user.password_hash.as_stored().map(str::to_owned).into(),
+            user.first_name.clone().into(),
+            user.last_name.clone().into(),
+            user.updated_at.into(),
+            user.id.as_uuid().into(),
+            user.email.as_str().into(),
+            user.email.folded().into_owned().into(),
+            user.id.as_uuid().into(),
+        ];
+        let updated = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
             .await
-            .map_err(user_write_error)?;
-        Ok(result.rows_affected > 0)
+            .map_err(user_write_error)?
+            .rows_affected();
+        if updated > 0 {
+            return Ok(true);
+        }
+        match UserRepository::get(self, &user.id).await? {
+            Some(_) => Err(RepositoryError::DuplicateEmail),
+            None => Ok(false),
+        }
     }
 
     async fn update_names(
@@ -487,7 +619,7 @@ impl SqlStore {
                 outcomes.push(UserBatchOutcome::AlreadyPresent);
                 continue;
             }
-            outcomes.push(match UserRepository::insert(self, user).await {
+            outcomes.push(match UserRepository::insert_imported(self, user).await {
                 Ok(()) => UserBatchOutcome::Inserted,
                 Err(RepositoryError::DuplicateEmail) => UserBatchOutcome::DuplicateEmail,
                 Err(other) => return Err(other),

@@ -1,13 +1,14 @@
 //! Authentication: password checks, logins and sessions, password changes.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use crate::attempt::{AccountKey, UNKNOWN_ADDRESS};
 use crate::credentials::EmailAndPassword;
-use crate::error::{ChangePasswordError, Failure, LoginError, RepositoryError};
-use crate::password::{Password, PasswordHash, PasswordRules};
+use crate::error::{ChangePasswordError, CredentialFault, Failure, LoginError, RepositoryError};
+use crate::password::{Password, PasswordRules};
 use crate::ports::{
-    AttemptLog, Clock, PasswordHasher, SessionRepository, TokenGenerator, UserRepository,
+    AttemptLog, Clock, PasswordHasher, PasswordStrength, SessionRepository, TokenGenerator,
+    UserRepository,
 };
 use crate::session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,
@@ -58,6 +59,35 @@ pub struct AuthPorts {
     pub clock: Arc<dyn Clock>,
     /// Session tokens.
     pub tokens: Arc<dyn TokenGenerator>,
+    /// The strength judgement of new passwords (`PASSWORD_POLICY`);
+    /// `None`: the length limits only.
+    pub strength: Option<Arc<dyn PasswordStrength>>,
+}
+
+/// What a failed login tells the client (`LOGIN_ERRORS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LoginErrors {
+    /// The Flask API's answers: an unknown email and a wrong password are
+    /// told apart (`404 no user found for this email`, `401 wrong
+    /// password`).
+    #[default]
+    Compatible,
+    /// Both are [`LoginError::InvalidCredentials`], one answer, so a
+    /// login does not tell which emails have accounts (OWASP ASVS V2/V3).
+    /// Both already cost the same work and count alike in the throttle
+    /// whatever the setting.
+    Generic,
+}
+
+impl LoginErrors {
+    /// The error a client is told for `fault` under this setting.
+    pub fn error(self, fault: CredentialFault) -> LoginError {
+        match (self, fault) {
+            (Self::Generic, fault) => LoginError::InvalidCredentials(fault),
+            (Self::Compatible, CredentialFault::UnknownEmail) => LoginError::UnknownEmail,
+            (Self::Compatible, CredentialFault::WrongPassword) => LoginError::WrongPassword,
+        }
+    }
 }
 
 /// The rules the authentication use cases apply.
@@ -72,6 +102,8 @@ pub struct AuthRules {
     pub throttle: ThrottleRules,
     /// Length limits on new passwords.
     pub passwords: PasswordRules,
+    /// What a failed login tells the client.
+    pub login_errors: LoginErrors,
 }
 
 /// Sessions and credentials: everything the policies and the login, logout,
@@ -82,11 +114,9 @@ pub struct AuthService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     tokens: Arc<dyn TokenGenerator>,
+    strength: Option<Arc<dyn PasswordStrength>>,
     throttle: Throttle,
     rules: AuthRules,
-    /// A real Argon2id hash that no password matches, verified against when
-    /// the email is unknown so that an unknown email costs the same time.
-    decoy: OnceLock<PasswordHash>,
 }
 
 impl AuthService {
@@ -99,8 +129,8 @@ impl AuthService {
             hasher: ports.hasher,
             clock: ports.clock,
             tokens: ports.tokens,
+            strength: ports.strength,
             rules,
-            decoy: OnceLock::new(),
         }
     }
 
@@ -124,7 +154,7 @@ impl AuthService {
         let account = AccountKey::of(email.as_str());
         // An address no account can have names no one; the storage is not
         // asked (PostgreSQL refuses a NUL in a query parameter).
-        let storable = email.check_new().is_ok();
+        let storable = email.check_storable().is_ok();
         let address = client_address.unwrap_or(UNKNOWN_ADDRESS);
         if let Some(wait) = self
             .throttle
@@ -142,11 +172,16 @@ impl AuthService {
             None
         };
         let Some(user) = user else {
-            self.verify_decoy(password).await?;
+            // The same work as a wrong password: one verification against
+            // a hash of the same parameters, and one failure counted.
+            self.hasher
+                .verify(password, &self.hasher.decoy())
+                .await
+                .map_err(Failure::from)?;
             self.throttle
                 .record_failure(account, address, self.clock.now())
                 .await?;
-            return Err(LoginError::UnknownEmail);
+            return Err(self.rules.login_errors.error(CredentialFault::UnknownEmail));
         };
         if !self
             .hasher
@@ -157,22 +192,12 @@ impl AuthService {
             self.throttle
                 .record_failure(account, address, self.clock.now())
                 .await?;
-            return Err(LoginError::WrongPassword);
+            return Err(self
+                .rules
+                .login_errors
+                .error(CredentialFault::WrongPassword));
         }
         Ok(self.upgrade_legacy_hash(user, password).await)
-    }
-
-    async fn verify_decoy(&self, password: &Password) -> Result<(), Failure> {
-        if self.decoy.get().is_none() {
-            let random = Password::parse(self.tokens.generate().expose())
-                .unwrap_or_else(|| password.clone());
-            // Two first misses racing both hash; one result is kept.
-            let _ = self.decoy.set(self.hasher.hash(&random).await?);
-        }
-        if let Some(decoy) = self.decoy.get() {
-            self.hasher.verify(password, decoy).await?;
-        }
-        Ok(())
     }
 
     async fn upgrade_legacy_hash(&self, user: User, password: &Password) -> User {
@@ -343,14 +368,21 @@ impl AuthService {
         client_address: Option<&str>,
     ) -> Result<User, ChangePasswordError> {
         let PasswordChange { current, new } = change;
-        self.rules.passwords.check(&new)?;
+        self.rules
+            .passwords
+            .check_new(&new, self.strength.as_deref(), &user.own_words())?;
         let current = EmailAndPassword {
             email: user.email.clone(),
             password: current,
         };
         let verified = match self.check_credentials(&current, client_address).await {
             Ok(verified) if verified.id == user.id => verified,
-            Ok(_) | Err(LoginError::UnknownEmail | LoginError::WrongPassword) => {
+            Ok(_)
+            | Err(
+                LoginError::UnknownEmail
+                | LoginError::WrongPassword
+                | LoginError::InvalidCredentials(_),
+            ) => {
                 return Err(ChangePasswordError::WrongPassword);
             }
             Err(LoginError::TooManyAttempts(wait)) => {
@@ -446,7 +478,9 @@ impl Logins<'_> {
             Ok(token) => Ok((user, token)),
             // The user was deleted between the password check and the
             // session: as if they had not existed.
-            Err(RepositoryError::NoSuchUser) => Err(LoginError::UnknownEmail),
+            Err(RepositoryError::NoSuchUser) => {
+                Err(auth.rules.login_errors.error(CredentialFault::UnknownEmail))
+            }
             Err(other) => Err(Failure::from(other).into()),
         }
     }

@@ -4,7 +4,7 @@
 pub mod auth;
 pub mod users;
 
-pub use auth::{AuthPorts, AuthRules, AuthService, Logins, PasswordChange};
+pub use auth::{AuthPorts, AuthRules, AuthService, LoginErrors, Logins, PasswordChange};
 pub use users::{NewUser, UserService};
 
 #[cfg(test)]

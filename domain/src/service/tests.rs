@@ -2,11 +2,12 @@
 
 use crate::{
     AccountKey, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, ChangePasswordError,
-    ClientInfo, Clock, CreateUserError, Credentials, Email, EmailAndPassword, ExcludedPaths,
-    FailedAttempt, Failure, FailureWindow, Gate, GateDecision, HashError, LoginError, NameChange,
-    NewUser, Password, PasswordChange, PasswordHash, PasswordHasher, PasswordRules,
-    RepositoryError, Session, SessionId, SessionLifetime, SessionRepository, SessionRules,
-    SessionToken, ThrottleRules, TokenGenerator, User, UserId, UserRepository, UserService,
+    ClientInfo, Clock, CreateUserError, CredentialFault, Credentials, Email, EmailAndPassword,
+    ExcludedPaths, FailedAttempt, Failure, FailureWindow, Gate, GateDecision, HashError,
+    LoginError, LoginErrors, NameChange, NewUser, Password, PasswordChange, PasswordHash,
+    PasswordHasher, PasswordRuleError, PasswordRules, PasswordStrength, RepositoryError, Session,
+    SessionId, SessionLifetime, SessionRepository, SessionRules, SessionToken, SetPasswordError,
+    ThrottleRules, TokenGenerator, User, UserId, UserRepository, UserService,
 };
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -28,6 +29,14 @@ struct FakeStore {
 impl UserRepository for FakeStore {
     async fn insert(&self, user: &User) -> Result<(), RepositoryError> {
         let mut users = self.users.lock().unwrap();
+        if users.iter().any(|u| u.email.matches(&user.email)) {
+            return Err(RepositoryError::DuplicateEmail);
+        }
+        users.push(user.clone());
+        Ok(())
+    }
+    async fn insert_imported(&self, user: &User) -> Result<(), RepositoryError> {
+        let mut users = self.users.lock().unwrap();
         if users.iter().any(|u| u.email == user.email) {
             return Err(RepositoryError::DuplicateEmail);
         }
@@ -44,13 +53,7 @@ impl UserRepository for FakeStore {
             .cloned())
     }
     async fn find_by_email(&self, email: &Email) -> Result<Option<User>, RepositoryError> {
-        Ok(self
-            .users
-            .lock()
-            .unwrap()
-            .iter()
-            .find(|u| u.email == *email)
-            .cloned())
+        Ok(email.pick(self.users.lock().unwrap().iter()).cloned())
     }
     async fn list(&self) -> Result<Vec<User>, RepositoryError> {
         Ok(self.users.lock().unwrap().clone())
@@ -248,6 +251,10 @@ impl PasswordHasher for FakeHasher {
             PasswordHash::Unusable => false,
         })
     }
+    fn decoy(&self) -> PasswordHash {
+        // No password is empty, so no password verifies against it.
+        PasswordHash::Argon2id("$argon2id$fake$".into())
+    }
 }
 
 struct FakeClock(Mutex<DateTime<Utc>>);
@@ -289,10 +296,15 @@ fn world(lifetime: SessionLifetime) -> World {
         sessions: SessionRules::lifetime(lifetime),
         throttle: ThrottleRules::default(),
         passwords: PasswordRules::default(),
+        login_errors: LoginErrors::Compatible,
     })
 }
 
 fn world_with(rules: AuthRules) -> World {
+    world_with_strength(rules, None)
+}
+
+fn world_with_strength(rules: AuthRules, strength: Option<Arc<dyn PasswordStrength>>) -> World {
     let store = Arc::new(FakeStore::default());
     let attempts = Arc::new(FakeAttempts::default());
     let hasher = Arc::new(FakeHasher::default());
@@ -306,6 +318,7 @@ fn world_with(rules: AuthRules) -> World {
         hasher: hasher.clone(),
         clock: clock.clone(),
         tokens: Arc::new(CountingTokens(Mutex::new(0))),
+        strength: strength.clone(),
     };
     let users = UserService::new(&ports, rules.passwords);
     let auth = Arc::new(AuthService::new(ports, rules));
@@ -801,6 +814,7 @@ fn small_throttle() -> AuthRules {
             backoff: Duration::seconds(60),
         },
         passwords: PasswordRules::default(),
+        login_errors: LoginErrors::Compatible,
     }
 }
 
@@ -913,6 +927,7 @@ fn idle_rules(idle: i64) -> AuthRules {
         },
         throttle: ThrottleRules::default(),
         passwords: PasswordRules::default(),
+        login_errors: LoginErrors::Compatible,
     }
 }
 
@@ -1160,4 +1175,258 @@ async fn a_login_that_loses_the_race_with_its_users_deletion_names_no_one() {
     )
     .await;
     assert!(matches!(lost, Err(LoginError::UnknownEmail)), "{lost:?}");
+}
+
+fn generic_rules() -> AuthRules {
+    AuthRules {
+        login_errors: LoginErrors::Generic,
+        ..small_throttle()
+    }
+}
+
+fn verifications(w: &World) -> usize {
+    w.hasher
+        .verifications
+        .load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[tokio::test]
+async fn under_generic_login_errors_an_unknown_email_and_a_wrong_password_are_told_alike() {
+    let w = world_with(generic_rules());
+    bob(&w).await;
+    let client = ClientInfo::default();
+    let before = verifications(&w);
+    let unknown = login(&w.auth, Some("nobody@hbtn.io"), Some("guess"), &client)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        verifications(&w),
+        before + 1,
+        "an unknown email is verified against the decoy hash"
+    );
+    let wrong = login(&w.auth, Some("bob@hbtn.io"), Some("guess"), &client)
+        .await
+        .unwrap_err();
+    assert_eq!(verifications(&w), before + 2);
+    assert_eq!(unknown.to_string(), wrong.to_string());
+    assert_eq!(unknown.to_string(), "wrong email or password");
+    assert!(matches!(
+        unknown,
+        LoginError::InvalidCredentials(CredentialFault::UnknownEmail)
+    ));
+    assert!(matches!(
+        wrong,
+        LoginError::InvalidCredentials(CredentialFault::WrongPassword)
+    ));
+    let logged = w.attempts.0.lock().unwrap();
+    assert_eq!(logged.len(), 2, "the throttle counts both alike");
+}
+
+#[tokio::test]
+async fn under_generic_login_errors_a_wrong_current_password_is_still_refused() {
+    let w = world_with(generic_rules());
+    let user = bob(&w).await;
+    let refused = change_password(&w.auth, &user, Some("nope"), Some("new one"), None, None).await;
+    assert!(matches!(refused, Err(ChangePasswordError::WrongPassword)));
+}
+
+#[tokio::test]
+async fn emails_are_compared_ignoring_case_for_login_and_uniqueness() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let (found, _) = login(
+        &w.auth,
+        Some("BOB@Hbtn.IO"),
+        Some("H0lberton:School"),
+        &ClientInfo::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(found.id, bob.id);
+    let twin = create_user(
+        &w.users,
+        NewFields {
+            email: Some("Bob@HBTN.io".into()),
+            password: Password::parse("other"),
+            ..NewFields::default()
+        },
+    )
+    .await;
+    assert!(matches!(twin, Err(CreateUserError::DuplicateEmail)));
+    assert_eq!(w.store.users.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn failures_on_one_email_in_any_case_count_against_one_account() {
+    let w = world_with(small_throttle());
+    bob(&w).await;
+    for (i, email) in [
+        "bob@hbtn.io",
+        "BOB@hbtn.io",
+        "Bob@Hbtn.io",
+        "bOb@hbtn.IO",
+        "bob@HBTN.io",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let client = ClientInfo {
+            address: Some(format!("10.0.0.{i}")),
+            user_agent: None,
+        };
+        assert!(
+            login(&w.auth, Some(email), Some("wrong"), &client)
+                .await
+                .is_err()
+        );
+    }
+    let client = ClientInfo {
+        address: Some("10.0.0.1".into()),
+        user_agent: None,
+    };
+    assert!(matches!(
+        login(
+            &w.auth,
+            Some("bob@hbtn.io"),
+            Some("H0lberton:School"),
+            &client
+        )
+        .await,
+        Err(LoginError::TooManyAttempts(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_new_email_must_have_the_documented_syntax_and_missing_fields_keep_the_flask_messages() {
+    let w = world(SessionLifetime::Unlimited);
+    let refused = create_user(
+        &w.users,
+        NewFields {
+            email: Some("not-an-email".into()),
+            password: Password::parse("pw"),
+            ..NewFields::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "Can't create User: email must contain an @"
+    );
+    let missing = create_user(
+        &w.users,
+        NewFields {
+            email: Some(String::new()),
+            ..NewFields::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.to_string(), "email missing");
+    let missing = create_user(
+        &w.users,
+        NewFields {
+            email: Some("not-an-email".into()),
+            ..NewFields::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(missing.to_string(), "password missing");
+}
+
+#[tokio::test]
+async fn a_legacy_email_without_the_new_syntax_still_logs_in() {
+    let w = world(SessionLifetime::Unlimited);
+    let legacy = User {
+        id: UserId::generate(),
+        email: Email::parse("bob").unwrap(),
+        password_hash: PasswordHash::legacy_sha256_of(&Password::parse("pw").unwrap()),
+        first_name: None,
+        last_name: None,
+        created_at: w.clock.now(),
+        updated_at: w.clock.now(),
+    };
+    w.store.insert_imported(&legacy).await.unwrap();
+    let (found, _) = login(&w.auth, Some("BOB"), Some("pw"), &ClientInfo::default())
+        .await
+        .unwrap();
+    assert_eq!(found.id, legacy.id);
+}
+
+/// Refuses any password holding "weak" or one of the account's words, and
+/// records the words it was given.
+#[derive(Default)]
+struct FakeStrength {
+    seen: Mutex<Vec<String>>,
+}
+
+impl PasswordStrength for FakeStrength {
+    fn check(&self, password: &Password, context: &[&str]) -> Result<(), String> {
+        *self.seen.lock().unwrap() = context.iter().map(|w| (*w).to_owned()).collect();
+        if password.expose().contains("weak")
+            || context.iter().any(|w| password.expose().contains(w))
+        {
+            Err("Add another word or two.".into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_strength_rule_applies_on_every_path_that_sets_a_password() {
+    let strength = Arc::new(FakeStrength::default());
+    let w = world_with_strength(small_throttle(), Some(strength.clone()));
+    let weak = create_user(
+        &w.users,
+        NewFields {
+            email: Some("ann@x.io".into()),
+            password: Password::parse("so weak"),
+            first_name: Some("Ann".into()),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        weak.to_string(),
+        "Can't create User: password is too weak: Add another word or two."
+    );
+    assert_eq!(*strength.seen.lock().unwrap(), ["ann@x.io", "ann", "Ann"]);
+    assert!(w.store.users.lock().unwrap().is_empty());
+    let user = bob(&w).await;
+    let reset = w
+        .users
+        .set_password(&user.id, &Password::parse("weak again").unwrap())
+        .await;
+    assert!(matches!(
+        reset,
+        Err(SetPasswordError::Rule(PasswordRuleError::TooWeak(_)))
+    ));
+    let change = change_password(
+        &w.auth,
+        &user,
+        Some("H0lberton:School"),
+        Some("bob@hbtn.io!"),
+        None,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        change.to_string(),
+        "new_password: password is too weak: Add another word or two."
+    );
+    assert!(
+        change_password(
+            &w.auth,
+            &user,
+            Some("H0lberton:School"),
+            Some("correct horse battery"),
+            None,
+            None
+        )
+        .await
+        .is_ok()
+    );
 }

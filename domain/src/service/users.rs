@@ -4,10 +4,10 @@ use std::sync::Arc;
 
 use crate::error::{CreateUserError, Failure, SetPasswordError};
 use crate::password::{Password, PasswordRules};
-use crate::ports::{Clock, PasswordHasher, SessionRepository, UserRepository};
+use crate::ports::{Clock, PasswordHasher, PasswordStrength, SessionRepository, UserRepository};
 use crate::service::AuthPorts;
 use crate::truncate_to_seconds;
-use crate::user::{Email, NameChange, User, UserId, check_names};
+use crate::user::{Email, NameChange, User, UserId, check_names, own_words};
 
 /// The fields of a new user, checked.
 #[derive(Debug, Clone)]
@@ -61,6 +61,7 @@ pub struct UserService {
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     passwords: PasswordRules,
+    strength: Option<Arc<dyn PasswordStrength>>,
 }
 
 impl UserService {
@@ -73,6 +74,7 @@ impl UserService {
             hasher: ports.hasher.clone(),
             clock: ports.clock.clone(),
             passwords,
+            strength: ports.strength.clone(),
         }
     }
 
@@ -124,7 +126,8 @@ impl UserService {
         Ok(self.users.get(id).await?)
     }
 
-    /// Creates a user with an Argon2id hash of the password.
+    /// Creates a user with an Argon2id hash of the password, under the
+    /// password rules (length, and strength when configured).
     ///
     /// # Errors
     /// [`CreateUserError`] saying what was wrong.
@@ -135,7 +138,11 @@ impl UserService {
             first_name,
             last_name,
         } = new;
-        self.passwords.check(&password)?;
+        self.passwords.check_new(
+            &password,
+            self.strength.as_deref(),
+            &own_words(&email, first_name.as_deref(), last_name.as_deref()),
+        )?;
         // Refuse a known duplicate before paying for Argon2; `insert` still
         // enforces uniqueness against a concurrent creation.
         if self.users.find_by_email(&email).await?.is_some() {
@@ -182,12 +189,13 @@ impl UserService {
         id: &UserId,
         password: &Password,
     ) -> Result<(User, u64), SetPasswordError> {
-        self.passwords.check(password)?;
         let user = self
             .users
             .get(id)
             .await?
             .ok_or(SetPasswordError::NoSuchUser)?;
+        self.passwords
+            .check_new(password, self.strength.as_deref(), &user.own_words())?;
         let new_hash = self.hasher.hash(password).await.map_err(Failure::from)?;
         let at = truncate_to_seconds(self.clock.now());
         if !self
