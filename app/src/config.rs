@@ -4,7 +4,7 @@
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-use domain::AuthType;
+use domain::{AccessPolicy, AuthType, Registration};
 
 /// The longest session lifetime or idle timeout accepted, in seconds (100
 /// years): longer ones could not be added to a timestamp.
@@ -163,15 +163,21 @@ pub enum UserCommand {
     /// terminal (not echoed), or read from standard input with
     /// --password-stdin.
     Create(CreateUserArgs),
-    /// List every user: id, email, names, creation time.
+    /// List every user: id, email, names, creation time, administrator.
     List(StorageArgs),
-    /// Show one user as JSON (the API's shape).
+    /// Show one user.
     Show(UserRefArgs),
     /// Delete a user and end their sessions.
     Delete(UserRefArgs),
     /// Set a user's password (asked twice, or --password-stdin) and end
     /// their sessions.
     SetPassword(SetPasswordArgs),
+    /// Make a user an administrator (under ACCESS_POLICY=owner they see and
+    /// change every user).
+    GrantAdmin(UserRefArgs),
+    /// Take the administrator right from a user; refused for the last
+    /// administrator.
+    RevokeAdmin(UserRefArgs),
 }
 
 /// Where the password of `user create` and `user set-password` comes
@@ -197,6 +203,9 @@ pub struct CreateUserArgs {
     /// Family name.
     #[arg(long)]
     pub last_name: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
     /// The password.
     #[command(flatten)]
     pub password: PasswordInput,
@@ -205,7 +214,7 @@ pub struct CreateUserArgs {
     pub settings: UserSettings,
 }
 
-/// `session-auth user show|delete`.
+/// `session-auth user show|delete|grant-admin|revoke-admin`.
 #[derive(Args, Debug)]
 pub struct UserRefArgs {
     /// The user: an email or an id.
@@ -374,6 +383,16 @@ pub struct ServeArgs {
     /// session_exp_auth, session_db_auth.
     #[arg(long, env = "AUTH_TYPE", default_value = "session_db_auth", value_parser = parse_auth_type)]
     pub auth_type: AuthType,
+    /// What users may do to other users: `open` (the Flask API: anyone
+    /// logged in lists, changes and deletes every user) or `owner` (a user
+    /// sees and changes only their own user; administrators, everything).
+    #[arg(long, env = "ACCESS_POLICY", default_value = "open", value_parser = parse_access_policy)]
+    pub access_policy: AccessPolicy,
+    /// Who may create users: `closed` (a logged-in caller, as the Flask
+    /// API) or `open` (also anyone, anonymously: a user who is not an
+    /// administrator, throttled per client address like logins).
+    #[arg(long, env = "REGISTRATION", default_value = "closed", value_parser = parse_registration)]
+    pub registration: Registration,
     /// Name of the session cookie.
     #[arg(long, env = "SESSION_NAME", default_value = "_my_session_id", value_parser = parse_cookie_name)]
     pub session_name: String,
@@ -515,6 +534,10 @@ impl ServeArgs {
             },
             body_limit: self.body_limit as usize,
             trust_forwarded_for: self.trust_forwarded_for,
+            access: domain::AccessRules {
+                policy: self.access_policy,
+                registration: self.registration,
+            },
         }
     }
 }
@@ -552,6 +575,16 @@ fn parse_log_level(text: &str) -> Result<String, String> {
 fn parse_socket_address(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("`{text}` is not an address and port such as 127.0.0.1:9090"))
+}
+
+fn parse_access_policy(text: &str) -> Result<AccessPolicy, String> {
+    text.parse()
+        .map_err(|e: domain::UnknownSetting| e.to_string())
+}
+
+fn parse_registration(text: &str) -> Result<Registration, String> {
+    text.parse()
+        .map_err(|e: domain::UnknownSetting| e.to_string())
 }
 
 fn parse_auth_type(text: &str) -> Result<AuthType, String> {
@@ -597,6 +630,30 @@ mod tests {
         assert_eq!(serve.api_port, 5000);
         assert!(!serve.cookie_secure);
         assert_eq!(serve.storage.storage, StorageKind::File);
+        assert_eq!(serve.access_policy, AccessPolicy::Open);
+        assert_eq!(serve.registration, Registration::Closed);
+    }
+
+    #[test]
+    fn access_settings_accept_only_their_values() {
+        let cli = parse(&[
+            "serve",
+            "--access-policy",
+            "owner",
+            "--registration",
+            "open",
+        ])
+        .unwrap();
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(serve.access_policy, AccessPolicy::Owner);
+        assert_eq!(serve.registration, Registration::Open);
+        let error = parse(&["serve", "--access-policy", "admins"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("open, owner"), "{error}");
+        assert!(parse(&["serve", "--registration", "yes"]).is_err());
     }
 
     /// The README's configuration table, as (variable, flag, default) rows:

@@ -174,6 +174,9 @@ pub enum CommandError {
     /// The password could not be set.
     #[error("cannot set the password: {0}")]
     SetPassword(#[from] domain::SetPasswordError),
+    /// The administrator right could not be granted or revoked.
+    #[error("cannot change the administrator right: {0}")]
+    SetAdmin(#[from] domain::SetAdminError),
     /// `config check` found a problem.
     #[error("{0}")]
     Config(String),

@@ -130,6 +130,11 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account last changed (whole seconds, UTC).
     pub updated_at: DateTime<Utc>,
+    /// Whether the user is an administrator: under
+    /// `ACCESS_POLICY=owner` only administrators see and change other
+    /// users (see [`crate::access`]). The Flask API had no such flag; its
+    /// users are not administrators.
+    pub is_admin: bool,
 }
 
 /// A change of a user's names as `PUT /users/<id>` asks for it: a `None`

@@ -28,6 +28,9 @@ const ACTIVITY_MIGRATION: &str = "m20261128_000003_session_activity_and_login_fa
 /// The migration after it (digest columns as `text` on PostgreSQL), which
 /// steps down and up with it.
 const DIGESTS_MIGRATION: &str = "m20261201_000004_digests_as_text";
+/// The migration after that (`users.is_admin`), which steps down and up
+/// with them.
+const ADMINS_MIGRATION: &str = "m20261210_000005_administrators";
 
 async fn stores(db: &TestDatabase) -> Stores {
     let store = Arc::new(db.store().await);
@@ -56,6 +59,7 @@ async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
         last_name: None,
         created_at: noon(1),
         updated_at: noon(1),
+        is_admin: false,
     };
     UserRepository::insert(store, &user)
         .await
@@ -121,15 +125,17 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
     let store = db.store().await;
     let (user, stored) = user_with_session(&store, "survivor").await;
 
-    store.migrate_down(2).await.expect("migrate down");
+    store.migrate_down(3).await.expect("migrate down");
     assert_eq!(
         store.schema_state().await.expect("schema state"),
         SchemaState::Pending(vec![
             ACTIVITY_MIGRATION.to_owned(),
-            DIGESTS_MIGRATION.to_owned()
+            DIGESTS_MIGRATION.to_owned(),
+            ADMINS_MIGRATION.to_owned()
         ])
     );
     for gone in [
+        "SELECT is_admin FROM users",
         "SELECT last_used_at FROM sessions",
         "SELECT client_address FROM sessions",
         "SELECT user_agent FROM sessions",
@@ -146,7 +152,7 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
 
     assert_eq!(
         store.migrate_up().await.expect("migrate up again"),
-        [ACTIVITY_MIGRATION, DIGESTS_MIGRATION]
+        [ACTIVITY_MIGRATION, DIGESTS_MIGRATION, ADMINS_MIGRATION]
     );
     let found = store
         .find_with_user(&stored.key, &store)

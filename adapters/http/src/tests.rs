@@ -80,7 +80,14 @@ impl Server {
             throttle: ThrottleRules::default(),
             passwords: PasswordRules::default(),
         };
-        let users = Arc::new(UserService::new(&ports, rules.passwords));
+        let users = Arc::new(UserService::new(
+            &ports,
+            domain::UserRules {
+                passwords: rules.passwords,
+                throttle: rules.throttle,
+                access: domain::AccessRules::default(),
+            },
+        ));
         let auth = Arc::new(AuthService::new(ports, rules));
         users
             .create(NewUser::parse(Some(EMAIL.into()), Some(PASSWORD.into()), None, None).unwrap())
