@@ -343,9 +343,11 @@ pub async fn revoke_sessions(args: SessionsRevokeArgs) -> Result<String, Command
 /// [`CommandError::Config`] naming the problem.
 pub async fn check_config(args: ServeArgs) -> Result<String, CommandError> {
     let mut report = vec![format!(
-        "settings: ok (AUTH_TYPE={}, STORAGE={})",
+        "settings: ok (AUTH_TYPE={}, STORAGE={}, ACCESS_POLICY={}, REGISTRATION={})",
         args.auth_type,
-        format!("{:?}", args.storage.storage).to_lowercase()
+        format!("{:?}", args.storage.storage).to_lowercase(),
+        args.access_policy,
+        args.registration
     )];
     match args.storage.storage {
         StorageKind::Memory => report.push("storage: memory (nothing to reach)".into()),

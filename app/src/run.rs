@@ -56,10 +56,17 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         tracing::warn!(
             "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {local}"
         );
+        if args.access_policy == domain::AccessPolicy::Owner {
+            tracing::warn!(
+                "ACCESS_POLICY=owner with AUTH_TYPE=none: no caller is known, so no one can list, change or create users"
+            );
+        }
     }
     tracing::info!(
         address = %local,
         auth_type = %args.auth_type,
+        access_policy = %args.access_policy,
+        registration = %args.registration,
         storage = ?args.storage.storage,
         data_dir = %args.storage.data_dir.display(),
         session_duration = args.session_duration,
