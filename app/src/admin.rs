@@ -95,14 +95,16 @@ pub async fn create_user(args: CreateUserArgs) -> Result<String, CommandError> {
     let password = read_password(&args.password)?;
     changing(storage, |storage| async move {
         let users = command_services(&settings, &storage).users;
-        let user = users
-            .create(NewUser::parse(
-                Some(args.email),
-                Some(password),
-                args.first_name,
-                args.last_name,
-            )?)
-            .await?;
+        let mut new = NewUser::parse(
+            Some(args.email),
+            Some(password),
+            args.first_name,
+            args.last_name,
+        )?;
+        if args.admin {
+            new = new.administrator();
+        }
+        let user = users.create(new).await?;
         Ok(user.id.to_string())
     })
     .await
@@ -135,22 +137,23 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 /// `session-auth user list`: one line per user, tab-separated: id, email,
-/// first name, last name, created.
+/// first name, last name, created, administrator (`yes` or `no`).
 ///
 /// # Errors
 /// [`CommandError`] when the storage cannot be opened or fails.
 pub async fn list_users(args: StorageArgs) -> Result<String, CommandError> {
     let storage = open_for_command(&args).await?;
     let users = command_services(&ServeArgs::defaults(), &storage).users;
-    let mut out = String::from("id\temail\tfirst_name\tlast_name\tcreated_at\n");
+    let mut out = String::from("id\temail\tfirst_name\tlast_name\tcreated_at\tadmin\n");
     for user in users.list().await? {
         out.push_str(&format!(
-            "{}\t{}\t{}\t{}\t{}\n",
+            "{}\t{}\t{}\t{}\t{}\t{}\n",
             user.id,
             user.email.as_str(),
             user.first_name.as_deref().unwrap_or(""),
             user.last_name.as_deref().unwrap_or(""),
-            timestamp(user.created_at)
+            timestamp(user.created_at),
+            yes_no(user.is_admin)
         ));
     }
     Ok(out)
@@ -166,15 +169,67 @@ pub async fn show_user(args: UserRefArgs) -> Result<String, CommandError> {
     let user = find_user(&services.users, &args.user).await?;
     let sessions = services.auth.sessions_of(&user.id).await?.len();
     Ok(format!(
-        "id          {}\nemail       {}\nfirst_name  {}\nlast_name   {}\ncreated_at  {}\nupdated_at  {}\nsessions    {}\n",
+        "id          {}\nemail       {}\nfirst_name  {}\nlast_name   {}\ncreated_at  {}\nupdated_at  {}\nadmin       {}\nsessions    {}\n",
         user.id,
         user.email.as_str(),
         user.first_name.as_deref().unwrap_or("-"),
         user.last_name.as_deref().unwrap_or("-"),
         timestamp(user.created_at),
         timestamp(user.updated_at),
+        yes_no(user.is_admin),
         sessions
     ))
+}
+
+fn yes_no(flag: bool) -> &'static str {
+    if flag { "yes" } else { "no" }
+}
+
+/// `session-auth user grant-admin EMAIL|ID` (`grant` true) and `user
+/// revoke-admin EMAIL|ID` (false).
+///
+/// # Errors
+/// [`CommandError::NoSuchUser`], [`CommandError::SetAdmin`] for the last
+/// administrator, or a storage failure.
+pub async fn set_admin(args: UserRefArgs, grant: bool) -> Result<String, CommandError> {
+    let storage = open_for_command(&args.storage).await?;
+    changing(storage, |storage| async move {
+        let users = command_services(&ServeArgs::defaults(), &storage).users;
+        let user = find_user(&users, &args.user).await?;
+        if user.is_admin == grant {
+            return Ok(format!(
+                "{} ({}) {}; nothing changed",
+                user.email.as_str(),
+                user.id,
+                if grant {
+                    "is an administrator already"
+                } else {
+                    "is not an administrator"
+                }
+            ));
+        }
+        let user = match users.set_admin(&user.id, grant).await {
+            Ok(user) => user,
+            Err(domain::SetAdminError::NoSuchUser) => {
+                return Err(CommandError::NoSuchUser(args.user));
+            }
+            Err(error) => return Err(error.into()),
+        };
+        tracing::info!(
+            target: adapter_http::SECURITY_TARGET,
+            event = if grant { "admin_granted" } else { "admin_revoked" },
+            user_id = %user.id,
+            via = "cli",
+            "security event"
+        );
+        Ok(format!(
+            "{} ({}) {} an administrator",
+            user.email.as_str(),
+            user.id,
+            if grant { "is now" } else { "is no longer" }
+        ))
+    })
+    .await
 }
 
 /// `session-auth user delete EMAIL|ID`.
@@ -189,8 +244,15 @@ pub async fn delete_user(args: UserRefArgs) -> Result<String, CommandError> {
         if !users.delete(&user.id).await? {
             return Err(CommandError::NoSuchUser(args.user));
         }
+        // The operator may delete anyone; under ACCESS_POLICY=owner the API
+        // then has no administrator until one is granted.
+        let note = if user.is_admin && !users.has_admin().await? {
+            "\nnote: no administrator is left; make one with `session-auth user grant-admin`"
+        } else {
+            ""
+        };
         Ok(format!(
-            "deleted {} ({}) and their sessions",
+            "deleted {} ({}) and their sessions{note}",
             user.email.as_str(),
             user.id
         ))
@@ -281,9 +343,11 @@ pub async fn revoke_sessions(args: SessionsRevokeArgs) -> Result<String, Command
 /// [`CommandError::Config`] naming the problem.
 pub async fn check_config(args: ServeArgs) -> Result<String, CommandError> {
     let mut report = vec![format!(
-        "settings: ok (AUTH_TYPE={}, STORAGE={})",
+        "settings: ok (AUTH_TYPE={}, STORAGE={}, ACCESS_POLICY={}, REGISTRATION={})",
         args.auth_type,
-        format!("{:?}", args.storage.storage).to_lowercase()
+        format!("{:?}", args.storage.storage).to_lowercase(),
+        args.settings().access.policy,
+        args.registration
     )];
     match args.storage.storage {
         StorageKind::Memory => report.push("storage: memory (nothing to reach)".into()),
@@ -347,10 +411,12 @@ pub fn read_secret_file(path: &std::path::Path) -> Result<String, crate::StartEr
     Ok(line)
 }
 
-/// Creates the first user from `BOOTSTRAP_EMAIL` and
+/// Creates the first user, an administrator, from `BOOTSTRAP_EMAIL` and
 /// `BOOTSTRAP_PASSWORD_FILE` when no user has that email; idempotent (an
-/// existing user is left as it is, password included). The password
-/// never reaches a log line.
+/// existing user is left as it is, password included, except that it is
+/// made an administrator when no user is one: a deployment from before
+/// administrators existed gets its first). The password never reaches a
+/// log line.
 ///
 /// # Errors
 /// [`crate::StartError::Bootstrap`] when the file cannot be read or the
@@ -367,18 +433,38 @@ pub async fn bootstrap_user(
         .await
         .map_err(|e| crate::StartError::Bootstrap(format!("cannot look BOOTSTRAP_EMAIL up: {e}")))?
     {
+        let unreachable = |e: domain::Failure| {
+            crate::StartError::Bootstrap(format!("cannot look administrators up: {e}"))
+        };
+        if !user.is_admin && !users.has_admin().await.map_err(unreachable)? {
+            users.set_admin(&user.id, true).await.map_err(|e| {
+                crate::StartError::Bootstrap(format!(
+                    "cannot make the bootstrap user an administrator: {e}"
+                ))
+            })?;
+            tracing::info!(
+                target: adapter_http::SECURITY_TARGET,
+                event = "admin_granted",
+                user_id = %user.id,
+                via = "bootstrap",
+                "security event"
+            );
+            return Ok(());
+        }
         tracing::info!(user_id = %user.id, "bootstrap user already exists; left unchanged");
         return Ok(());
     }
     let password = read_secret_file(file)?;
     let new = NewUser::parse(Some(email.clone()), Some(password), None, None)
-        .map_err(|e| crate::StartError::Bootstrap(format!("BOOTSTRAP_EMAIL: {e}")))?;
+        .map_err(|e| crate::StartError::Bootstrap(format!("BOOTSTRAP_EMAIL: {e}")))?
+        .administrator();
     match users.create(new).await {
         Ok(user) => {
             tracing::info!(
                 target: adapter_http::SECURITY_TARGET,
                 event = "user_created",
                 user_id = %user.id,
+                is_admin = true,
                 via = "bootstrap",
                 "security event"
             );

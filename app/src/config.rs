@@ -4,7 +4,7 @@
 use clap::{Arg, ArgMatches, Args, FromArgMatches, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
-use domain::AuthType;
+use domain::{AccessPolicy, AuthType, Registration};
 
 /// The longest session lifetime or idle timeout accepted, in seconds (100
 /// years): longer ones could not be added to a timestamp.
@@ -163,15 +163,21 @@ pub enum UserCommand {
     /// terminal (not echoed), or read from standard input with
     /// --password-stdin.
     Create(CreateUserArgs),
-    /// List every user: id, email, names, creation time.
+    /// List every user: id, email, names, creation time, administrator.
     List(StorageArgs),
-    /// Show one user as JSON (the API's shape).
+    /// Show one user.
     Show(UserRefArgs),
     /// Delete a user and end their sessions.
     Delete(UserRefArgs),
     /// Set a user's password (asked twice, or --password-stdin) and end
     /// their sessions.
     SetPassword(SetPasswordArgs),
+    /// Make a user an administrator (under ACCESS_POLICY=owner they see and
+    /// change every user).
+    GrantAdmin(UserRefArgs),
+    /// Take the administrator right from a user; refused for the last
+    /// administrator.
+    RevokeAdmin(UserRefArgs),
 }
 
 /// Where the password of `user create` and `user set-password` comes
@@ -197,6 +203,9 @@ pub struct CreateUserArgs {
     /// Family name.
     #[arg(long)]
     pub last_name: Option<String>,
+    /// Make the user an administrator.
+    #[arg(long)]
+    pub admin: bool,
     /// The password.
     #[command(flatten)]
     pub password: PasswordInput,
@@ -205,7 +214,7 @@ pub struct CreateUserArgs {
     pub settings: UserSettings,
 }
 
-/// `session-auth user show|delete`.
+/// `session-auth user show|delete|grant-admin|revoke-admin`.
 #[derive(Args, Debug)]
 pub struct UserRefArgs {
     /// The user: an email or an id.
@@ -427,6 +436,17 @@ pub struct ServeArgs {
     /// session_exp_auth, session_db_auth.
     #[arg(long, env = "AUTH_TYPE", default_value = "session_db_auth", value_parser = parse_auth_type)]
     pub auth_type: AuthType,
+    /// What users may do to other users: `open` (the Flask API: anyone
+    /// logged in lists, changes and deletes every user) or `owner` (a user
+    /// sees and changes only their own user; administrators, everything).
+    /// Default: open, owner under SECURITY_PROFILE=strict.
+    #[arg(long, env = "ACCESS_POLICY", value_parser = parse_access_policy)]
+    pub access_policy: Option<AccessPolicy>,
+    /// Who may create users: `closed` (a logged-in caller, as the Flask
+    /// API) or `open` (also anyone, anonymously: a user who is not an
+    /// administrator, throttled per client address like logins).
+    #[arg(long, env = "REGISTRATION", default_value = "closed", value_parser = parse_registration)]
+    pub registration: Registration,
     /// Name of the session cookie.
     #[arg(long, env = "SESSION_NAME", default_value = "_my_session_id", value_parser = parse_cookie_name)]
     pub session_name: String,
@@ -441,8 +461,9 @@ pub struct ServeArgs {
     )]
     pub session_duration: i64,
     /// Defaults of the security settings: `compatible` (the Flask API's
-    /// behaviour) or `strict` (LOGIN_ERRORS=generic, PASSWORD_MIN_LENGTH=12,
-    /// PASSWORD_POLICY=strong, COOKIE_SECURE=true); each of those set
+    /// behaviour) or `strict` (ACCESS_POLICY=owner, LOGIN_ERRORS=generic,
+    /// PASSWORD_MIN_LENGTH=12, PASSWORD_POLICY=strong, COOKIE_SECURE=true);
+    /// each of those set
     /// explicitly wins over the profile.
     #[arg(long, env = "SECURITY_PROFILE", value_enum, default_value_t = SecurityProfile::Compatible)]
     pub security_profile: SecurityProfile,
@@ -607,6 +628,10 @@ impl ServeArgs {
             },
             body_limit: self.body_limit as usize,
             trust_forwarded_for: self.trust_forwarded_for,
+            access: domain::AccessRules {
+                policy: profile.pick(self.access_policy, AccessPolicy::Open, AccessPolicy::Owner),
+                registration: self.registration,
+            },
         }
     }
 }
@@ -644,6 +669,16 @@ fn parse_log_level(text: &str) -> Result<String, String> {
 fn parse_socket_address(text: &str) -> Result<std::net::SocketAddr, String> {
     text.parse()
         .map_err(|_| format!("`{text}` is not an address and port such as 127.0.0.1:9090"))
+}
+
+fn parse_access_policy(text: &str) -> Result<AccessPolicy, String> {
+    text.parse()
+        .map_err(|e: domain::UnknownSetting| e.to_string())
+}
+
+fn parse_registration(text: &str) -> Result<Registration, String> {
+    text.parse()
+        .map_err(|e: domain::UnknownSetting| e.to_string())
 }
 
 fn parse_auth_type(text: &str) -> Result<AuthType, String> {
@@ -694,6 +729,30 @@ mod tests {
         assert_eq!(settings.passwords.min_length, 1);
         assert_eq!(settings.password_policy, PasswordPolicy::Length);
         assert_eq!(serve.storage.storage, StorageKind::File);
+        assert_eq!(settings.access.policy, AccessPolicy::Open);
+        assert_eq!(serve.registration, Registration::Closed);
+    }
+
+    #[test]
+    fn access_settings_accept_only_their_values() {
+        let cli = parse(&[
+            "serve",
+            "--access-policy",
+            "owner",
+            "--registration",
+            "open",
+        ])
+        .unwrap();
+        let Some(Command::Serve(serve)) = cli.command else {
+            panic!("expected serve")
+        };
+        assert_eq!(serve.access_policy, Some(AccessPolicy::Owner));
+        assert_eq!(serve.registration, Registration::Open);
+        let error = parse(&["serve", "--access-policy", "admins"])
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("open, owner"), "{error}");
+        assert!(parse(&["serve", "--registration", "yes"]).is_err());
     }
 
     /// The README's configuration table, as (variable, flag, default) rows:
@@ -764,6 +823,7 @@ mod tests {
         assert_eq!(strict.login_errors, domain::LoginErrors::Generic);
         assert_eq!(strict.passwords.min_length, 12);
         assert_eq!(strict.password_policy, PasswordPolicy::Strong);
+        assert_eq!(strict.access.policy, AccessPolicy::Owner);
     }
 
     #[test]
@@ -779,7 +839,10 @@ mod tests {
             "8",
             "--password-policy",
             "length",
+            "--access-policy",
+            "open",
         ]);
+        assert_eq!(strict.access.policy, AccessPolicy::Open);
         assert!(!strict.cookie_secure);
         assert_eq!(strict.login_errors, domain::LoginErrors::Compatible);
         assert_eq!(strict.passwords.min_length, 8);
@@ -790,6 +853,8 @@ mod tests {
         assert_eq!(compatible.password_policy, PasswordPolicy::Strong);
         assert!(!compatible.cookie_secure);
         assert_eq!(compatible.passwords.min_length, 1);
+        let owner = serve_settings(&["--access-policy", "owner"]);
+        assert_eq!(owner.access.policy, AccessPolicy::Owner);
     }
 
     #[test]

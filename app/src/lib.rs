@@ -16,9 +16,9 @@ use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, S
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
 use domain::{
-    AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate,
-    PasswordHasher, PasswordRules, SessionLifetime, SessionRepository, SessionRules, ThrottleRules,
-    TokenGenerator, UserRepository, UserService,
+    AccessRules, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths,
+    Gate, PasswordHasher, PasswordRules, Registration, SessionLifetime, SessionRepository,
+    SessionRules, ThrottleRules, TokenGenerator, UserRepository, UserRules, UserService,
 };
 
 use crate::config::{StorageArgs, StorageKind};
@@ -227,6 +227,8 @@ pub struct Settings {
     /// Take the client address from `X-Forwarded-For` (behind a trusted
     /// proxy) instead of the connection.
     pub trust_forwarded_for: bool,
+    /// `ACCESS_POLICY` and `REGISTRATION`: who may do what to which user.
+    pub access: AccessRules,
 }
 
 impl Default for Settings {
@@ -354,12 +356,22 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
         passwords: settings.passwords,
         login_errors: settings.login_errors,
     };
-    let users = Arc::new(UserService::new(&ports, settings.passwords));
+    let users = Arc::new(UserService::new(
+        &ports,
+        UserRules {
+            passwords: settings.passwords,
+            throttle: settings.throttle,
+            access: settings.access,
+        },
+    ));
     let auth = Arc::new(AuthService::new(ports, rules));
-    let gate = Gate::new(
+    let mut gate = Gate::new(
         ExcludedPaths::standard(),
         settings.auth_type.policy(auth.clone()),
     );
+    if settings.access.registration == Registration::Open {
+        gate = gate.open_to_anyone("POST", "/api/v1/users");
+    }
     Services { gate, auth, users }
 }
 

@@ -31,6 +31,10 @@ async fn main() -> ExitCode {
         Command::User(UserCommand::Show(args)) => report(admin::show_user(args).await),
         Command::User(UserCommand::Delete(args)) => report(admin::delete_user(args).await),
         Command::User(UserCommand::SetPassword(args)) => report(admin::set_password(args).await),
+        Command::User(UserCommand::GrantAdmin(args)) => report(admin::set_admin(args, true).await),
+        Command::User(UserCommand::RevokeAdmin(args)) => {
+            report(admin::set_admin(args, false).await)
+        }
         Command::Migrate(args) => report(run::migrate(args).await),
         Command::Sessions(SessionsCommand::Prune(args)) => report(
             run::prune_sessions(args.0)

@@ -56,11 +56,18 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
         tracing::warn!(
             "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {local}"
         );
+        if settings.access.policy == domain::AccessPolicy::Owner {
+            tracing::warn!(
+                "ACCESS_POLICY=owner with AUTH_TYPE=none: no caller is known, so no one can list, change or create users"
+            );
+        }
     }
     tracing::info!(
         address = %local,
         auth_type = %args.auth_type,
         security_profile = ?args.security_profile,
+        access_policy = %settings.access.policy,
+        registration = %args.registration,
         storage = ?args.storage.storage,
         data_dir = %args.storage.data_dir.display(),
         session_duration = args.session_duration,
@@ -175,6 +182,9 @@ pub enum CommandError {
     /// The password could not be set.
     #[error("cannot set the password: {0}")]
     SetPassword(#[from] domain::SetPasswordError),
+    /// The administrator right could not be granted or revoked.
+    #[error("cannot change the administrator right: {0}")]
+    SetAdmin(#[from] domain::SetAdminError),
     /// `config check` found a problem.
     #[error("{0}")]
     Config(String),

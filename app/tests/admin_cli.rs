@@ -366,3 +366,108 @@ fn the_cli_and_the_bootstrap_apply_the_password_policy_and_the_email_syntax() {
         bootstrap.describe()
     );
 }
+
+/// `user create --admin`, `grant-admin` and `revoke-admin` manage the
+/// administrator right (refusing to take it from the last administrator,
+/// with a non-zero exit), `list` and `show` say who has it, and a server
+/// under `ACCESS_POLICY=owner` shows it; the bootstrap user is one.
+#[test]
+fn administrators_are_managed_from_the_cli() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let create = |email: &str, admin: bool| {
+        let mut args = vec!["user", "create", "--email", email, "--password-stdin"];
+        if admin {
+            args.push("--admin");
+        }
+        let created = with_stdin(dir, &args, &[], "a secret\n");
+        assert!(created.status.success(), "{}", created.describe());
+        created.stdout.trim().to_owned()
+    };
+    let ann = create("ann@example.com", true);
+    let bob = create("bob@example.com", false);
+
+    let list = on(dir, &["user", "list"]);
+    assert!(list.status.success(), "{}", list.describe());
+    assert!(
+        list.stdout
+            .starts_with("id\temail\tfirst_name\tlast_name\tcreated_at\tadmin\n"),
+        "{}",
+        list.stdout
+    );
+    let line = |id: &str| {
+        list.stdout
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap_or_else(|| panic!("{id} not listed: {}", list.stdout))
+            .to_owned()
+    };
+    assert!(line(&ann).ends_with("\tyes"), "{}", list.stdout);
+    assert!(line(&bob).ends_with("\tno"), "{}", list.stdout);
+
+    let last = on(dir, &["user", "revoke-admin", "ann@example.com"]);
+    assert!(!last.status.success(), "{}", last.describe());
+    assert!(
+        last.stderr.contains("last administrator"),
+        "{}",
+        last.describe()
+    );
+
+    let granted = on(dir, &["user", "grant-admin", &bob]);
+    assert!(granted.status.success(), "{}", granted.describe());
+    assert!(
+        granted.stdout.contains("is now an administrator"),
+        "{}",
+        granted.describe()
+    );
+    let again = on(dir, &["user", "grant-admin", "bob@example.com"]);
+    assert!(again.status.success(), "{}", again.describe());
+    assert!(
+        again.stdout.contains("nothing changed"),
+        "{}",
+        again.describe()
+    );
+    let revoked = on(dir, &["user", "revoke-admin", "ann@example.com"]);
+    assert!(revoked.status.success(), "{}", revoked.describe());
+    let unknown = on(dir, &["user", "grant-admin", "nobody@example.com"]);
+    assert!(!unknown.status.success());
+    assert!(unknown.stderr.contains("no user"), "{}", unknown.describe());
+
+    let show = on(dir, &["user", "show", "bob@example.com"]);
+    assert!(show.stdout.contains("admin       yes"), "{}", show.stdout);
+    let show = on(dir, &["user", "show", "ann@example.com"]);
+    assert!(show.stdout.contains("admin       no"), "{}", show.stdout);
+
+    // bob@example.com:a secret; the bootstrap user is made an
+    // administrator too.
+    let password = dir.join("bootstrap-password");
+    std::fs::write(&password, "boot secret\n").expect("password file");
+    let server = Server::start(
+        dir,
+        &[
+            ("AUTH_TYPE", "basic_auth"),
+            ("ACCESS_POLICY", "owner"),
+            ("BOOTSTRAP_EMAIL", "boot@example.com"),
+            (
+                "BOOTSTRAP_PASSWORD_FILE",
+                password.to_str().expect("a UTF-8 path"),
+            ),
+        ],
+    );
+    let me = server.get(
+        "/api/v1/users/me",
+        &[("Authorization", "Basic Ym9iQGV4YW1wbGUuY29tOmEgc2VjcmV0")],
+    );
+    assert_eq!(me.status, 200, "{me:?}");
+    assert_eq!(me.json()["is_admin"], serde_json::json!(true), "{me:?}");
+    // boot@example.com:boot secret
+    let boot = server.get(
+        "/api/v1/users/me",
+        &[(
+            "Authorization",
+            "Basic Ym9vdEBleGFtcGxlLmNvbTpib290IHNlY3JldA==",
+        )],
+    );
+    assert_eq!(boot.json()["is_admin"], serde_json::json!(true), "{boot:?}");
+    server.stop();
+}

@@ -22,6 +22,9 @@ pub enum RepositoryError {
     /// The user a new session belongs to does not exist (any more).
     #[error("no such user")]
     NoSuchUser,
+    /// The change would take the right away from the only administrator.
+    #[error("the last administrator cannot lose the right")]
+    LastAdmin,
     /// The storage cannot be reached right now; the request may be retried.
     #[error("storage unavailable")]
     Unavailable(#[source] BoxError),
@@ -53,7 +56,8 @@ impl From<RepositoryError> for Failure {
             RepositoryError::Unexpected(source) => Self::Unexpected(source),
             unexpected @ (RepositoryError::DuplicateEmail
             | RepositoryError::DuplicateId
-            | RepositoryError::NoSuchUser) => Self::Unexpected(Box::new(unexpected)),
+            | RepositoryError::NoSuchUser
+            | RepositoryError::LastAdmin) => Self::Unexpected(Box::new(unexpected)),
         }
     }
 }
@@ -178,10 +182,20 @@ pub enum CreateUserError {
     /// A field no storage could keep.
     #[error("Can't create User: {0}")]
     Field(#[from] FieldError),
+    /// The caller may not create users (`ACCESS_POLICY=owner`, not an
+    /// administrator).
+    #[error("{}", FORBIDDEN_ADMINS_ONLY)]
+    Forbidden,
+    /// Too many registrations from this client: try again after this long.
+    #[error("Too many attempts")]
+    TooManyAttempts(Duration),
     /// Infrastructure failure.
     #[error(transparent)]
     Failure(#[from] Failure),
 }
+
+/// The message of a refusal for lack of the administrator right.
+pub const FORBIDDEN_ADMINS_ONLY: &str = "Forbidden: administrators only";
 
 /// Why an operator's password reset was refused.
 #[derive(Debug, thiserror::Error)]
@@ -216,15 +230,99 @@ impl From<RepositoryError> for CreateUserError {
     }
 }
 
-/// Why changing a user's names failed.
+/// Why changing a user failed.
 #[derive(Debug, thiserror::Error)]
 pub enum UpdateUserError {
     /// A name no storage could keep.
     #[error("Can't update User: {0}")]
     Field(#[from] FieldError),
+    /// No such user, or one the caller may not see.
+    #[error("Not found")]
+    NotFound,
+    /// A field of the wrong type (`is_admin` that is no boolean).
+    #[error("Wrong format")]
+    WrongFormat,
+    /// Only an administrator may change the administrator flag.
+    #[error("{}", FORBIDDEN_ADMINS_ONLY)]
+    Forbidden,
+    /// The change would leave no administrator.
+    #[error("Can't update User: the last administrator cannot lose the right")]
+    LastAdmin,
     /// Infrastructure failure.
     #[error(transparent)]
     Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for UpdateUserError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::LastAdmin => Self::LastAdmin,
+            other => Self::Failure(other.into()),
+        }
+    }
+}
+
+/// Why deleting a user failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteUserError {
+    /// No such user, or one the caller may not see.
+    #[error("Not found")]
+    NotFound,
+    /// The user is the last administrator (`ACCESS_POLICY=owner`).
+    #[error("Can't delete User: the last administrator cannot be deleted")]
+    LastAdmin,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for DeleteUserError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::LastAdmin => Self::LastAdmin,
+            other => Self::Failure(other.into()),
+        }
+    }
+}
+
+/// Why an operation reserved to administrators was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The caller is not an administrator (`ACCESS_POLICY=owner`).
+    #[error("{}", FORBIDDEN_ADMINS_ONLY)]
+    Forbidden,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for AccessError {
+    fn from(error: RepositoryError) -> Self {
+        Self::Failure(error.into())
+    }
+}
+
+/// Why an operator could not grant or revoke the administrator right.
+#[derive(Debug, thiserror::Error)]
+pub enum SetAdminError {
+    /// No such user.
+    #[error("no such user")]
+    NoSuchUser,
+    /// The user is the only administrator.
+    #[error("the last administrator cannot lose the right; grant it to another user first")]
+    LastAdmin,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for SetAdminError {
+    fn from(error: RepositoryError) -> Self {
+        match error {
+            RepositoryError::LastAdmin => Self::LastAdmin,
+            other => Self::Failure(other.into()),
+        }
+    }
 }
 
 /// The text names no known `AUTH_TYPE`.

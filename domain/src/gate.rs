@@ -98,12 +98,37 @@ pub enum GateDecision {
 pub struct Gate {
     excluded: ExcludedPaths,
     policy: Option<Arc<dyn AuthPolicy>>,
+    /// Routes (method, path) that anonymous callers may reach too.
+    open_to_anyone: Vec<(String, String)>,
 }
 
 impl Gate {
     /// A gate applying `policy` outside `excluded`.
     pub fn new(excluded: ExcludedPaths, policy: Option<Arc<dyn AuthPolicy>>) -> Self {
-        Self { excluded, policy }
+        Self {
+            excluded,
+            policy,
+            open_to_anyone: Vec::new(),
+        }
+    }
+
+    /// Lets anonymous callers reach the route of `method` (uppercase) and
+    /// `path` (slash tolerant), e.g. `POST /api/v1/users` under
+    /// `REGISTRATION=open`. Credentials sent there still identify the
+    /// caller; credentials that identify no one (a stale cookie) make an
+    /// anonymous caller rather than a 403, since anyone may call the route.
+    #[must_use]
+    pub fn open_to_anyone(mut self, method: &str, path: &str) -> Self {
+        self.open_to_anyone
+            .push((method.to_owned(), with_trailing_slash(path).into_owned()));
+        self
+    }
+
+    fn is_open_to_anyone(&self, method: &str, path: &str) -> bool {
+        let path = with_trailing_slash(path);
+        self.open_to_anyone
+            .iter()
+            .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == path)
     }
 
     /// The `WWW-Authenticate` challenge of a `401` under the active policy
@@ -112,13 +137,14 @@ impl Gate {
         self.policy.as_ref().and_then(|policy| policy.challenge())
     }
 
-    /// Decides whether the request for `path`, presenting `credentials`
-    /// from `client`, may reach its route, and as whom.
+    /// Decides whether the `method` request for `path`, presenting
+    /// `credentials` from `client`, may reach its route, and as whom.
     ///
     /// # Errors
     /// Only infrastructure failures of the policy.
     pub async fn check(
         &self,
+        method: &str,
         path: &str,
         credentials: &Credentials<'_>,
         client: ClientInfo,
@@ -136,8 +162,13 @@ impl Gate {
         if !self.excluded.require_auth(path) {
             return anonymous(client);
         }
+        let open_to_anyone = self.is_open_to_anyone(method, path);
         if credentials.is_empty() {
-            return Ok(GateDecision::Unauthorized);
+            return if open_to_anyone {
+                anonymous(client)
+            } else {
+                Ok(GateDecision::Unauthorized)
+            };
         }
         Ok(match policy.identify(credentials, &client).await? {
             Identity::User { user, session } => GateDecision::Pass(Caller {
@@ -145,6 +176,7 @@ impl Gate {
                 session,
                 client,
             }),
+            Identity::Nobody if open_to_anyone => return anonymous(client),
             Identity::Nobody => GateDecision::Forbidden,
             Identity::Throttled(wait) => GateDecision::TooManyAttempts(wait),
         })

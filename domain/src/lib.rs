@@ -4,13 +4,15 @@
 //! the ports that adapters implement ([`ports`]), the credentials a request
 //! presents ([`credentials`]), the authentication policies of the Flask
 //! API's `AUTH_TYPE`s and the gate that turns them into a [`Caller`]
-//! ([`policy`], [`gate`]), the brute-force limits ([`throttle`] over
-//! [`attempt`]s), the use cases that orchestrate the ports ([`service`]),
-//! and every error they speak ([`error`]).
+//! ([`policy`], [`gate`]), who may do what to which user ([`access`]), the
+//! brute-force limits ([`throttle`] over [`attempt`]s), the use cases that
+//! orchestrate the ports ([`service`]), and every error they speak
+//! ([`error`]).
 //!
 //! Nothing here performs I/O or reads the time: storage, hashing, randomness
 //! and the clock all arrive through ports.
 
+pub mod access;
 pub mod attempt;
 pub mod credentials;
 pub mod error;
@@ -23,12 +25,14 @@ pub mod session;
 pub mod throttle;
 pub mod user;
 
+pub use access::{AccessPolicy, AccessRules, Creation, Registration, UnknownSetting};
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
 pub use credentials::{Credentials, EmailAndPassword};
 pub use error::{
-    BoxError, ChangePasswordError, CreateUserError, CredentialFault, Failure, FieldError,
-    HashError, InvalidPasswordHash, LoginError, PasswordRuleError, RepositoryError,
-    SetPasswordError, UnknownAuthType, UpdateUserError,
+    AccessError, BoxError, ChangePasswordError, CreateUserError, CredentialFault, DeleteUserError,
+    FORBIDDEN_ADMINS_ONLY, Failure, FieldError, HashError, InvalidPasswordHash, LoginError,
+    PasswordRuleError, RepositoryError, SetAdminError, SetPasswordError, UnknownAuthType,
+    UpdateUserError,
 };
 pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};
@@ -38,7 +42,8 @@ pub use ports::{
     TokenGenerator, UserBatchOutcome, UserRepository,
 };
 pub use service::{
-    AuthPorts, AuthRules, AuthService, LoginErrors, Logins, NewUser, PasswordChange, UserService,
+    AdminFlagRequest, AuthPorts, AuthRules, AuthService, LoginErrors, Logins, NewUser,
+    PasswordChange, UserChange, UserRules, UserService,
 };
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,

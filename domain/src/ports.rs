@@ -134,6 +134,23 @@ pub trait UserRepository: Send + Sync {
         at: Option<DateTime<Utc>>,
     ) -> Result<bool, RepositoryError>;
 
+    /// Sets the administrator flag to `is_admin` and `updated_at` to `at`,
+    /// changing nothing else, atomically. Returns the user as stored
+    /// afterwards, `None` when there is none. When the flag already has
+    /// that value nothing is stored (and `updated_at` stays).
+    ///
+    /// # Errors
+    /// MUST return [`RepositoryError::LastAdmin`], storing nothing, when
+    /// clearing the flag of the only administrator; two concurrent calls
+    /// clearing the flags of the last two administrators must not both
+    /// succeed. Otherwise only storage failures; on error nothing changes.
+    async fn set_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError>;
+
     /// Removes the user and every session this storage holds for them;
     /// `false` when there was no such user.
     ///

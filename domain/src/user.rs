@@ -225,6 +225,11 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     /// When the account last changed (whole seconds, UTC).
     pub updated_at: DateTime<Utc>,
+    /// Whether the user is an administrator: under
+    /// `ACCESS_POLICY=owner` only administrators see and change other
+    /// users (see [`crate::access`]). The Flask API had no such flag; its
+    /// users are not administrators.
+    pub is_admin: bool,
 }
 
 impl User {
@@ -407,6 +412,7 @@ mod tests {
             last_name: None,
             created_at: chrono::DateTime::UNIX_EPOCH,
             updated_at: chrono::DateTime::UNIX_EPOCH,
+            is_admin: false,
         }
     }
 

@@ -7,7 +7,8 @@ mod m20261128_000001_create_users;
 mod m20261128_000002_create_sessions;
 mod m20261128_000003_session_activity_and_login_failures;
 mod m20261201_000004_digests_as_text;
-mod m20261215_000005_email_fold_index;
+mod m20261210_000005_administrators;
+mod m20261215_000006_email_fold_index;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -20,7 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_create_sessions::Migration),
             Box::new(m20261128_000003_session_activity_and_login_failures::Migration),
             Box::new(m20261201_000004_digests_as_text::Migration),
-            Box::new(m20261215_000005_email_fold_index::Migration),
+            Box::new(m20261210_000005_administrators::Migration),
+            Box::new(m20261215_000006_email_fold_index::Migration),
         ]
     }
 }

@@ -397,18 +397,30 @@ impl Service {
     /// Creates a user directly through the use case (whatever the
     /// `AUTH_TYPE`), with an Argon2id hash of the password.
     pub async fn create_user(&self, email: &str, password: &str) -> Account {
+        self.create(email, password, false).await
+    }
+
+    /// Creates an administrator as [`Service::create_user`] creates a user
+    /// (`user create --admin`).
+    pub async fn create_admin(&self, email: &str, password: &str) -> Account {
+        self.create(email, password, true).await
+    }
+
+    async fn create(&self, email: &str, password: &str, is_admin: bool) -> Account {
         let services = session_auth::services(&self.settings, self.storage(), &self.infra);
+        let mut new = NewUser::parse(
+            Some(email.to_owned()),
+            Some(password.to_owned()),
+            None,
+            None,
+        )
+        .unwrap_or_else(|e| panic!("cannot create {email}: {e}"));
+        if is_admin {
+            new = new.administrator();
+        }
         let user = services
             .users
-            .create(
-                NewUser::parse(
-                    Some(email.to_owned()),
-                    Some(password.to_owned()),
-                    None,
-                    None,
-                )
-                .unwrap_or_else(|e| panic!("cannot create {email}: {e}")),
-            )
+            .create(new)
             .await
             .unwrap_or_else(|e| panic!("cannot create {email}: {e}"));
         Account {

@@ -147,6 +147,9 @@ macro_rules! storage_contract_tests {
             delete_expired_by_both_removes_sessions_past_either_limit,
             delete_expired_without_limits_deletes_nothing,
             concurrent_writers_lose_nothing,
+            the_admin_flag_is_stored_and_can_be_changed,
+            the_last_administrator_keeps_the_right,
+            concurrent_revocations_leave_an_administrator,
         );
     };
     (@checks $backend:ty; $($check:ident),* $(,)?) => {
@@ -198,6 +201,14 @@ fn user(address: &str) -> User {
         last_name: Some("Last".to_owned()),
         created_at: at(1),
         updated_at: at(1),
+        is_admin: false,
+    }
+}
+
+fn admin(address: &str) -> User {
+    User {
+        is_admin: true,
+        ..user(address)
     }
 }
 
@@ -1157,6 +1168,139 @@ pub async fn concurrent_writers_lose_nothing(stores: Stores) -> Expected {
     Expected {
         users: listed,
         sessions,
+        gone: vec![],
+    }
+}
+
+/// The administrator flag is stored with the user (and read with a
+/// session's user), and `set_admin` changes it and `updated_at` only; a
+/// flag already set changes nothing; an unknown id is `None`.
+pub async fn the_admin_flag_is_stored_and_can_be_changed(stores: Stores) -> Expected {
+    let root = admin("root@example.com");
+    let bob = user("bob@example.com");
+    insert_user(&stores, &root).await;
+    insert_user(&stores, &bob).await;
+    let root_session = session(root.id, "root token", 2);
+    insert_session(&stores, &root_session).await;
+    assert_eq!(ok(stores.users.get(&root.id).await), Some(root.clone()));
+    let (_, with_user) = ok(stores
+        .sessions
+        .find_with_user(&root_session.key, stores.users.as_ref())
+        .await)
+    .unwrap_or_else(|| panic!("the session is stored"));
+    assert_eq!(
+        with_user,
+        Some(root.clone()),
+        "a session's user has the flag"
+    );
+
+    let bob_admin = User {
+        is_admin: true,
+        updated_at: at(3),
+        ..bob.clone()
+    };
+    assert_eq!(
+        ok(stores.users.set_admin(&bob.id, true, at(3)).await),
+        Some(bob_admin.clone())
+    );
+    assert_eq!(
+        ok(stores.users.set_admin(&bob.id, true, at(4)).await),
+        Some(bob_admin.clone()),
+        "setting the flag it has changes nothing"
+    );
+    let root_plain = User {
+        is_admin: false,
+        updated_at: at(5),
+        ..root.clone()
+    };
+    assert_eq!(
+        ok(stores.users.set_admin(&root.id, false, at(5)).await),
+        Some(root_plain.clone())
+    );
+    assert_eq!(
+        ok(stores
+            .users
+            .set_admin(&UserId::generate(), true, at(6))
+            .await),
+        None
+    );
+    Expected {
+        users: vec![root_plain, bob_admin],
+        sessions: vec![root_session],
+        gone: vec![],
+    }
+}
+
+/// Clearing the flag of the only administrator is refused and changes
+/// nothing; with another administrator it is allowed; a user who is no
+/// administrator can always be "revoked" (nothing to do).
+pub async fn the_last_administrator_keeps_the_right(stores: Stores) -> Expected {
+    let root = admin("root@example.com");
+    let bob = user("bob@example.com");
+    insert_user(&stores, &root).await;
+    insert_user(&stores, &bob).await;
+    let refused = stores.users.set_admin(&root.id, false, at(3)).await;
+    assert!(
+        matches!(refused, Err(RepositoryError::LastAdmin)),
+        "expected LastAdmin, got {refused:?}"
+    );
+    assert_eq!(ok(stores.users.get(&root.id).await), Some(root.clone()));
+    assert_eq!(
+        ok(stores.users.set_admin(&bob.id, false, at(3)).await),
+        Some(bob.clone())
+    );
+
+    ok(stores.users.set_admin(&bob.id, true, at(4)).await);
+    let root_plain = ok(stores.users.set_admin(&root.id, false, at(5)).await);
+    let refused = stores.users.set_admin(&bob.id, false, at(6)).await;
+    assert!(
+        matches!(refused, Err(RepositoryError::LastAdmin)),
+        "expected LastAdmin, got {refused:?}"
+    );
+    let bob_admin = User {
+        is_admin: true,
+        updated_at: at(4),
+        ..bob
+    };
+    Expected {
+        users: vec![
+            root_plain.unwrap_or_else(|| panic!("root is stored")),
+            bob_admin,
+        ],
+        sessions: vec![],
+        gone: vec![],
+    }
+}
+
+/// Of administrators revoking each other's right at once, at least one
+/// keeps it: the check and the change are one atomic step.
+pub async fn concurrent_revocations_leave_an_administrator(stores: Stores) -> Expected {
+    let admins: Vec<User> = (0..4)
+        .map(|i| admin(&format!("admin{i}@example.com")))
+        .collect();
+    for a in &admins {
+        insert_user(&stores, a).await;
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for a in &admins {
+        let (users, id) = (Arc::clone(&stores.users), a.id);
+        tasks.spawn(async move { users.set_admin(&id, false, at(2)).await });
+    }
+    let (mut revoked, mut refused) = (0, 0);
+    while let Some(joined) = tasks.join_next().await {
+        match joined {
+            Ok(Ok(Some(_))) => revoked += 1,
+            Ok(Err(RepositoryError::LastAdmin)) => refused += 1,
+            Ok(other) => panic!("unexpected outcome {other:?}"),
+            Err(e) => panic!("a task failed: {e}"),
+        }
+    }
+    assert_eq!((revoked, refused), (3, 1));
+    let listed = ok(stores.users.list().await);
+    assert_eq!(listed.iter().filter(|u| u.is_admin).count(), 1);
+    Expected {
+        users: listed,
+        sessions: vec![],
         gone: vec![],
     }
 }

@@ -7,6 +7,7 @@
 
 use serde_json::json;
 
+use domain::AccessPolicy;
 use integration_tests::http_harness::{Backend, Service};
 use integration_tests::http_tests;
 use session_auth::Settings;
@@ -35,6 +36,7 @@ async fn start_with(backend: Backend, flags: &[&str]) -> Service {
             settings.password_policy = chosen.password_policy;
             settings.passwords = chosen.passwords;
             settings.cookie_secure = chosen.cookie_secure;
+            settings.access = chosen.access;
         })
         .start()
         .await
@@ -190,7 +192,10 @@ http_tests! {
 
     async fn the_strict_profile_turns_every_setting_on_and_each_can_be_turned_back(backend: Backend) {
         let strict = start_with(backend, &["--security-profile", "strict"]).await;
-        strict.create_user("bob@hbtn.io", "violet tram under 9 maples").await;
+        // Strict means ACCESS_POLICY=owner: only an administrator creates
+        // users, and a user sees only themselves.
+        assert_eq!(strict.settings.access.policy, AccessPolicy::Owner);
+        strict.create_admin("bob@hbtn.io", "violet tram under 9 maples").await;
         assert_eq!(
             login_reply(&strict, "nobody@hbtn.io", "x").await,
             (401, json!({"error": "wrong email or password"}))
@@ -218,6 +223,17 @@ http_tests! {
             .await;
         reply.assert_status(400);
         assert!(reply.text().contains("too weak"), "{}", reply.text());
+        let ann = strict.create_user("ann@hbtn.io", "violet tram under 9 maples").await;
+        let reply = strict
+            .post(LOGIN)
+            .form(&[("email", "ann@hbtn.io"), ("password", "violet tram under 9 maples")])
+            .send()
+            .await;
+        let ann_cookie = reply.set_cookie().value;
+        let listed = strict.get(USERS).cookie(&ann_cookie).send().await;
+        listed.assert_status(200);
+        assert_eq!(listed.json().as_array().map(Vec::len), Some(1), "{}", listed.text());
+        assert_eq!(listed.json()[0]["id"], json!(ann.id));
 
         let relaxed = start_with(
             backend,
@@ -236,5 +252,7 @@ http_tests! {
             .await;
         assert!(!reply.set_cookie().has_flag("Secure"));
         assert_eq!(relaxed.settings.password_policy, PasswordPolicy::Strong);
+        let open = start_with(backend, &["--security-profile", "strict", "--access-policy", "open"]).await;
+        assert_eq!(open.settings.access.policy, AccessPolicy::Open);
     }
 }

@@ -43,6 +43,7 @@ fn user(i: usize) -> User {
         last_name: None,
         created_at: at,
         updated_at: at,
+        is_admin: false,
     }
 }
 

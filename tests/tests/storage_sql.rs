@@ -28,6 +28,9 @@ const ACTIVITY_MIGRATION: &str = "m20261128_000003_session_activity_and_login_fa
 /// The migration after it (digest columns as `text` on PostgreSQL), which
 /// steps down and up with it.
 const DIGESTS_MIGRATION: &str = "m20261201_000004_digests_as_text";
+/// The migration after that (`users.is_admin`), which steps down and up
+/// with them.
+const ADMINS_MIGRATION: &str = "m20261210_000005_administrators";
 
 async fn stores(db: &TestDatabase) -> Stores {
     let store = Arc::new(db.store().await);
@@ -56,6 +59,7 @@ async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
         last_name: None,
         created_at: noon(1),
         updated_at: noon(1),
+        is_admin: false,
     };
     UserRepository::insert(store, &user)
         .await
@@ -135,7 +139,9 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
         }
     };
     assert_eq!(pending.get(1).map(String::as_str), Some(DIGESTS_MIGRATION));
+    assert!(pending.iter().any(|m| m == ADMINS_MIGRATION), "{pending:?}");
     for gone in [
+        "SELECT is_admin FROM users",
         "SELECT last_used_at FROM sessions",
         "SELECT client_address FROM sessions",
         "SELECT user_agent FROM sessions",

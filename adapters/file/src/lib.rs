@@ -778,6 +778,23 @@ impl UserRepository for FileStore {
         .await
     }
 
+    async fn set_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        // Decided under the tables' write lock: two revocations cannot
+        // both see the other administrator.
+        self.change(|t| match t.with_admin(id, is_admin, at)? {
+            Some(user) if t.user(id) != Some(&user) => {
+                Ok((Some(user.clone()), vec![Op::PutUser(user)]))
+            }
+            unchanged => Ok((unchanged, Vec::new())),
+        })
+        .await
+    }
+
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         self.change(|t| {
             if t.user(id).is_none() {

@@ -424,7 +424,9 @@ pub(crate) enum Field<'a> {
     Null,
     /// A JSON string.
     Text(Cow<'a, str>),
-    /// A number, a boolean, an array or an object.
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number, an array or an object.
     Other,
 }
 
@@ -451,8 +453,8 @@ impl<'de> Deserialize<'de> for Field<'de> {
             fn visit_string<E: de::Error>(self, s: String) -> Result<Self::Value, E> {
                 Ok(Field::Text(Cow::Owned(s)))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Field::Other)
+            fn visit_bool<E: de::Error>(self, value: bool) -> Result<Self::Value, E> {
+                Ok(Field::Bool(value))
             }
             fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
                 Ok(Field::Other)
@@ -493,10 +495,13 @@ pub(crate) enum FieldName {
     Key,
     /// `touch_session`'s timestamp (journal only).
     At,
+    /// A user's administrator flag (this service's; written only when
+    /// true).
+    IsAdmin,
 }
 
 impl FieldName {
-    const ALL: [(&'static str, FieldName); 14] = [
+    const ALL: [(&'static str, FieldName); 15] = [
         ("id", FieldName::Id),
         ("email", FieldName::Email),
         ("_password", FieldName::Password),
@@ -511,6 +516,7 @@ impl FieldName {
         ("user_agent", FieldName::UserAgent),
         ("key", FieldName::Key),
         ("at", FieldName::At),
+        ("is_admin", FieldName::IsAdmin),
     ];
 
     fn of(name: &str) -> Option<Self> {
@@ -527,7 +533,7 @@ impl FieldName {
 
 /// A record's known fields; the others are checked for syntax and dropped.
 #[derive(Debug, Default)]
-pub(crate) struct Fields<'a>([Field<'a>; 14]);
+pub(crate) struct Fields<'a>([Field<'a>; 15]);
 
 impl<'a> Fields<'a> {
     pub(crate) fn get(&self, name: FieldName) -> &Field<'a> {
@@ -618,7 +624,7 @@ impl<'r> Record<'r> {
         match self.fields.get(name) {
             Field::Absent | Field::Null => Ok(None),
             Field::Text(s) => Ok(Some(&**s)),
-            Field::Other => Err(self.bad(format!(
+            Field::Bool(_) | Field::Other => Err(self.bad(format!(
                 "has a {} that is neither text nor null",
                 name.name()
             ))),
@@ -685,6 +691,13 @@ impl<'r> Record<'r> {
             last_name: self.text(FieldName::LastName)?.map(str::to_owned),
             created_at: self.timestamp(FieldName::CreatedAt)?,
             updated_at: self.timestamp(FieldName::UpdatedAt)?,
+            is_admin: match self.fields.get(FieldName::IsAdmin) {
+                Field::Absent | Field::Null => false,
+                Field::Bool(is_admin) => *is_admin,
+                Field::Text(_) | Field::Other => {
+                    return Err(self.bad("has an is_admin that is neither true, false nor null"));
+                }
+            },
         })
     }
 
@@ -751,7 +764,10 @@ fn timestamp_text(t: &DateTime<Utc>) -> String {
     t.format(TIMESTAMP_FORMAT).to_string()
 }
 
-/// A user as the Flask API wrote it, keys in its order.
+/// A user as the Flask API wrote it, keys in its order, and `"is_admin":
+/// true` after them for an administrator only: the Flask API ignored keys
+/// it did not know, and a file without administrators stays exactly the
+/// Flask API's.
 #[derive(Serialize)]
 pub(crate) struct UserRecord<'a> {
     id: String,
@@ -762,6 +778,13 @@ pub(crate) struct UserRecord<'a> {
     password: Option<&'a str>,
     first_name: Option<&'a str>,
     last_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "is_false")]
+    is_admin: bool,
+}
+
+/// serde's `skip_serializing_if` passes a reference.
+fn is_false(value: &bool) -> bool {
+    !*value
 }
 
 impl<'a> From<&'a User> for UserRecord<'a> {
@@ -774,6 +797,7 @@ impl<'a> From<&'a User> for UserRecord<'a> {
             password: user.password_hash.as_stored(),
             first_name: user.first_name.as_deref(),
             last_name: user.last_name.as_deref(),
+            is_admin: user.is_admin,
         }
     }
 }

@@ -40,6 +40,7 @@ fn user(email: &str) -> User {
         last_name: None,
         created_at: at(1),
         updated_at: at(2),
+        is_admin: false,
     }
 }
 
@@ -827,4 +828,45 @@ async fn a_key_repeated_in_a_file_keeps_its_first_place_and_its_last_value() {
         .map(|u| u.email.to_string())
         .collect();
     assert_eq!(listed, ["last@x", "b@x"]);
+}
+
+/// Only an administrator's record carries `"is_admin": true`, after the
+/// Flask keys; the journal carries it too, so a restart before any
+/// compaction keeps it; a record without the key (the Flask API's) is no
+/// administrator; `is_admin` of another type stops the start.
+#[tokio::test]
+async fn the_admin_flag_is_an_extra_key_written_only_when_true() {
+    let dir = TempDir::new().unwrap();
+    write(&dir, USER_FILE, &flask_user_file());
+    let alice = UserId::parse(ALICE_ID).unwrap();
+    {
+        let store = FileStore::open(dir.path()).await.unwrap();
+        assert!(!store.get(&alice).await.unwrap().unwrap().is_admin);
+        store.set_admin(&alice, true, at(5)).await.unwrap();
+        // Dropped without a clean shutdown: the change is in the journal only.
+    }
+    let store = FileStore::open(dir.path()).await.unwrap();
+    assert!(store.get(&alice).await.unwrap().unwrap().is_admin);
+    store.close().await.unwrap();
+    drop(store);
+    let text = fs::read_to_string(dir.path().join(USER_FILE)).unwrap();
+    let users = read_json(&dir, USER_FILE);
+    assert_eq!(users[ALICE_ID]["is_admin"], serde_json::json!(true));
+    assert!(
+        users[BOB_ID].get("is_admin").is_none(),
+        "no key for a user who is not an administrator: {text}"
+    );
+    let keys: Vec<&String> = users[ALICE_ID].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys.last().map(|k| k.as_str()),
+        Some("is_admin"),
+        "{keys:?}"
+    );
+
+    let message = bad_user_record_message(
+        ALICE_ID,
+        r#"{"email": "a@x.io", "created_at": "2023-04-01T10:20:30", "updated_at": "2023-04-01T10:20:30", "is_admin": "yes"}"#,
+    )
+    .await;
+    assert!(message.contains("is_admin"), "{message}");
 }

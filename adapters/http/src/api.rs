@@ -7,8 +7,8 @@ use poem_openapi::{ApiResponse, OpenApi, Tags};
 use std::time::Duration;
 
 use domain::{
-    Caller, EmailAndPassword, LoginError, NameChange, NewUser, PasswordChange, Session, SessionId,
-    SessionToken, User, UserId,
+    Caller, EmailAndPassword, LoginError, NewUser, PasswordChange, Session, SessionId,
+    SessionToken, User, UserChange, UserId,
 };
 
 use crate::dto::{
@@ -141,6 +141,12 @@ impl Api {
         cookie.to_string()
     }
 
+    /// `user` as the API shows users (with the administrator flag only
+    /// under `ACCESS_POLICY=owner`).
+    fn user_body(&self, user: &User) -> UserBody {
+        UserBody::new(user, self.services.users.access().shows_admin_flag())
+    }
+
     fn finish_cookie(&self, cookie: &mut Cookie) {
         cookie.set_path("/");
         cookie.set_http_only(true);
@@ -163,9 +169,9 @@ impl Api {
 
     /// How many users exist.
     #[oai(path = "/stats", method = "get", tag = "Tag::Index")]
-    async fn stats(&self, _caller: Guarded) -> ApiResult<Ok200<StatsBody>> {
+    async fn stats(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<StatsBody>> {
         ok(StatsBody {
-            users: self.services.users.count().await?,
+            users: self.services.users.count_for(&caller).await?,
         })
     }
 
@@ -183,9 +189,9 @@ impl Api {
 
     /// Every user.
     #[oai(path = "/users", method = "get", tag = "Tag::Users")]
-    async fn list_users(&self, _caller: Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
-        let users = self.services.users.list().await?;
-        ok(users.iter().map(UserBody::from).collect())
+    async fn list_users(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
+        let users = self.services.users.list_for(&caller).await?;
+        ok(users.iter().map(|user| self.user_body(user)).collect())
     }
 
     /// One user by id, or the current user for the id `me`.
@@ -197,15 +203,15 @@ impl Api {
     ) -> ApiResult<Ok200<UserBody>> {
         if user_id.0 == "me" {
             let user = caller.user.as_ref().ok_or_else(ApiError::not_found)?;
-            return ok(UserBody::from(user));
+            return ok(self.user_body(user));
         }
         let user = self
             .services
             .users
-            .get(&self::user_id(&user_id.0)?)
+            .get_for(&caller, &self::user_id(&user_id.0)?)
             .await?
             .ok_or_else(ApiError::not_found)?;
-        ok(UserBody::from(&user))
+        ok(self.user_body(&user))
     }
 
     /// Creates a user.
@@ -218,21 +224,35 @@ impl Api {
         let JsonBody::Parsed(body) = body else {
             return Err(ApiError::wrong_format());
         };
-        let user = self.services.users.create(NewUser::try_from(body)?).await?;
+        let new = NewUser::try_from(body)?;
+        let user = match self.services.users.create_for(&caller, new).await {
+            Ok(user) => user,
+            Err(error) => {
+                let error = ApiError::from(error);
+                if let ApiError::TooManyAttempts(..) = error {
+                    security_event!(
+                        "registration_throttled",
+                        client = caller.client.address.as_deref()
+                    );
+                }
+                return Err(error);
+            }
+        };
         security_event!(
             "user_created",
             user_id = %user.id,
             by = caller.user.as_ref().map(|u| u.id.to_string()),
             client = caller.client.address.as_deref()
         );
-        Ok(Created::Created(Json(UserBody::from(&user))))
+        Ok(Created::Created(Json(self.user_body(&user))))
     }
 
-    /// Changes a user's names (only `first_name` and `last_name` apply).
+    /// Changes a user's names (only `first_name` and `last_name` apply),
+    /// and under `ACCESS_POLICY=owner` the administrator flag.
     #[oai(path = "/users/:user_id", method = "put", tag = "Tag::Users")]
     async fn update_user(
         &self,
-        _caller: Guarded,
+        Guarded(caller): Guarded,
         user_id: Path<String>,
         body: JsonBody<UpdateUserRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
@@ -240,21 +260,36 @@ impl Api {
         // The Flask API looked the user up before reading the body: an
         // unknown id is 404 whatever the body; only a bad body needs the
         // extra look-up to tell the two apart.
-        let names = match body {
-            JsonBody::Parsed(body) => NameChange::try_from(body).map_err(ApiError::from),
+        let change = match body {
+            JsonBody::Parsed(body) => UserChange::try_from(body).map_err(ApiError::from),
             JsonBody::Malformed => Err(ApiError::wrong_format()),
         };
-        let names = match names {
-            Ok(names) => names,
+        let change = match change {
+            Ok(change) => change,
             Err(bad_body) => {
-                return Err(match self.services.users.get(&id).await? {
+                return Err(match self.services.users.get_for(&caller, &id).await? {
                     Some(_) => bad_body,
                     None => ApiError::not_found(),
                 });
             }
         };
-        let user = self.services.users.update_names(&id, &names).await?;
-        ok(UserBody::from(&user.ok_or_else(ApiError::not_found)?))
+        let user = self
+            .services
+            .users
+            .update_for(&caller, &id, &change)
+            .await?;
+        if let domain::AdminFlagRequest::Set(is_admin) = change.is_admin
+            && self.services.users.access().shows_admin_flag()
+        {
+            security_event!(
+                "admin_flag_set",
+                user_id = %user.id,
+                is_admin,
+                by = caller.user.as_ref().map(|u| u.id.to_string()),
+                client = caller.client.address.as_deref()
+            );
+        }
+        ok(self.user_body(&user))
     }
 
     /// Deletes a user and ends their sessions.
@@ -265,17 +300,14 @@ impl Api {
         user_id: Path<String>,
     ) -> ApiResult<Ok200<EmptyBody>> {
         let id = self::user_id(&user_id.0)?;
-        if self.services.users.delete(&id).await? {
-            security_event!(
-                "user_deleted",
-                user_id = %id,
-                by = caller.user.as_ref().map(|u| u.id.to_string()),
-                client = caller.client.address.as_deref()
-            );
-            ok(EmptyBody::default())
-        } else {
-            Err(ApiError::not_found())
-        }
+        self.services.users.delete_for(&caller, &id).await?;
+        security_event!(
+            "user_deleted",
+            user_id = %id,
+            by = caller.user.as_ref().map(|u| u.id.to_string()),
+            client = caller.client.address.as_deref()
+        );
+        ok(EmptyBody::default())
     }
 
     /// Logs in with the form fields `email` and `password`; sets the session
@@ -327,7 +359,7 @@ impl Api {
             client = client.address.as_deref()
         );
         Ok(LoggedIn::Ok(
-            Json(UserBody::from(&user)),
+            Json(self.user_body(&user)),
             self.session_cookie(&token),
         ))
     }
@@ -468,6 +500,6 @@ impl Api {
             other_sessions_ended = true,
             client
         );
-        ok(UserBody::from(&changed))
+        ok(self.user_body(&changed))
     }
 }

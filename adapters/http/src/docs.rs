@@ -6,6 +6,8 @@ use poem::http::Method;
 use poem_openapi::OpenApiService;
 use serde_json::{Value, json};
 
+use domain::{AccessPolicy, AccessRules, FORBIDDEN_ADMINS_ONLY, Registration};
+
 use crate::api::Api;
 use crate::extract::{BASIC_SCHEME, COOKIE_NAME_PLACEHOLDER, COOKIE_SCHEME};
 
@@ -207,12 +209,84 @@ const OPERATIONS: &[Operation] = &[
     },
 ];
 
+/// What the active `ACCESS_POLICY` and `REGISTRATION` change in one
+/// operation's description and errors.
+struct AccessNote {
+    /// Said after the operation's own description.
+    note: Option<String>,
+    /// Errors added to the operation's own.
+    errors: Vec<(u16, Vec<&'static str>)>,
+    /// Whether anonymous callers may call it (no security requirement, no
+    /// 401).
+    anonymous: bool,
+    /// Whether only administrators may call it (`x-administrators-only`).
+    administrators_only: bool,
+}
+
+const LAST_ADMIN_UPDATE: &str = "Can't update User: the last administrator cannot lose the right";
+const LAST_ADMIN_DELETE: &str = "Can't delete User: the last administrator cannot be deleted";
+
+/// How `access` changes the operation `id`.
+fn access_note(id: &str, access: AccessRules) -> AccessNote {
+    let owner = access.policy == AccessPolicy::Owner;
+    let registration = access.registration == Registration::Open;
+    let mut note = AccessNote {
+        note: None,
+        errors: Vec::new(),
+        anonymous: false,
+        administrators_only: false,
+    };
+    let forbidden = (403, vec![FORBIDDEN_ADMINS_ONLY]);
+    match (id, owner) {
+        ("listUsers", true) => {
+            note.note = Some("This server applies `ACCESS_POLICY=owner`: a user who is not an administrator gets a list of one, themselves.".into());
+        }
+        ("getUser", true) => {
+            note.note = Some("This server applies `ACCESS_POLICY=owner`: to a user who is not an administrator, another user's id answers 404 as an unknown id does (ids are not confirmed).".into());
+        }
+        ("updateUser", true) => {
+            note.note = Some(format!(
+                "This server applies `ACCESS_POLICY=owner`: a user who is not an administrator may change only their own user (another id answers 404) and not `is_admin` (403 `{FORBIDDEN_ADMINS_ONLY}`; sending the value it has is harmless). An administrator may change any user's `is_admin`, except that the last administrator keeps the right (409)."
+            ));
+            note.errors = vec![forbidden, (409, vec![LAST_ADMIN_UPDATE])];
+        }
+        ("deleteUser", true) => {
+            note.note = Some("This server applies `ACCESS_POLICY=owner`: a user who is not an administrator may delete only their own user (another id answers 404); an administrator may delete anyone but the last administrator (409).".into());
+            note.errors = vec![(409, vec![LAST_ADMIN_DELETE])];
+        }
+        ("getStats", true) => {
+            note.note = Some(format!(
+                "Administrators only on this server (`ACCESS_POLICY=owner`): other users get 403 `{FORBIDDEN_ADMINS_ONLY}`."
+            ));
+            note.errors = vec![forbidden];
+            note.administrators_only = true;
+        }
+        ("createUser", _) => {
+            let mut said = Vec::new();
+            if registration {
+                said.push("Open to anyone on this server (`REGISTRATION=open`): called without credentials, it registers a user who is not an administrator, at most `THROTTLE_ADDRESS_FAILURES` per client address per `THROTTLE_BACKOFF` (429 beyond).".to_owned());
+                note.anonymous = true;
+                note.errors.push((429, vec!["Too many attempts"]));
+            }
+            if owner {
+                said.push(format!("Logged-in users must be administrators (`ACCESS_POLICY=owner`): others get 403 `{FORBIDDEN_ADMINS_ONLY}`."));
+                note.errors.push(forbidden);
+                note.administrators_only = !registration;
+            }
+            note.note = (!said.is_empty()).then(|| said.join(" "));
+        }
+        _ => {}
+    }
+    note
+}
+
 /// Makes the generated document tell the truth: operation ids,
 /// descriptions and each operation's own errors with their messages and
 /// examples, required fields, `format: password`, the media type the
-/// server sends, and only the security scheme that works for `auth`
-/// (see [`keep_working_schemes`]).
-fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
+/// server sends, only the security scheme that works for `auth` (see
+/// [`keep_working_schemes`]), and what the access policy allows whom
+/// (see [`access_note`]).
+fn refine(doc: &mut Value, auth: DocAuth, session_name: &str, access: AccessRules) {
     let error_schema = json!({ "$ref": "#/components/schemas/ErrorBody" });
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
         for operation in OPERATIONS {
@@ -223,16 +297,29 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
             else {
                 continue;
             };
+            let access_note = access_note(operation.id, access);
             op.insert("operationId".into(), json!(operation.id));
             op.insert("summary".into(), json!(operation.summary));
-            op.insert("description".into(), json!(operation.description));
+            let description = match &access_note.note {
+                Some(note) => format!("{}\n\n{note}", operation.description),
+                None => operation.description.to_owned(),
+            };
+            op.insert("description".into(), json!(description));
+            if access_note.administrators_only {
+                op.insert("x-administrators-only".into(), json!(true));
+            }
+            if access_note.anonymous {
+                op.remove("security");
+            }
             let mut errors: Vec<(u16, Vec<&str>)> = operation
                 .errors
                 .iter()
                 .map(|(status, messages)| (*status, messages.to_vec()))
                 .collect();
             if operation.guarded {
-                errors.push((401, vec!["Unauthorized"]));
+                if !access_note.anonymous {
+                    errors.push((401, vec!["Unauthorized"]));
+                }
                 errors.push((403, vec!["Forbidden"]));
                 // Basic credentials are password checks: the gate
                 // throttles them on every guarded operation.
@@ -247,6 +334,24 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                 errors.push((500, vec!["Internal server error"]));
                 errors.push((503, vec!["Service unavailable"]));
             }
+            // One entry per status, its messages in the order they came.
+            for (status, messages) in access_note.errors {
+                errors.push((status, messages));
+            }
+            let mut merged: Vec<(u16, Vec<&str>)> = Vec::new();
+            for (status, messages) in errors {
+                match merged.iter_mut().find(|(s, _)| *s == status) {
+                    Some((_, known)) => {
+                        for message in messages {
+                            if !known.contains(&message) {
+                                known.push(message);
+                            }
+                        }
+                    }
+                    None => merged.push((status, messages)),
+                }
+            }
+            let errors = merged;
             let responses = op.entry("responses").or_insert_with(|| json!({}));
             if let Some(responses) = responses.as_object_mut() {
                 responses.retain(|status, _| {
@@ -256,6 +361,7 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                     bare_json_media_type(response);
                 }
                 for (status, messages) in errors {
+                    let example = messages.first().copied().unwrap_or("");
                     let messages: Vec<String> = messages.iter().map(|m| format!("`{m}`")).collect();
                     // Keep what the generator declared (the `Retry-After`
                     // header of a 429); say this operation's messages.
@@ -265,7 +371,7 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                     entry["description"] = json!(messages.join(", "));
                     entry["content"] = json!({ "application/json": {
                         "schema": error_schema,
-                        "example": { "error": operation_message(operation, status) },
+                        "example": { "error": example },
                     }});
                 }
             }
@@ -346,6 +452,20 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
             "example",
             json!({ "first_name": "Robert" }),
         );
+        // The administrator flag exists on the wire only under the owner
+        // policy: under `open` a user is exactly the Flask API's, and a
+        // change's `is_admin` is ignored as any unknown field.
+        if access.policy == AccessPolicy::Open {
+            for name in ["UserBody", "UpdateUserRequest"] {
+                if let Some(properties) = schemas
+                    .get_mut(name)
+                    .and_then(|schema| schema.get_mut("properties"))
+                    .and_then(Value::as_object_mut)
+                {
+                    properties.remove("is_admin");
+                }
+            }
+        }
         // Answers always carry every key; the optional ones as null.
         for (name, nullable) in [
             ("UserBody", &["first_name", "last_name"][..]),
@@ -370,15 +490,14 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
                 set_property(schemas, schema, name, "nullable", json!(true));
             }
         }
-        set(
-            schemas,
-            "UserBody",
-            "example",
-            json!({
+        let mut user_example = json!({
             "id": "5a6c4f8e-2a0c-4b8e-9a53-0c1c8f5e3d21", "email": "bob@example.com",
             "first_name": "Bob", "last_name": "Dylan",
-            "created_at": "2026-01-31T12:00:00", "updated_at": "2026-01-31T12:00:00" }),
-        );
+            "created_at": "2026-01-31T12:00:00", "updated_at": "2026-01-31T12:00:00" });
+        if access.policy == AccessPolicy::Owner {
+            user_example["is_admin"] = json!(false);
+        }
+        set(schemas, "UserBody", "example", user_example);
         set(
             schemas,
             "ErrorBody",
@@ -397,9 +516,29 @@ fn refine(doc: &mut Value, auth: DocAuth, session_name: &str) {
         DocAuth::Basic => "User and session authentication, compatible with the Flask \"Session authentication\" API.\n\nThis server authenticates every request with HTTP Basic: use **Authorize** with an email and password.".to_owned(),
         DocAuth::Nothing => "User and session authentication, compatible with the Flask \"Session authentication\" API.\n\nThis server resolves no user (AUTH_TYPE `auth` or `none`).".to_owned(),
     };
+    let description = format!("{description}\n\n{}", access_summary(access));
     if let Some(info) = doc.get_mut("info").and_then(Value::as_object_mut) {
         info.insert("description".into(), json!(description));
     }
+}
+
+/// What the document's introduction says about who may do what.
+fn access_summary(access: AccessRules) -> String {
+    let policy = match access.policy {
+        AccessPolicy::Open => {
+            "Access policy `open` (the Flask API's): every logged-in user may list, read, change and delete every user."
+        }
+        AccessPolicy::Owner => {
+            "Access policy `owner`: a user who is not an administrator sees and changes only their own user (other ids answer 404) and cannot create users or read the user count; administrators may do everything, except take the right from the last administrator. Users show `is_admin`."
+        }
+    };
+    let registration = match access.registration {
+        Registration::Closed => "Creating a user needs a logged-in caller.",
+        Registration::Open => {
+            "Anyone may register: `POST /api/v1/users` without credentials creates a user who is not an administrator (limited per client address)."
+        }
+    };
+    format!("{policy} {registration}")
 }
 
 /// The security scheme that works from a browser page under `auth`, if any.
@@ -461,22 +600,6 @@ fn keep_working_schemes(doc: &mut Value, auth: DocAuth) {
     }
 }
 
-/// The first message of `status` for `operation`, as its example.
-fn operation_message(operation: &Operation, status: u16) -> &'static str {
-    operation
-        .errors
-        .iter()
-        .find(|(s, _)| *s == status)
-        .and_then(|(_, messages)| messages.first().copied())
-        .unwrap_or(match status {
-            401 => "Unauthorized",
-            403 => "Forbidden",
-            429 => "Too many attempts",
-            500 => "Internal server error",
-            _ => "Service unavailable",
-        })
-}
-
 /// `application/json; charset=utf-8` → `application/json`, the header the
 /// server sends.
 fn bare_json_media_type(response: &mut Value) {
@@ -522,13 +645,18 @@ pub struct Documents {
 
 impl Documents {
     /// Renders the documents of `service` for the active authentication
-    /// (`auth`), with the configured cookie name.
-    pub fn new(service: &OpenApiService<Api, ()>, session_name: &str, auth: DocAuth) -> Self {
+    /// (`auth`) and access rules, with the configured cookie name.
+    pub fn new(
+        service: &OpenApiService<Api, ()>,
+        session_name: &str,
+        auth: DocAuth,
+        access: AccessRules,
+    ) -> Self {
         let raw = service.spec();
         let generated = raw.replace(COOKIE_NAME_PLACEHOLDER, session_name);
         let spec = match serde_json::from_str::<Value>(&generated) {
             Ok(mut doc) => {
-                refine(&mut doc, auth, session_name);
+                refine(&mut doc, auth, session_name, access);
                 serde_json::to_string_pretty(&doc).unwrap_or(generated)
             }
             Err(_) => generated,

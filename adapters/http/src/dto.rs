@@ -5,8 +5,9 @@ use poem_openapi::Object;
 use serde::Deserialize;
 
 use domain::{
-    ChangePasswordError, CreateUserError, EmailAndPassword, LoginError, NameChange, NewUser,
-    PasswordChange, Session, SessionKey, TIMESTAMP_FORMAT, UpdateUserError, User,
+    AdminFlagRequest, ChangePasswordError, CreateUserError, EmailAndPassword, LoginError,
+    NameChange, NewUser, PasswordChange, Session, SessionKey, TIMESTAMP_FORMAT, UpdateUserError,
+    User, UserChange,
 };
 
 /// A user as every route shows one. The password hash never appears.
@@ -24,10 +25,17 @@ pub struct UserBody {
     pub created_at: String,
     /// Last change, `YYYY-MM-DDTHH:MM:SS` (UTC).
     pub updated_at: String,
+    /// Whether the user is an administrator; only under
+    /// `ACCESS_POLICY=owner` (under `open` a user is exactly the Flask
+    /// API's).
+    #[oai(skip_serializing_if_is_none)]
+    pub is_admin: Option<bool>,
 }
 
-impl From<&User> for UserBody {
-    fn from(user: &User) -> Self {
+impl UserBody {
+    /// The wire shape of `user`, with its administrator flag when
+    /// `shows_admin_flag`.
+    pub fn new(user: &User, shows_admin_flag: bool) -> Self {
         Self {
             id: user.id.to_string(),
             email: user.email.as_str().to_owned(),
@@ -35,6 +43,7 @@ impl From<&User> for UserBody {
             last_name: user.last_name.clone(),
             created_at: user.created_at.format(TIMESTAMP_FORMAT).to_string(),
             updated_at: user.updated_at.format(TIMESTAMP_FORMAT).to_string(),
+            is_admin: shows_admin_flag.then_some(user.is_admin),
         }
     }
 }
@@ -100,10 +109,11 @@ impl TryFrom<CreateUserRequest> for NewUser {
     }
 }
 
-/// `PUT /users/<id>`: only the names can change; absent or null leaves a
-/// name as it is.
+/// `PUT /users/<id>`: the names (absent or null leaves a name as it is)
+/// and, under `ACCESS_POLICY=owner`, the administrator flag.
 #[derive(Object, Deserialize, Debug, Default)]
 #[oai(skip_serializing_if_is_none)]
+#[serde(from = "UpdateUserFields")]
 pub struct UpdateUserRequest {
     /// New given name.
     #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
@@ -111,13 +121,53 @@ pub struct UpdateUserRequest {
     /// New family name.
     #[oai(validator(max_length = 1024, pattern = r"^[^\x00]*$"))]
     pub last_name: Option<String>,
+    /// Make the user an administrator (`true`) or not (`false`); only an
+    /// administrator may change it.
+    pub is_admin: Option<bool>,
+    /// `is_admin` was given but is no boolean: under `open` ignored, as
+    /// the Flask API ignored every field but the names.
+    #[oai(skip)]
+    pub is_admin_malformed: bool,
 }
 
-impl TryFrom<UpdateUserRequest> for NameChange {
+/// The fields of [`UpdateUserRequest`] as sent: `is_admin` of any type, so
+/// that a body the Flask API accepted is still accepted.
+#[derive(Deserialize)]
+struct UpdateUserFields {
+    first_name: Option<String>,
+    last_name: Option<String>,
+    #[serde(default)]
+    is_admin: Option<serde_json::Value>,
+}
+
+impl From<UpdateUserFields> for UpdateUserRequest {
+    fn from(fields: UpdateUserFields) -> Self {
+        let (is_admin, is_admin_malformed) = match fields.is_admin {
+            None | Some(serde_json::Value::Null) => (None, false),
+            Some(serde_json::Value::Bool(flag)) => (Some(flag), false),
+            Some(_) => (None, true),
+        };
+        Self {
+            first_name: fields.first_name,
+            last_name: fields.last_name,
+            is_admin,
+            is_admin_malformed,
+        }
+    }
+}
+
+impl TryFrom<UpdateUserRequest> for UserChange {
     type Error = UpdateUserError;
 
     fn try_from(body: UpdateUserRequest) -> Result<Self, Self::Error> {
-        Ok(NameChange::parse(body.first_name, body.last_name)?)
+        Ok(UserChange {
+            names: NameChange::parse(body.first_name, body.last_name)?,
+            is_admin: match (body.is_admin, body.is_admin_malformed) {
+                (_, true) => AdminFlagRequest::Malformed,
+                (Some(flag), false) => AdminFlagRequest::Set(flag),
+                (None, false) => AdminFlagRequest::Absent,
+            },
+        })
     }
 }
 

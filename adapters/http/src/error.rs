@@ -7,7 +7,10 @@ use poem_openapi::payload::Json;
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
 
-use domain::{ChangePasswordError, CreateUserError, Failure, LoginError, UpdateUserError};
+use domain::{
+    AccessError, ChangePasswordError, CreateUserError, DeleteUserError, Failure, LoginError,
+    UpdateUserError,
+};
 
 use crate::dto::ErrorBody;
 
@@ -22,12 +25,16 @@ pub enum ApiError {
     /// `basic_auth` it carries `WWW-Authenticate: Basic realm="session-auth"`.
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>),
-    /// Credentials that identify no one.
+    /// Credentials that identify no one, or (`ACCESS_POLICY=owner`) an
+    /// operation reserved to administrators.
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>),
     /// No such resource.
     #[oai(status = 404)]
     NotFound(Json<ErrorBody>),
+    /// The change would leave no administrator (`ACCESS_POLICY=owner`).
+    #[oai(status = 409)]
+    Conflict(Json<ErrorBody>),
     /// The request body is larger than the configured limit.
     #[oai(status = 413)]
     PayloadTooLarge(Json<ErrorBody>),
@@ -158,6 +165,8 @@ impl From<CreateUserError> for ApiError {
             | CreateUserError::DuplicateEmail
             | CreateUserError::Rule(_)
             | CreateUserError::Field(_) => Self::BadRequest(said(&error)),
+            CreateUserError::Forbidden => Self::Forbidden(said(&error)),
+            CreateUserError::TooManyAttempts(wait) => Self::too_many_attempts(wait),
             CreateUserError::Failure(failure) => failure.into(),
         }
     }
@@ -166,8 +175,33 @@ impl From<CreateUserError> for ApiError {
 impl From<UpdateUserError> for ApiError {
     fn from(error: UpdateUserError) -> Self {
         match error {
-            UpdateUserError::Field(_) => Self::BadRequest(said(&error)),
+            UpdateUserError::Field(_) | UpdateUserError::WrongFormat => {
+                Self::BadRequest(said(&error))
+            }
+            // The same body as an unknown id's, so no id is confirmed.
+            UpdateUserError::NotFound => Self::not_found(),
+            UpdateUserError::Forbidden => Self::Forbidden(said(&error)),
+            UpdateUserError::LastAdmin => Self::Conflict(said(&error)),
             UpdateUserError::Failure(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<DeleteUserError> for ApiError {
+    fn from(error: DeleteUserError) -> Self {
+        match error {
+            DeleteUserError::NotFound => Self::not_found(),
+            DeleteUserError::LastAdmin => Self::Conflict(said(&error)),
+            DeleteUserError::Failure(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(error: AccessError) -> Self {
+        match error {
+            AccessError::Forbidden => Self::Forbidden(said(&error)),
+            AccessError::Failure(failure) => failure.into(),
         }
     }
 }

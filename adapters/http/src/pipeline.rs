@@ -54,6 +54,7 @@ impl ServiceEndpoint {
             DocAuth::Nothing
         };
         let metrics = Arc::new(Metrics::new(services.users.clone(), services.auth.clone()));
+        let access = services.users.access();
         let session_name = settings.session_name.clone();
         let body_limit = settings.body_limit;
         let trust_forwarded_for = settings.trust_forwarded_for;
@@ -63,7 +64,7 @@ impl ServiceEndpoint {
             spec,
             swagger_html,
             allowed,
-        } = Documents::new(&service, &session_name, doc_auth);
+        } = Documents::new(&service, &session_name, doc_auth, access);
         let spec = bytes_of(spec);
         let swagger_html = bytes_of(swagger_html);
         let routes = Route::new()
@@ -233,7 +234,11 @@ impl ServiceEndpoint {
         };
         let basic = credentials.authorization.is_some() && self.gate.challenge().is_some();
         let address = client.address.clone();
-        let refusal = match self.gate.check(path, &credentials, client).await {
+        let refusal = match self
+            .gate
+            .check(req.method().as_str(), path, &credentials, client)
+            .await
+        {
             Ok(GateDecision::Pass(caller)) => return Ok(caller),
             Ok(GateDecision::Unauthorized) => ApiError::unauthorized(),
             Ok(GateDecision::Forbidden) => {

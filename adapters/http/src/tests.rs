@@ -86,7 +86,14 @@ impl Server {
             passwords: PasswordRules::default(),
             login_errors: domain::LoginErrors::Compatible,
         };
-        let users = Arc::new(UserService::new(&ports, rules.passwords));
+        let users = Arc::new(UserService::new(
+            &ports,
+            domain::UserRules {
+                passwords: rules.passwords,
+                throttle: rules.throttle,
+                access: domain::AccessRules::default(),
+            },
+        ));
         let auth = Arc::new(AuthService::new(ports, rules));
         users
             .create(NewUser::parse(Some(EMAIL.into()), Some(PASSWORD.into()), None, None).unwrap())

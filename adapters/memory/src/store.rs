@@ -98,6 +98,20 @@ impl UserRepository for MemoryStore {
         }
     }
 
+    async fn set_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let mut tables = self.write();
+        let changed = tables.with_admin(id, is_admin, at)?;
+        if let Some(user) = &changed {
+            tables.update_user(user)?;
+        }
+        Ok(changed)
+    }
+
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         Ok(self.write().delete_user(id))
     }

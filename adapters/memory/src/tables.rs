@@ -309,6 +309,35 @@ impl Tables {
         Some(user)
     }
 
+    /// The user with this id with the administrator flag `is_admin` (and
+    /// `updated_at` set to `at` when the flag changes); `None` when there
+    /// is none. The caller stores it while still holding the tables.
+    ///
+    /// # Errors
+    /// [`RepositoryError::LastAdmin`] when clearing the flag of the only
+    /// administrator (found by a scan that stops at the first other one:
+    /// revoking is rare).
+    pub fn with_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let Some(current) = self.user(id) else {
+            return Ok(None);
+        };
+        let mut user = current.clone();
+        if user.is_admin == is_admin {
+            return Ok(Some(user));
+        }
+        if user.is_admin && !self.users().any(|other| other.is_admin && other.id != *id) {
+            return Err(RepositoryError::LastAdmin);
+        }
+        user.is_admin = is_admin;
+        user.updated_at = at;
+        Ok(Some(user))
+    }
+
     /// Removes a user and their sessions; `false` when there is none.
     pub fn delete_user(&mut self, id: &UserId) -> bool {
         let Some(position) = self.positions.remove(id) else {
@@ -570,6 +599,7 @@ mod tests {
             last_name: None,
             created_at: at,
             updated_at: at,
+            is_admin: false,
         }
     }
 

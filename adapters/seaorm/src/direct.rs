@@ -31,13 +31,13 @@ use crate::entity::{session, user};
 /// gone). `$1`: the digest, as text (the type of `token_digest`).
 const SESSION_WITH_USER_PG: &str = "SELECT s.token_digest, s.id, s.user_id, s.created_at, \
      s.updated_at, s.last_used_at, s.client_address, s.user_agent, u.seq, u.id, u.email, \
-     u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at \
+     u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at, u.is_admin \
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
 
 /// The same for SQLite, whose parameters are spelt `?`.
 const SESSION_WITH_USER_SQLITE: &str = "SELECT s.token_digest, s.id, s.user_id, s.created_at, \
      s.updated_at, s.last_used_at, s.client_address, s.user_agent, u.seq, u.id, u.email, \
-     u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at \
+     u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at, u.is_admin \
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_digest = ?";
 
 /// Bytes of the database file the SQLite look-up connections map.
@@ -159,19 +159,26 @@ macro_rules! decode {
             let email: Option<String> = row.try_get(10)?;
             let created_at: Option<DateTime<Utc>> = row.try_get(14)?;
             let updated_at: Option<DateTime<Utc>> = row.try_get(15)?;
-            let user = match (seq, id, email, created_at, updated_at) {
-                (Some(seq), Some(id), Some(email), Some(created_at), Some(updated_at)) => {
-                    Some(user::Model {
-                        seq,
-                        id,
-                        email,
-                        password_hash: row.try_get(11)?,
-                        first_name: row.try_get(12)?,
-                        last_name: row.try_get(13)?,
-                        created_at,
-                        updated_at,
-                    })
-                }
+            let is_admin: Option<bool> = row.try_get(16)?;
+            let user = match (seq, id, email, created_at, updated_at, is_admin) {
+                (
+                    Some(seq),
+                    Some(id),
+                    Some(email),
+                    Some(created_at),
+                    Some(updated_at),
+                    Some(is_admin),
+                ) => Some(user::Model {
+                    seq,
+                    id,
+                    email,
+                    password_hash: row.try_get(11)?,
+                    first_name: row.try_get(12)?,
+                    last_name: row.try_get(13)?,
+                    created_at,
+                    updated_at,
+                    is_admin,
+                }),
                 // The left join found no user: they were deleted.
                 _ => None,
             };

@@ -196,6 +196,7 @@ fn to_user(model: user::Model) -> Result<User, RepositoryError> {
         last_name: model.last_name,
         created_at: model.created_at,
         updated_at: model.updated_at,
+        is_admin: model.is_admin,
     })
 }
 
@@ -209,6 +210,7 @@ fn user_columns(user: &User) -> user::ActiveModel {
         last_name: Set(user.last_name.clone()),
         created_at: Set(user.created_at),
         updated_at: Set(user.updated_at),
+        is_admin: Set(user.is_admin),
     }
 }
 
@@ -503,6 +505,57 @@ impl UserRepository for SqlStore {
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
         Ok(result.rows_affected > 0)
+    }
+
+    async fn set_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let txn = self.db.begin().await.map_err(classify)?;
+        let backend = txn.get_database_backend();
+        let mut update = user::Entity::update_many()
+            .col_expr(user::Column::IsAdmin, Expr::value(is_admin))
+            .col_expr(user::Column::UpdatedAt, Expr::value(at))
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .filter(user::Column::IsAdmin.eq(!is_admin));
+        if !is_admin {
+            if backend == DbBackend::Postgres {
+                // Revocations queue here, one at a time: the second of two
+                // revoking the last two administrators waits, then sees
+                // the first's commit (each statement reads anew under READ
+                // COMMITTED). SQLite runs one writer at a time anyway.
+                txn.execute_unprepared("SELECT 1 FROM users WHERE is_admin FOR UPDATE")
+                    .await
+                    .map_err(classify)?;
+            }
+            // Only while another administrator remains.
+            use sea_orm::sea_query::{Alias, ExprTrait, Query};
+            let other = Alias::new("other");
+            update = update.filter(Expr::exists(
+                Query::select()
+                    .expr(Expr::value(1))
+                    .from_as(user::Entity, other.clone())
+                    .and_where(Expr::col((other.clone(), user::Column::IsAdmin)).eq(true))
+                    .and_where(Expr::col((other, user::Column::Id)).ne(id.as_uuid()))
+                    .to_owned(),
+            ));
+        }
+        let result = update.exec(&txn).await.map_err(classify)?;
+        let found = user::Entity::find()
+            .filter(user::Column::Id.eq(id.as_uuid()))
+            .one(&txn)
+            .await
+            .map_err(classify)?;
+        txn.commit().await.map_err(classify)?;
+        let Some(found) = found else {
+            return Ok(None);
+        };
+        if result.rows_affected == 0 && found.is_admin != is_admin {
+            return Err(RepositoryError::LastAdmin);
+        }
+        to_user(found).map(Some)
     }
 
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {

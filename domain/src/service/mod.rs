@@ -5,7 +5,7 @@ pub mod auth;
 pub mod users;
 
 pub use auth::{AuthPorts, AuthRules, AuthService, LoginErrors, Logins, PasswordChange};
-pub use users::{NewUser, UserService};
+pub use users::{AdminFlagRequest, NewUser, UserChange, UserRules, UserService};
 
 #[cfg(test)]
 mod tests;

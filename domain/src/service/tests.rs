@@ -1,13 +1,14 @@
 //! Use-case and policy tests over small in-test fakes of the ports.
 
 use crate::{
-    AccountKey, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, ChangePasswordError,
-    ClientInfo, Clock, CreateUserError, CredentialFault, Credentials, Email, EmailAndPassword,
-    ExcludedPaths, FailedAttempt, Failure, FailureWindow, Gate, GateDecision, HashError,
-    LoginError, LoginErrors, NameChange, NewUser, Password, PasswordChange, PasswordHash,
-    PasswordHasher, PasswordRuleError, PasswordRules, PasswordStrength, RepositoryError, Session,
-    SessionId, SessionLifetime, SessionRepository, SessionRules, SessionToken, SetPasswordError,
-    ThrottleRules, TokenGenerator, User, UserId, UserRepository, UserService,
+    AccessRules, AccountKey, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType,
+    ChangePasswordError, ClientInfo, Clock, CreateUserError, CredentialFault, Credentials, Email,
+    EmailAndPassword, ExcludedPaths, FailedAttempt, Failure, FailureWindow, Gate, GateDecision,
+    HashError, LoginError, LoginErrors, NameChange, NewUser, Password, PasswordChange,
+    PasswordHash, PasswordHasher, PasswordRuleError, PasswordRules, PasswordStrength,
+    RepositoryError, Session, SessionId, SessionLifetime, SessionRepository, SessionRules,
+    SessionToken, SetPasswordError, ThrottleRules, TokenGenerator, User, UserId, UserRepository,
+    UserRules, UserService,
 };
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -103,6 +104,26 @@ impl UserRepository for FakeStore {
             user.updated_at = at;
         }
         Ok(true)
+    }
+    async fn set_admin(
+        &self,
+        id: &UserId,
+        is_admin: bool,
+        at: DateTime<Utc>,
+    ) -> Result<Option<User>, RepositoryError> {
+        let mut users = self.users.lock().unwrap();
+        let others = users.iter().any(|u| u.is_admin && u.id != *id);
+        let Some(user) = users.iter_mut().find(|u| u.id == *id) else {
+            return Ok(None);
+        };
+        if user.is_admin != is_admin {
+            if user.is_admin && !others {
+                return Err(RepositoryError::LastAdmin);
+            }
+            user.is_admin = is_admin;
+            user.updated_at = at;
+        }
+        Ok(Some(user.clone()))
     }
     async fn delete(&self, id: &UserId) -> Result<bool, RepositoryError> {
         let mut users = self.users.lock().unwrap();
@@ -320,7 +341,14 @@ fn world_with_strength(rules: AuthRules, strength: Option<Arc<dyn PasswordStreng
         tokens: Arc::new(CountingTokens(Mutex::new(0))),
         strength: strength.clone(),
     };
-    let users = UserService::new(&ports, rules.passwords);
+    let users = UserService::new(
+        &ports,
+        UserRules {
+            passwords: rules.passwords,
+            throttle: rules.throttle,
+            access: AccessRules::default(),
+        },
+    );
     let auth = Arc::new(AuthService::new(ports, rules));
     World {
         store,
@@ -461,7 +489,7 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     };
     assert_eq!(
         passed_user(
-            gate.check("/api/v1/users", &creds, ClientInfo::default())
+            gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
                 .await
                 .unwrap()
         ),
@@ -474,7 +502,7 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
         session_cookie: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &creds, ClientInfo::default())
+        gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -487,20 +515,20 @@ async fn gate_without_credentials_is_unauthorized_and_excluded_paths_pass() {
     let gate = gate(&w, AuthType::SessionAuth);
     let none = Credentials::default();
     assert!(matches!(
-        gate.check("/api/v1/users", &none, ClientInfo::default())
+        gate.check("GET", "/api/v1/users", &none, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Unauthorized
     ));
     assert!(matches!(
-        gate.check("/nowhere", &none, ClientInfo::default())
+        gate.check("GET", "/nowhere", &none, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Unauthorized
     ));
     assert!(
         passed_user(
-            gate.check("/api/v1/status", &none, ClientInfo::default())
+            gate.check("GET", "/api/v1/status", &none, ClientInfo::default())
                 .await
                 .unwrap()
         )
@@ -520,7 +548,7 @@ async fn auth_policy_never_resolves_anyone() {
         session_cookie: Some(token.expose()),
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &creds, ClientInfo::default())
+        gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -534,6 +562,7 @@ async fn none_policy_lets_everything_through_without_a_user() {
     assert!(
         passed_user(
             gate.check(
+                "GET",
                 "/api/v1/users",
                 &Credentials::default(),
                 ClientInfo::default()
@@ -557,7 +586,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     };
     assert_eq!(
         passed_user(
-            gate.check("/api/v1/users/me", &creds, ClientInfo::default())
+            gate.check("GET", "/api/v1/users/me", &creds, ClientInfo::default())
                 .await
                 .unwrap()
         ),
@@ -570,7 +599,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
         session_cookie: None,
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &only_basic, ClientInfo::default())
+        gate.check("GET", "/api/v1/users", &only_basic, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -581,7 +610,7 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
         session_cookie: Some("not-a-session"),
     };
     assert!(matches!(
-        gate.check("/api/v1/users", &unknown, ClientInfo::default())
+        gate.check("GET", "/api/v1/users", &unknown, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -669,6 +698,7 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
         last_name: None,
         created_at: now,
         updated_at: now,
+        is_admin: false,
     };
     UserRepository::insert(w.store.as_ref(), &old)
         .await
@@ -1346,6 +1376,7 @@ async fn a_legacy_email_without_the_new_syntax_still_logs_in() {
         last_name: None,
         created_at: w.clock.now(),
         updated_at: w.clock.now(),
+        is_admin: false,
     };
     w.store.insert_imported(&legacy).await.unwrap();
     let (found, _) = login(&w.auth, Some("BOB"), Some("pw"), &ClientInfo::default())

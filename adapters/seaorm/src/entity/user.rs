@@ -25,6 +25,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last change.
     pub updated_at: DateTimeUtc,
+    /// Whether the user is an administrator.
+    pub is_admin: bool,
 }
 
 /// `users` has many `sessions`.
