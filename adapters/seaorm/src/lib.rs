@@ -274,7 +274,7 @@ fn session_write_error(error: sea_orm::DbErr) -> RepositoryError {
 
 /// The columns of a `users` row, in the entity's order.
 const USER_COLUMNS: &str =
-    "seq, id, email, password_hash, first_name, last_name, created_at, updated_at";
+    "seq, id, email, password_hash, first_name, last_name, created_at, updated_at, is_admin";
 
 /// The `n`th (from 1) statement parameter of `backend`.
 fn param(backend: DbBackend, n: usize) -> String {
@@ -309,8 +309,8 @@ impl UserRepository for SqlStore {
         let folded = user.email.folded().into_owned();
         let p = |n| param(backend, n);
         let sql = format!(
-            "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at) \
-             SELECT {}, {}, {}, {}, {}, {}, {} \
+            "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at, is_admin) \
+             SELECT {}, {}, {}, {}, {}, {}, {}, {} \
              WHERE NOT EXISTS (SELECT 1 FROM users WHERE {})",
             p(1),
             p(2),
@@ -319,9 +319,10 @@ impl UserRepository for SqlStore {
             p(5),
             p(6),
             p(7),
-            folded_email_equals(backend, "email", &p(8)),
+            p(8),
+            folded_email_equals(backend, "email", &p(9)),
         );
-        let values: [Value; 8] = [
+        let values: [Value; 9] = [
             user.id.as_uuid().into(),
             user.email.as_str().into(),
             user.password_hash.as_stored().map(str::to_owned).into(),
@@ -329,6 +330,7 @@ impl UserRepository for SqlStore {
             user.last_name.clone().into(),
             user.created_at.into(),
             user.updated_at.into(),
+            user.is_admin.into(),
             folded.clone().into(),
         ];
         let txn = self.db.begin().await.map_err(classify)?;
@@ -420,7 +422,7 @@ impl UserRepository for SqlStore {
         let p = |n| param(backend, n);
         let sql = format!(
             "UPDATE users SET email = {}, password_hash = {}, first_name = {}, last_name = {}, \
-             updated_at = {} WHERE id = {} AND (email = {} OR NOT EXISTS \
+             updated_at = {}, is_admin = {} WHERE id = {} AND (email = {} OR NOT EXISTS \
              (SELECT 1 FROM users other WHERE {} AND other.id <> {}))",
             p(1),
             p(2),
@@ -429,15 +431,18 @@ impl UserRepository for SqlStore {
             p(5),
             p(6),
             p(7),
-            folded_email_equals(backend, "other.email", &p(8)),
-            p(9),
+            p(8),
+            folded_email_equals(backend, "other.email", &p(9)),
+            p(10),
         );
-        let values: [Value; 9] = [
+        // In the order the parameters appear (SQLite's `?` are positional).
+        let values: [Value; 10] = [
             user.email.as_str().into(),
             user.password_hash.as_stored().map(str::to_owned).into(),
             user.first_name.clone().into(),
             user.last_name.clone().into(),
             user.updated_at.into(),
+            user.is_admin.into(),
             user.id.as_uuid().into(),
             user.email.as_str().into(),
             user.email.folded().into_owned().into(),

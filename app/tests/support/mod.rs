@@ -178,7 +178,12 @@ impl Server {
     pub fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+            // A connection to a port of the ephemeral range that nothing
+            // listens on yet can connect to itself (TCP simultaneous open):
+            // that is not the server.
+            if let Ok(stream) = TcpStream::connect(("127.0.0.1", self.port))
+                && stream.local_addr().ok() != stream.peer_addr().ok()
+            {
                 return;
             }
             if let Ok(Some(status)) = self.child.try_wait() {
