@@ -150,7 +150,10 @@ def fd_limit(ctx, report, binary):
             status = srv.req("GET", "/status", timeout=2).status
             time.sleep(0.2)
         report.check(status == 200, f"serves again after the connections closed ({status})")
-        report.check(srv.alive() and not srv.panicked(), "still running, no panic")
+        alive = srv.alive() and not srv.panicked()
+        report.check(alive, "still running, no panic")
+        if status != 200 or not alive:
+            report.note(f"exit status {srv.proc.poll()}; server log: {srv.log_tail(2000)}")
 
 
 def run(ctx, report):
