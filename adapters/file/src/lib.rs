@@ -176,13 +176,12 @@ fn apply_undoable(tables: &mut Tables, op: Op) -> Undo {
             },
             _ => Undo::Nothing,
         },
-        Op::PutSession(session) => tables.session(&session.key).cloned().map_or(
+        Op::PutSession(session) => tables.session(&session.key).map_or(
             Undo::RemoveSession(session.key.clone()),
             Undo::RestoreSession,
         ),
         Op::DeleteSession(key) => tables
             .session(key)
-            .cloned()
             .map_or(Undo::Nothing, Undo::RestoreSession),
         Op::TouchSession(key, _) => tables
             .session(key)
@@ -814,7 +813,7 @@ impl SessionRepository for FileStore {
     }
 
     async fn find(&self, key: &SessionKey) -> Result<Option<Session>, RepositoryError> {
-        Ok(self.read().tables.session(key).cloned())
+        Ok(self.read().tables.session(key))
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError> {
@@ -870,7 +869,7 @@ impl SessionRepository for FileStore {
                     created_before.is_some_and(|c| s.created_at < c)
                         || last_used_before.is_some_and(|l| s.last_used_at < l)
                 })
-                .map(|s| Op::DeleteSession(s.key.clone()))
+                .map(|s| Op::DeleteSession(s.key))
                 .collect();
             Ok((ops.len() as u64, ops))
         })

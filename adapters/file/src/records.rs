@@ -850,13 +850,21 @@ impl Serialize for SessionsFile<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // The tables keep sessions unordered; oldest first makes the file
         // stable between writes and readable by a person.
-        let mut sessions: Vec<&Session> = self.0.sessions().collect();
-        sessions.sort_by_key(|s| (s.created_at, s.id.as_uuid()));
         serializer.collect_map(
-            sessions
-                .into_iter()
-                .map(|session| (session.id.to_string(), SessionRecord::from(session))),
+            self.0
+                .sessions_oldest_first()
+                .map(|session| (session.id.to_string(), SessionEntry(session))),
         )
+    }
+}
+
+/// One session of the sessions file, made from the tables as it is
+/// written.
+struct SessionEntry(Session);
+
+impl Serialize for SessionEntry {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        SessionRecord::from(&self.0).serialize(serializer)
     }
 }
 

@@ -125,7 +125,7 @@ impl SessionRepository for MemoryStore {
     }
 
     async fn find(&self, key: &SessionKey) -> Result<Option<Session>, RepositoryError> {
-        Ok(self.read().session(key).cloned())
+        Ok(self.read().session(key))
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError> {

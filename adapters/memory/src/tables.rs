@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-use domain::{Email, NameChange, PasswordHash, RepositoryError, Session, SessionKey, User, UserId};
+use domain::{
+    Email, NameChange, PasswordHash, RepositoryError, Session, SessionId, SessionKey, User, UserId,
+};
 
 /// Users and sessions with the indexes every look-up of the ports needs:
 /// no operation scans all users or all sessions, except listing, counting
@@ -22,9 +24,10 @@ pub struct Tables {
     /// (emails equal, or differing only in case); this service refuses
     /// such new accounts.
     by_email: HashMap<String, Holders>,
-    /// Sessions by their key's digest as bytes: the hex text is kept once,
-    /// in the session, not again in the indexes.
-    sessions: HashMap<Digest, Session>,
+    /// Sessions by their key's digest as bytes. The key's hex text is not
+    /// kept (64 bytes and a pointer per session): it is written out again
+    /// from the digest when a session is handed out.
+    sessions: HashMap<Digest, Stored>,
     sessions_by_user: HashMap<UserId, Vec<Digest>>,
 }
 
@@ -140,7 +143,7 @@ impl Tables {
     pub fn load_session(&mut self, session: Session) {
         let digest = digest(&session.key);
         if let Some(previous) = self.sessions.remove(&digest) {
-            self.unlink_session(&previous);
+            self.unlink_session(&digest, previous.user_id);
         }
         let keys = self.sessions_by_user.entry(session.user_id).or_default();
         // Most users have one session or a few: room for exactly those (a
@@ -150,7 +153,7 @@ impl Tables {
             keys.reserve_exact(1);
         }
         keys.push(digest);
-        self.sessions.insert(digest, session);
+        self.sessions.insert(digest, Stored::from(session));
     }
 
     /// Every user, in insertion order.
@@ -158,9 +161,20 @@ impl Tables {
         self.users.values()
     }
 
-    /// Every session, in no particular order.
-    pub fn sessions(&self) -> impl ExactSizeIterator<Item = &Session> {
-        self.sessions.values()
+    /// Every session, in no particular order (each made as it is reached).
+    pub fn sessions(&self) -> impl ExactSizeIterator<Item = Session> + '_ {
+        self.sessions
+            .iter()
+            .map(|(digest, stored)| stored.session(digest))
+    }
+
+    /// Every session, oldest first (by creation, then id), each made as it
+    /// is reached: what the sessions file lists, without a copy of them all.
+    pub fn sessions_oldest_first(&self) -> impl ExactSizeIterator<Item = Session> + '_ {
+        let mut all: Vec<(&Digest, &Stored)> = self.sessions.iter().collect();
+        all.sort_by_key(|(_, s)| (s.created_at, s.id.as_uuid()));
+        all.into_iter()
+            .map(|(digest, stored)| stored.session(digest))
     }
 
     /// The user with this id.
@@ -375,8 +389,11 @@ impl Tables {
     }
 
     /// The session stored under `key`.
-    pub fn session(&self, key: &SessionKey) -> Option<&Session> {
-        self.sessions.get(&digest(key))
+    pub fn session(&self, key: &SessionKey) -> Option<Session> {
+        let digest = digest(key);
+        self.sessions
+            .get(&digest)
+            .map(|stored| stored.session(&digest))
     }
 
     /// Adds (or replaces) a session.
@@ -392,19 +409,18 @@ impl Tables {
     fn delete_digest(&mut self, digest: &Digest) -> bool {
         match self.sessions.remove(digest) {
             Some(session) => {
-                self.unlink_session(&session);
+                self.unlink_session(digest, session.user_id);
                 true
             }
             None => false,
         }
     }
 
-    fn unlink_session(&mut self, session: &Session) {
-        if let Some(keys) = self.sessions_by_user.get_mut(&session.user_id) {
-            let gone = digest(&session.key);
-            keys.retain(|key| *key != gone);
+    fn unlink_session(&mut self, gone: &Digest, user_id: UserId) {
+        if let Some(keys) = self.sessions_by_user.get_mut(&user_id) {
+            keys.retain(|key| key != gone);
             if keys.is_empty() {
-                self.sessions_by_user.remove(&session.user_id);
+                self.sessions_by_user.remove(&user_id);
             }
         }
     }
@@ -427,8 +443,7 @@ impl Tables {
             .get(user_id)
             .into_iter()
             .flatten()
-            .filter_map(|key| self.sessions.get(key))
-            .cloned()
+            .filter_map(|key| self.sessions.get(key).map(|s| s.session(key)))
             .collect();
         found.sort_by(|a, b| {
             a.created_at
@@ -482,12 +497,12 @@ impl Tables {
     ) -> u64 {
         let dead: Vec<Digest> = self
             .sessions
-            .values()
-            .filter(|s| {
+            .iter()
+            .filter(|(_, s)| {
                 created_before.is_some_and(|c| s.created_at < c)
                     || last_used_before.is_some_and(|l| s.last_used_at < l)
             })
-            .map(|s| digest(&s.key))
+            .map(|(digest, _)| *digest)
             .collect();
         for key in &dead {
             self.delete_digest(key);
@@ -561,6 +576,60 @@ enum Claim {
 
 /// A session key's SHA-256 digest as bytes.
 type Digest = [u8; 32];
+
+/// A session as the tables keep it: everything but its key, which is the
+/// digest it is stored under.
+#[derive(Debug, Clone)]
+struct Stored {
+    id: SessionId,
+    user_id: UserId,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    client_address: Option<String>,
+    user_agent: Option<String>,
+}
+
+impl From<Session> for Stored {
+    fn from(session: Session) -> Self {
+        Self {
+            id: session.id,
+            user_id: session.user_id,
+            created_at: session.created_at,
+            updated_at: session.updated_at,
+            last_used_at: session.last_used_at,
+            client_address: session.client_address,
+            user_agent: session.user_agent,
+        }
+    }
+}
+
+impl Stored {
+    /// The session stored under `digest`.
+    fn session(&self, digest: &Digest) -> Session {
+        Session {
+            id: self.id,
+            key: key_of(digest),
+            user_id: self.user_id,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            last_used_at: self.last_used_at,
+            client_address: self.client_address.clone(),
+            user_agent: self.user_agent.clone(),
+        }
+    }
+}
+
+/// The key whose digest is `digest`: its bytes as lowercase hex.
+fn key_of(digest: &Digest) -> SessionKey {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(64);
+    for byte in digest {
+        text.push(char::from(HEX[usize::from(byte >> 4)]));
+        text.push(char::from(HEX[usize::from(byte & 0x0f)]));
+    }
+    SessionKey::parse(&text).unwrap_or_else(|| unreachable!("64 hex digits are a key"))
+}
 
 /// The bytes of a key's hex digest (valid hex by construction of
 /// [`SessionKey`]).
