@@ -42,23 +42,26 @@ impl ExcludedPaths {
 
     /// Whether `path` needs authentication.
     pub fn require_auth(&self, path: &str) -> bool {
-        let path = with_trailing_slash(path);
         !self
             .0
             .iter()
             .any(|excluded| match excluded.strip_suffix('*') {
-                Some(prefix) => path.starts_with(prefix),
-                None => with_trailing_slash(excluded) == path,
+                Some(prefix) => is_under(path, prefix),
+                None => same_path(excluded, path),
             })
     }
 }
 
-fn with_trailing_slash(path: &str) -> std::borrow::Cow<'_, str> {
-    if path.ends_with('/') {
-        path.into()
-    } else {
-        format!("{path}/").into()
-    }
+/// Whether `a` and `b` name the same path, one trailing slash aside
+/// (compared in place: this runs on every request).
+fn same_path(a: &str, b: &str) -> bool {
+    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
+}
+
+/// Whether `path`, with a trailing slash added when it has none, starts
+/// with `prefix`.
+fn is_under(path: &str, prefix: &str) -> bool {
+    path.starts_with(prefix) || (!path.ends_with('/') && prefix.strip_suffix('/') == Some(path))
 }
 
 /// Who is calling, as the gate worked it out: everything a route may need
@@ -120,15 +123,14 @@ impl Gate {
     #[must_use]
     pub fn open_to_anyone(mut self, method: &str, path: &str) -> Self {
         self.open_to_anyone
-            .push((method.to_owned(), with_trailing_slash(path).into_owned()));
+            .push((method.to_owned(), path.to_owned()));
         self
     }
 
     fn is_open_to_anyone(&self, method: &str, path: &str) -> bool {
-        let path = with_trailing_slash(path);
         self.open_to_anyone
             .iter()
-            .any(|(m, p)| m.eq_ignore_ascii_case(method) && *p == path)
+            .any(|(m, p)| m.eq_ignore_ascii_case(method) && same_path(p, path))
     }
 
     /// The `WWW-Authenticate` challenge of a `401` under the active policy
