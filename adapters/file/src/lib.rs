@@ -288,7 +288,7 @@ impl FileStore {
         tracing::info!(
             dir = %dir.display(),
             users = tables.users().len(),
-            sessions = tables.sessions().len(),
+            sessions = tables.session_count(),
             journal_entries = replayed.entries,
             "file storage opened"
         );
@@ -864,12 +864,9 @@ impl SessionRepository for FileStore {
     ) -> Result<u64, RepositoryError> {
         self.change(|t| {
             let ops: Vec<Op> = t
-                .sessions()
-                .filter(|s| {
-                    created_before.is_some_and(|c| s.created_at < c)
-                        || last_used_before.is_some_and(|l| s.last_used_at < l)
-                })
-                .map(|s| Op::DeleteSession(s.key))
+                .expired_session_keys(created_before, last_used_before)
+                .into_iter()
+                .map(Op::DeleteSession)
                 .collect();
             Ok((ops.len() as u64, ops))
         })

@@ -161,13 +161,6 @@ impl Tables {
         self.users.values()
     }
 
-    /// Every session, in no particular order (each made as it is reached).
-    pub fn sessions(&self) -> impl ExactSizeIterator<Item = Session> + '_ {
-        self.sessions
-            .iter()
-            .map(|(digest, stored)| stored.session(digest))
-    }
-
     /// Every session, oldest first (by creation, then id), each made as it
     /// is reached: what the sessions file lists, without a copy of them all.
     pub fn sessions_oldest_first(&self) -> impl ExactSizeIterator<Item = Session> + '_ {
@@ -477,15 +470,22 @@ impl Tables {
         created_before: Option<DateTime<Utc>>,
         last_used_before: Option<DateTime<Utc>>,
     ) -> u64 {
-        let live = self
-            .sessions
-            .values()
-            .filter(|s| {
-                !(created_before.is_some_and(|c| s.created_at < c)
-                    || last_used_before.is_some_and(|l| s.last_used_at < l))
-            })
-            .count();
+        let expired = Expiry::new(created_before, last_used_before);
+        let live = self.sessions.values().filter(|s| !expired.holds(s)).count();
         u64::try_from(live).unwrap_or(u64::MAX)
+    }
+
+    /// The keys of every session created before `created_before` or last
+    /// used before `last_used_before` (only those sessions' keys are made).
+    pub fn expired_session_keys(
+        &self,
+        created_before: Option<DateTime<Utc>>,
+        last_used_before: Option<DateTime<Utc>>,
+    ) -> Vec<SessionKey> {
+        self.expired_digests(Expiry::new(created_before, last_used_before))
+            .iter()
+            .map(key_of)
+            .collect()
     }
 
     /// Removes every session created before `created_before` or last used
@@ -495,19 +495,48 @@ impl Tables {
         created_before: Option<DateTime<Utc>>,
         last_used_before: Option<DateTime<Utc>>,
     ) -> u64 {
-        let dead: Vec<Digest> = self
-            .sessions
-            .iter()
-            .filter(|(_, s)| {
-                created_before.is_some_and(|c| s.created_at < c)
-                    || last_used_before.is_some_and(|l| s.last_used_at < l)
-            })
-            .map(|(digest, _)| *digest)
-            .collect();
+        let dead = self.expired_digests(Expiry::new(created_before, last_used_before));
         for key in &dead {
             self.delete_digest(key);
         }
         dead.len() as u64
+    }
+
+    fn expired_digests(&self, expired: Expiry) -> Vec<Digest> {
+        self.sessions
+            .iter()
+            .filter(|(_, s)| expired.holds(s))
+            .map(|(digest, _)| *digest)
+            .collect()
+    }
+
+    /// How many sessions there are.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+}
+
+/// The cutoffs of expiry: a session created before the first or last used
+/// before the second has expired.
+#[derive(Clone, Copy)]
+struct Expiry {
+    created_before: Option<DateTime<Utc>>,
+    last_used_before: Option<DateTime<Utc>>,
+}
+
+impl Expiry {
+    fn new(created_before: Option<DateTime<Utc>>, last_used_before: Option<DateTime<Utc>>) -> Self {
+        Self {
+            created_before,
+            last_used_before,
+        }
+    }
+
+    fn holds(self, session: &Stored) -> bool {
+        self.created_before.is_some_and(|c| session.created_at < c)
+            || self
+                .last_used_before
+                .is_some_and(|l| session.last_used_at < l)
     }
 }
 
