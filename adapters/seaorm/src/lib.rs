@@ -284,6 +284,24 @@ fn param(backend: DbBackend, n: usize) -> String {
     }
 }
 
+/// The statement parameters numbered `numbers`, comma-separated.
+fn params(backend: DbBackend, numbers: std::ops::RangeInclusive<usize>) -> String {
+    numbers
+        .map(|n| param(backend, n))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `column = parameter` for each of `columns`, parameters numbered from 1.
+fn assignments(backend: DbBackend, columns: &[&str]) -> String {
+    columns
+        .iter()
+        .enumerate()
+        .map(|(i, column)| format!("{column} = {}", param(backend, i + 1)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// `column`'s email folded to lower case (ASCII letters only, as
 /// [`Email::folded`] does) equals `value`: the expression the
 /// `users_email_folded` index holds, so the comparison is answered by it.
@@ -310,16 +328,8 @@ impl UserRepository for SqlStore {
         let p = |n| param(backend, n);
         let sql = format!(
             "INSERT INTO users (id, email, password_hash, first_name, last_name, created_at, updated_at, is_admin) \
-             SELECT {}, {}, {}, {}, {}, {}, {}, {} \
-             WHERE NOT EXISTS (SELECT 1 FROM users WHERE {})",
-            p(1),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
-            p(7),
-            p(8),
+             SELECT {} WHERE NOT EXISTS (SELECT 1 FROM users WHERE {})",
+            params(backend, 1..=8),
             folded_email_equals(backend, "email", &p(9)),
         );
         let values: [Value; 9] = [
@@ -421,15 +431,19 @@ impl UserRepository for SqlStore {
         let backend = self.db.get_database_backend();
         let p = |n| param(backend, n);
         let sql = format!(
-            "UPDATE users SET email = {}, password_hash = {}, first_name = {}, last_name = {}, \
-             updated_at = {}, is_admin = {} WHERE id = {} AND (email = {} OR NOT EXISTS \
+            "UPDATE users SET {} WHERE id = {} AND (email = {} OR NOT EXISTS \
              (SELECT 1 FROM users other WHERE {} AND other.id <> {}))",
-            p(1),
-            p(2),
-            p(3),
-            p(4),
-            p(5),
-            p(6),
+            assignments(
+                backend,
+                &[
+                    "email",
+                    "password_hash",
+                    "first_name",
+                    "last_name",
+                    "updated_at",
+                    "is_admin"
+                ],
+            ),
             p(7),
             p(8),
             folded_email_equals(backend, "other.email", &p(9)),
