@@ -336,6 +336,12 @@ pub struct StorageArgs {
     /// abandoned and the request answered 503.
     #[arg(long, env = "DB_STATEMENT_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub db_statement_timeout: u32,
+    /// PostgreSQL: most sessions (with their users) the server keeps in
+    /// memory, so that a request with a known session asks nothing of the
+    /// database; every change, by any instance or the CLI, reaches the cache
+    /// through the database's notifications. 0: no cache. About 1 KB each.
+    #[arg(long, env = "SESSION_CACHE_SIZE", default_value_t = 100_000)]
+    pub session_cache_size: usize,
     /// Apply pending migrations when the server starts.
     #[arg(long, env = "AUTO_MIGRATE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub auto_migrate: bool,

@@ -126,6 +126,22 @@ pub enum StartError {
 /// # Errors
 /// [`StartError`] naming what to fix.
 pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
+    open_storage_with(args, 0).await
+}
+
+/// [`open_storage`] for the server: on PostgreSQL with a session cache of
+/// `SESSION_CACHE_SIZE` (a command, short-lived, keeps none).
+///
+/// # Errors
+/// As [`open_storage`].
+pub async fn open_storage_serving(args: &StorageArgs) -> Result<Storage, StartError> {
+    open_storage_with(args, args.session_cache_size).await
+}
+
+async fn open_storage_with(
+    args: &StorageArgs,
+    session_cache: usize,
+) -> Result<Storage, StartError> {
     Ok(match args.storage {
         StorageKind::Memory => Storage::of(MemoryStore::new()),
         StorageKind::File => Storage::file(
@@ -139,7 +155,7 @@ pub async fn open_storage(args: &StorageArgs) -> Result<Storage, StartError> {
             .await?,
         ),
         StorageKind::Postgres | StorageKind::Sqlite => {
-            let store = connect_sql(args).await?;
+            let store = connect_sql_with(args, session_cache).await?;
             if args.auto_migrate {
                 let applied = store.migrate_up().await?;
                 if !applied.is_empty() {
@@ -163,6 +179,13 @@ pub const DEFAULT_SQLITE_URL: &str = "sqlite://session-auth.db?mode=rwc";
 /// [`StartError`] when DATABASE_URL is missing or wrong, or the database
 /// cannot be reached (the message names the URL without its password).
 pub async fn connect_sql(args: &StorageArgs) -> Result<SqlStore, StartError> {
+    connect_sql_with(args, 0).await
+}
+
+async fn connect_sql_with(
+    args: &StorageArgs,
+    session_cache: usize,
+) -> Result<SqlStore, StartError> {
     let url = match (args.storage, args.database_url.as_deref()) {
         (StorageKind::Postgres, Some(url))
             if url.starts_with("postgres://") || url.starts_with("postgresql://") =>
@@ -195,6 +218,7 @@ pub async fn connect_sql(args: &StorageArgs) -> Result<SqlStore, StartError> {
     Ok(SqlStore::connect(&SqlOptions {
         pool_size: args.db_pool_size,
         statement_timeout: std::time::Duration::from_secs(args.db_statement_timeout.into()),
+        session_cache,
         ..SqlOptions::new(url)
     })
     .await?)

@@ -12,7 +12,10 @@ use adapter_seaorm::SchemaState;
 
 use crate::config::{ImportArgs, LogFormat, MigrateArgs, ServeArgs};
 use crate::import::{ImportError, ImportReport, import};
-use crate::{Infrastructure, StartError, connect_sql, http_settings, open_storage, services};
+use crate::{
+    Infrastructure, StartError, connect_sql, http_settings, open_storage, open_storage_serving,
+    services,
+};
 
 /// Starts logging to standard error.
 pub fn init_logging(level: &str, format: LogFormat) {
@@ -33,7 +36,7 @@ pub fn init_logging(level: &str, format: LogFormat) {
 /// # Errors
 /// [`StartError`] when the storage or the address is unusable.
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
-    let storage = open_storage(&args.storage).await?;
+    let storage = open_storage_serving(&args.storage).await?;
     let settings = args.settings();
     let (infra, queue_depth) = Infrastructure::real_with_queue_depth(args.hash_niceness);
     let services = services(&settings, &storage, &infra);

@@ -126,6 +126,78 @@ async fn two_instances_share_users_logins_and_logouts() {
     db.drop_now().await;
 }
 
+/// The CLI is another process on the database: what it changes reaches a
+/// running server's session cache before its next request (the server
+/// keeps sessions in memory by default on PostgreSQL).
+#[tokio::test(flavor = "multi_thread")]
+async fn the_clis_changes_reach_a_running_servers_sessions_at_once() {
+    let db = FreshDatabase::new().await;
+    let dir = data_dir();
+    let env = env(&db.url);
+    let cli = |args: &[&str], input: Option<&str>| {
+        let mut command = session_auth(args);
+        command.envs(as_refs(&env));
+        let finished = match input {
+            Some(input) => run_with_input(command, input, QUICK),
+            None => run(command, QUICK),
+        };
+        assert!(finished.status.success(), "{}", finished.describe());
+    };
+    cli(
+        &[
+            "user",
+            "create",
+            "--email",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("s3cret"),
+    );
+    let server = Server::start(dir.path(), &as_refs(&env));
+    let me = |cookie: &str| {
+        server
+            .request("GET", "/api/v1/users/me", &[("Cookie", cookie)], "")
+            .status
+    };
+    // Each session is used a few times first, so the server has it cached.
+    let warm = |cookie: &str| {
+        for _ in 0..5 {
+            assert_eq!(me(cookie), 200);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+
+    let cookie = server.login("ann@example.com", "s3cret").cookie_pair();
+    warm(&cookie);
+    cli(&["sessions", "revoke", "--user", "ann@example.com"], None);
+    assert_eq!(me(&cookie), 403, "sessions revoked by the CLI");
+
+    let cookie = server.login("ann@example.com", "s3cret").cookie_pair();
+    warm(&cookie);
+    cli(
+        &[
+            "user",
+            "set-password",
+            "ann@example.com",
+            "--password-stdin",
+        ],
+        Some("n3w-secret"),
+    );
+    assert_eq!(
+        me(&cookie),
+        403,
+        "a password set by the CLI ends the sessions"
+    );
+
+    let cookie = server.login("ann@example.com", "n3w-secret").cookie_pair();
+    warm(&cookie);
+    cli(&["user", "delete", "ann@example.com"], None);
+    assert_eq!(me(&cookie), 403, "a user deleted by the CLI");
+
+    drop(server);
+    db.drop_now().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_stops_the_start_naming_the_url_without_its_password() {
     let port = free_port().to_string();

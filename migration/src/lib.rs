@@ -9,6 +9,7 @@ mod m20261128_000003_session_activity_and_login_failures;
 mod m20261201_000004_digests_as_text;
 mod m20261210_000005_administrators;
 mod m20261215_000006_email_fold_index;
+mod m20261220_000007_change_notifications;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_digests_as_text::Migration),
             Box::new(m20261210_000005_administrators::Migration),
             Box::new(m20261215_000006_email_fold_index::Migration),
+            Box::new(m20261220_000007_change_notifications::Migration),
         ]
     }
 }

@@ -230,11 +230,15 @@ async fn open_storage(
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
         ),
         (Backend::Sqlite | Backend::Postgres, _, Some(database)) => {
-            Storage::sql(database.store().await)
+            Storage::sql(database.cached_store(SESSION_CACHE).await)
         }
         _ => Storage::of(MemoryStore::new()),
     }
 }
+
+/// The session cache of a service on PostgreSQL, as the server keeps one
+/// (SQLite keeps none).
+const SESSION_CACHE: usize = 10_000;
 
 struct Running {
     endpoint: ServiceEndpoint,
@@ -320,7 +324,7 @@ impl Service {
         let mut settings = self.settings.clone();
         change(&mut settings);
         let storage = match self.database.as_ref() {
-            Some(database) => Storage::sql(database.store().await),
+            Some(database) => Storage::sql(database.cached_store(SESSION_CACHE).await),
             None => self.storage().clone(),
         };
         let running = Running::new(&settings, storage, &self.infra);

@@ -62,7 +62,21 @@ impl TestDatabase {
 
     /// A connected store with the schema applied.
     pub async fn store(&self) -> SqlStore {
-        let store = SqlStore::connect(&SqlOptions::new(self.url.clone()))
+        self.store_with(SqlOptions::new(self.url.clone())).await
+    }
+
+    /// A connected store with the schema applied and, on PostgreSQL, a
+    /// session cache of `size` sessions, as a server keeps.
+    pub async fn cached_store(&self, size: usize) -> SqlStore {
+        self.store_with(SqlOptions {
+            session_cache: size,
+            ..SqlOptions::new(self.url.clone())
+        })
+        .await
+    }
+
+    async fn store_with(&self, options: SqlOptions) -> SqlStore {
+        let store = SqlStore::connect(&options)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url));
         store

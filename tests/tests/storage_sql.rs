@@ -365,6 +365,39 @@ mod postgres {
     }
 }
 
+/// The same contract on PostgreSQL through a store with a session cache, as
+/// the server runs it: every change the contract makes is seen by the next
+/// look-up; reopening connects a second store (another instance) that
+/// starts with an empty cache.
+#[cfg(postgres_tests)]
+mod postgres_cached {
+    use super::*;
+
+    struct CachedPostgres(TestDatabase);
+
+    async fn cached_stores(db: &TestDatabase) -> Stores {
+        let store = Arc::new(db.cached_store(1_000).await);
+        Stores {
+            users: store.clone(),
+            sessions: store,
+        }
+    }
+
+    impl Backend for CachedPostgres {
+        async fn create() -> (Self, Stores) {
+            let db = TestDatabase::postgres().await;
+            let stores = cached_stores(&db).await;
+            (CachedPostgres(db), stores)
+        }
+
+        async fn reopen(&self) -> Option<Stores> {
+            Some(cached_stores(&self.0).await)
+        }
+    }
+
+    integration_tests::storage_contract_tests!(CachedPostgres);
+}
+
 /// A statement blocked by another connection's lock is abandoned after the
 /// statement timeout and reported as unavailable (503), freeing its
 /// connection; once the lock is gone the store answers again. Also: a

@@ -8,6 +8,7 @@
 //! [`RepositoryError::Unexpected`] with the `DbErr` kept as its source for
 //! the log.
 
+mod cache;
 mod direct;
 pub mod entity;
 mod errors;
@@ -33,6 +34,7 @@ use domain::{
     UserBatchOutcome, UserId, UserRepository,
 };
 
+use crate::cache::{Change, SessionCache};
 use crate::direct::Direct;
 use crate::entity::{login_failure, session, user};
 use crate::errors::{classify, corrupt, is_unique_violation};
@@ -56,17 +58,22 @@ pub struct SqlOptions {
     /// SQLite's busy timeout) before it is abandoned and answered 503, so
     /// a blocked statement frees its connection.
     pub statement_timeout: Duration,
+    /// Most sessions the server keeps in memory on PostgreSQL, kept true by
+    /// the database's change notifications (`SESSION_CACHE_SIZE`); 0: no
+    /// cache. SQLite keeps none whatever this says.
+    pub session_cache: usize,
 }
 
 impl SqlOptions {
     /// Options with the default pool (10 connections, 5 s acquire timeout,
-    /// 5 s statement timeout).
+    /// 5 s statement timeout, no session cache).
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             pool_size: 10,
             acquire_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
+            session_cache: 0,
         }
     }
 }
@@ -78,6 +85,8 @@ pub struct SqlStore {
     db: DatabaseConnection,
     /// The per-request session look-up's own connections.
     direct: Arc<Direct>,
+    /// Sessions and their users, on PostgreSQL when asked for.
+    cache: Option<Arc<SessionCache>>,
     observer: Option<Observer>,
 }
 
@@ -147,11 +156,23 @@ impl SqlStore {
                 tracing::warn!(error = %error, "could not switch SQLite to write-ahead logging");
             }
         }
+        let cache = (options.session_cache > 0 && db.get_database_backend() == DbBackend::Postgres)
+            .then(|| SessionCache::start(&options.url, db.clone(), options.session_cache));
         Ok(Self {
             db,
             direct: Arc::new(direct),
+            cache,
             observer: None,
         })
+    }
+
+    /// Forgets what `change` names from this process's session cache (this
+    /// process's own changes are forgotten before their caller is answered;
+    /// the triggers' notifications tell every other process).
+    fn forget(&self, change: &Change<'_>) {
+        if let Some(cache) = &self.cache {
+            cache.forget(change);
+        }
     }
 
     /// The connection, for migrations and tests.
@@ -468,6 +489,7 @@ impl UserRepository for SqlStore {
             .await
             .map_err(user_write_error)?
             .rows_affected();
+        self.forget(&Change::User(user.id.as_uuid()));
         if updated > 0 {
             return Ok(true);
         }
@@ -495,6 +517,7 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::LastName, Expr::value(last_name.clone()));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
+        self.forget(&Change::User(id.as_uuid()));
         if result.rows_affected == 0 {
             return Ok(None);
         }
@@ -523,6 +546,7 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::UpdatedAt, Expr::value(at));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
+        self.forget(&Change::User(id.as_uuid()));
         Ok(result.rows_affected > 0)
     }
 
@@ -568,6 +592,7 @@ impl UserRepository for SqlStore {
             .await
             .map_err(classify)?;
         txn.commit().await.map_err(classify)?;
+        self.forget(&Change::User(id.as_uuid()));
         let Some(found) = found else {
             return Ok(None);
         };
@@ -585,6 +610,7 @@ impl UserRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
+        self.forget(&Change::User(id.as_uuid()));
         Ok(result.rows_affected > 0)
     }
 
@@ -804,6 +830,7 @@ impl SessionRepository for SqlStore {
             .exec_without_returning(&self.db)
             .await
             .map_err(session_write_error)?;
+        self.forget(&Change::Session(session.key.as_str()));
         Ok(())
     }
 
@@ -820,6 +847,11 @@ impl SessionRepository for SqlStore {
         key: &SessionKey,
         _users: &dyn UserRepository,
     ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
+        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(key.as_str())) {
+            let (session, user) = hit;
+            return Ok(Some((session, Some(user))));
+        }
+        let epoch = self.cache.as_ref().and_then(|c| c.epoch());
         // One round trip: the session joined with its user, as a prepared
         // statement on the look-up's own connections.
         if let Some(Observer(observer)) = &self.observer {
@@ -834,12 +866,14 @@ impl SessionRepository for SqlStore {
             .session_with_user(key.as_str())
             .await
             .map_err(|e| classify(DbErr::Query(RuntimeErr::SqlxError(Arc::new(e)))))?;
-        match found {
-            None => Ok(None),
-            Some((session, user)) => {
-                Ok(Some((to_session(session)?, user.map(to_user).transpose()?)))
-            }
+        let Some((session, user)) = found else {
+            return Ok(None);
+        };
+        let (session, user) = (to_session(session)?, user.map(to_user).transpose()?);
+        if let (Some(cache), Some(epoch), Some(user)) = (&self.cache, epoch, &user) {
+            cache.keep(epoch, key.as_str(), &session, user);
         }
+        Ok(Some((session, user)))
     }
 
     async fn delete(&self, key: &SessionKey) -> Result<bool, RepositoryError> {
@@ -847,6 +881,7 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
+        self.forget(&Change::Session(key.as_str()));
         Ok(result.rows_affected > 0)
     }
 
@@ -858,6 +893,7 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
+        self.forget(&Change::Session(key.as_str()));
         Ok(result.rows_affected > 0)
     }
 
@@ -885,6 +921,7 @@ impl SessionRepository for SqlStore {
             delete = delete.filter(session::Column::TokenDigest.ne(kept.as_str()));
         }
         let result = delete.exec(&self.db).await.map_err(classify)?;
+        self.forget(&Change::User(user_id.as_uuid()));
         Ok(result.rows_affected)
     }
 
@@ -946,6 +983,9 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
+        if result.rows_affected > 0 {
+            self.forget(&Change::Everything);
+        }
         Ok(result.rows_affected)
     }
 
