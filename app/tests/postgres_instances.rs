@@ -109,6 +109,13 @@ async fn two_instances_share_users_logins_and_logouts() {
     let stats = first.request("GET", "/api/v1/stats", &[("Cookie", &cookie)], "");
     assert_eq!(stats.json()["users"], 2);
 
+    // The first instance has used the session a few times (so it keeps it
+    // in its cache) before the second logs it out.
+    for _ in 0..5 {
+        let me = first.request("GET", "/api/v1/users/me", &[("Cookie", &cookie)], "");
+        assert_eq!(me.status, 200);
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let out = second.request(
         "DELETE",
         "/api/v1/auth_session/logout",

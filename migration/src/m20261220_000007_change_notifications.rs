@@ -13,6 +13,11 @@
 //!
 //! Inserts send nothing: a new session or user cannot be in any cache.
 //! SQLite has no notifications; its storage keeps no cache.
+//!
+//! `session_cache_listeners` lists the processes that keep a cache, each
+//! with the last time it proved its listener alive: a process that changed
+//! something waits for each of them to confirm it has heard the change
+//! before answering (see `adapters/seaorm/src/cache.rs`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
@@ -23,6 +28,11 @@ pub struct Migration;
 /// One statement-level trigger per table and event: PostgreSQL allows a
 /// transition table only on a trigger for a single event.
 const UP: &str = r#"
+CREATE TABLE IF NOT EXISTS session_cache_listeners (
+  id uuid PRIMARY KEY,
+  seen_at timestamptz NOT NULL
+);
+
 CREATE OR REPLACE FUNCTION session_auth_sessions_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -80,6 +90,7 @@ DROP TRIGGER IF EXISTS users_truncated_notify ON users;
 DROP FUNCTION IF EXISTS session_auth_sessions_changed();
 DROP FUNCTION IF EXISTS session_auth_users_changed();
 DROP FUNCTION IF EXISTS session_auth_truncated();
+DROP TABLE IF EXISTS session_cache_listeners;
 "#;
 
 #[async_trait::async_trait]

@@ -179,8 +179,11 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
 }
 
 /// Every session and failed-login method is one statement (so one round
-/// trip), and a sweep with no limit is none at all.
+/// trip), and a sweep with no limit is none at all. On PostgreSQL a change
+/// that touched a row asks one more thing: which other processes keep a
+/// session cache that must hear of it first (none does here).
 async fn each_session_and_attempt_method_is_one_statement(db: TestDatabase) {
+    let fence = usize::from(db.url.starts_with("postgres"));
     let mut store = db.store().await;
     let (user, session) = user_with_session(&store, "counted").await;
     let seen = Arc::new(Mutex::new(Vec::<String>::new()));
@@ -208,7 +211,7 @@ async fn each_session_and_attempt_method_is_one_statement(db: TestDatabase) {
         .expect("find_with_user");
     statements("find_with_user", 1);
     store.touch(&session.key, noon(6)).await.expect("touch");
-    statements("touch", 1);
+    statements("touch", 1 + fence);
     store.list_by_user(&user.id).await.expect("list_by_user");
     statements("list_by_user", 1);
     store

@@ -3,45 +3,63 @@
 //!
 //! The rule it serves: a change (logout, revoked session, deleted user,
 //! new password or names), made by this instance, another one or the CLI,
-//! is seen by the next request on every instance. So:
+//! is seen by the very next request on every instance. So:
 //!
-//! - **This process's changes** forget the entries they touch before their
-//!   caller is answered (synchronously, under the cache's lock).
-//! - **Everyone's changes** are announced by triggers (migration
-//!   `m20261220_000007_change_notifications`) on the channel
-//!   `session_auth_changes` when they commit; a listener connection of
-//!   this process forgets what they name.
-//! - **A look-up that raced a change** is not cached: every change bumps
+//! - **Everyone's changes are announced**: triggers (migration
+//!   `m20261220_000007_change_notifications`) notify the channel
+//!   `session_auth_changes` when a change commits; each cache's listener
+//!   forgets what they name.
+//! - **A change is answered only once every cache has heard it** (the
+//!   fence, [`fence`]): the process that made it (a server, or the CLI)
+//!   notifies a fence `f<its id>:<n>` after its commit and waits until every
+//!   live cache has acknowledged it (`a<its id>:<n>:<cache id>`). The
+//!   channel delivers in commit order, so a cache that saw the fence has
+//!   already forgotten what the change named. The live caches are those in
+//!   `session_cache_listeners` seen within [`LIVE_WITHIN`]; when none is,
+//!   the fence costs that one query. Its own cache forgets synchronously.
+//! - **No word, no cache**: a cache answers only until [`SILENCE`] after
+//!   sending the last of its own pings it has heard back (each ping
+//!   refreshes its row in `session_cache_listeners` and notifies, in one
+//!   statement, every [`PING_EVERY`]); a dropped listener connection
+//!   empties it. So a cache that stopped hearing stops answering within
+//!   [`SILENCE`], before a fence waiting for it gives up ([`FENCE_WAIT`]),
+//!   and one that stopped pinging drops out of the live list after
+//!   [`LIVE_WITHIN`], after its answers stopped.
+//! - **A look-up that raced a change is not cached**: every change bumps
 //!   an epoch, and a row read from the database is kept only if the epoch
 //!   is still the one seen before the read.
-//! - **No word, no cache**: the cache answers only while its listener has
-//!   heard from the database within [`SILENCE`] (every instance sends a
-//!   ping notification each [`PING_EVERY`]), and empties itself when the
-//!   listener's connection drops; it is filled again once the listener is
-//!   back. A look-up the cache cannot answer goes to the database.
 //! - **Bounded**: at most the configured number of entries
 //!   (`SESSION_CACHE_SIZE`); when full, an arbitrary entry makes room.
 //!   Absent sessions and sessions of deleted users are never kept.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use domain::{Session, User};
 use sea_orm::sqlx::postgres::PgListener;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use tokio::sync::watch;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
-/// The channel the triggers notify.
+/// The channel the triggers, pings, fences and acknowledgements use.
 pub(crate) const CHANNEL: &str = "session_auth_changes";
 
-/// How often each instance pings the channel, proving its listener alive.
+/// How often each cache pings the channel, proving its listener alive.
 pub(crate) const PING_EVERY: Duration = Duration::from_secs(1);
 
-/// How long the cache trusts a listener that has heard nothing.
+/// How long after sending a ping it has heard back a cache still answers.
 pub(crate) const SILENCE: Duration = Duration::from_secs(3);
+
+/// How long a fence waits for a cache's acknowledgement: past [`SILENCE`],
+/// so a cache that has not acknowledged has stopped answering.
+pub(crate) const FENCE_WAIT: Duration = Duration::from_millis(3_500);
+
+/// A cache whose row was refreshed this recently is waited for by fences:
+/// past [`SILENCE`] (a cache answers until [`SILENCE`] after a ping was
+/// sent, and the row is refreshed by that same ping, later).
+pub(crate) const LIVE_WITHIN: &str = "5 seconds";
 
 /// Wait before the listener connects again after losing its connection.
 const RECONNECT_AFTER: Duration = Duration::from_millis(200);
@@ -87,47 +105,110 @@ impl Entries {
     }
 }
 
+/// A fence of this cache's process waiting for acknowledgements.
+struct Waiting {
+    pending: HashSet<Uuid>,
+    done: Option<oneshot::Sender<()>>,
+}
+
 /// The cache of one process (shared by its store's clones).
 pub(crate) struct SessionCache {
+    /// This cache's name on the channel and in `session_cache_listeners`.
+    id: Uuid,
     entries: RwLock<Entries>,
     capacity: usize,
-    /// Milliseconds since `origin` until which the listener is trusted (0:
-    /// not at all, as after losing its connection).
+    /// Milliseconds since `origin` until which the cache may answer (0:
+    /// not at all, as after losing its listener).
     trusted_until: AtomicU64,
     origin: Instant,
+    /// This process's fences in flight, by number.
+    fences: Mutex<HashMap<u64, Waiting>>,
+    next_fence: AtomicU64,
     /// Dropped with the cache: tells the listener and the pinger to stop.
     _stop: watch::Sender<()>,
 }
 
 impl std::fmt::Debug for SessionCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionCache {{ capacity: {} }}", self.capacity)
+        write!(
+            f,
+            "SessionCache {{ id: {}, capacity: {} }}",
+            self.id, self.capacity
+        )
     }
 }
 
-/// A change a notification names.
+/// What a notification says.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Change<'a> {
+    /// The session under this digest changed or is gone.
     Session(&'a str),
+    /// The user with this id changed or is gone.
     User(Uuid),
+    /// Anything may have changed.
     Everything,
-    Ping,
+    /// A cache's ping, sent at `sent` (its own milliseconds).
+    Ping { from: Uuid, sent: u64 },
+    /// A process's fence after a change: acknowledge it.
+    Fence { origin: Uuid, number: u64 },
+    /// A cache acknowledging a fence.
+    Ack {
+        origin: Uuid,
+        number: u64,
+        from: Uuid,
+    },
 }
 
 impl<'a> Change<'a> {
-    /// Reads a payload the triggers (or a ping) sent; anything else empties
-    /// the cache, to be safe.
+    /// Reads a payload; anything unknown empties the cache, to be safe.
     pub(crate) fn parse(payload: &'a str) -> Self {
-        if let Some(digest) = payload.strip_prefix('s') {
-            Change::Session(digest)
-        } else if let Some(id) = payload.strip_prefix('u') {
-            Uuid::parse_str(id).map_or(Change::Everything, Change::User)
-        } else if payload == "p" {
-            Change::Ping
-        } else {
-            Change::Everything
-        }
+        Self::try_parse(payload).unwrap_or(Change::Everything)
     }
+
+    fn try_parse(payload: &'a str) -> Option<Self> {
+        let (kind, rest) = payload.split_at_checked(1)?;
+        let mut parts = rest.split(':');
+        let mut uuid = || parts.next().and_then(|p| Uuid::parse_str(p).ok());
+        Some(match kind {
+            "s" => Change::Session(rest),
+            "u" => Change::User(Uuid::parse_str(rest).ok()?),
+            "*" if rest.is_empty() => Change::Everything,
+            "p" => {
+                let from = uuid()?;
+                Change::Ping {
+                    from,
+                    sent: parts.next()?.parse().ok()?,
+                }
+            }
+            "f" => {
+                let origin = uuid()?;
+                Change::Fence {
+                    origin,
+                    number: parts.next()?.parse().ok()?,
+                }
+            }
+            "a" => {
+                let origin = uuid()?;
+                let number = parts.next()?.parse().ok()?;
+                let from = parts.next().and_then(|p| Uuid::parse_str(p).ok())?;
+                Change::Ack {
+                    origin,
+                    number,
+                    from,
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// `SELECT pg_notify(CHANNEL, payload)`.
+fn notify(payload: String) -> Statement {
+    Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_notify($1, $2)",
+        [CHANNEL.into(), payload.into()],
+    )
 }
 
 impl SessionCache {
@@ -138,9 +219,10 @@ impl SessionCache {
         tokio::spawn(listen(
             Arc::downgrade(&cache),
             url.to_owned(),
+            db.clone(),
             stopped.clone(),
         ));
-        tokio::spawn(ping(db, stopped));
+        tokio::spawn(ping(Arc::downgrade(&cache), db, stopped));
         cache
     }
 
@@ -149,13 +231,21 @@ impl SessionCache {
     fn new(capacity: usize) -> (Arc<Self>, watch::Receiver<()>) {
         let (stop, stopped) = watch::channel(());
         let cache = Arc::new(Self {
+            id: Uuid::new_v4(),
             entries: RwLock::new(Entries::default()),
             capacity: capacity.max(1),
             trusted_until: AtomicU64::new(0),
             origin: Instant::now(),
+            fences: Mutex::new(HashMap::new()),
+            next_fence: AtomicU64::new(0),
             _stop: stop,
         });
         (cache, stopped)
+    }
+
+    /// This cache's id.
+    pub(crate) fn id(&self) -> Uuid {
+        self.id
     }
 
     fn now_ms(&self) -> u64 {
@@ -218,25 +308,24 @@ impl SessionCache {
         }
     }
 
-    /// Forgets what `change` names.
+    /// Forgets what `change` names (pings, fences and acknowledgements name
+    /// nothing).
     pub(crate) fn forget(&self, change: &Change<'_>) {
-        if *change == Change::Ping {
-            return;
-        }
         let mut entries = self.write();
-        entries.epoch += 1;
         match change {
             Change::Session(digest) => entries.remove_session(digest),
             Change::User(id) => entries.remove_user(id),
             Change::Everything => entries.clear(),
-            Change::Ping => {}
+            Change::Ping { .. } | Change::Fence { .. } | Change::Ack { .. } => return,
         }
+        entries.epoch += 1;
     }
 
-    /// The listener heard from the database: trust it for [`SILENCE`].
-    fn heard(&self) {
-        let until = self.now_ms() + u64::try_from(SILENCE.as_millis()).unwrap_or(u64::MAX);
-        self.trusted_until.store(until, Ordering::Release);
+    /// The listener heard this cache's own ping sent at `sent`: the cache
+    /// may answer until [`SILENCE`] after that.
+    fn heard_own_ping(&self, sent: u64) {
+        let until = sent.saturating_add(u64::try_from(SILENCE.as_millis()).unwrap_or(u64::MAX));
+        self.trusted_until.fetch_max(until, Ordering::AcqRel);
     }
 
     /// The listener lost its connection: notifications may be missed until
@@ -245,11 +334,169 @@ impl SessionCache {
         self.trusted_until.store(0, Ordering::Release);
         self.forget(&Change::Everything);
     }
+
+    /// Applies one notification the listener received; returns what to
+    /// notify in answer (the acknowledgement of another process's fence).
+    fn receive(&self, change: &Change<'_>) -> Option<String> {
+        match *change {
+            Change::Ping { from, sent } if from == self.id => self.heard_own_ping(sent),
+            Change::Ping { .. } => {}
+            Change::Fence { origin, number } if origin != self.id => {
+                return Some(format!("a{origin}:{number}:{}", self.id));
+            }
+            Change::Fence { .. } => {}
+            Change::Ack {
+                origin,
+                number,
+                from,
+            } if origin == self.id => {
+                let mut fences = self.fences.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(waiting) = fences.get_mut(&number) {
+                    waiting.pending.remove(&from);
+                    if waiting.pending.is_empty()
+                        && let Some(done) = waiting.done.take()
+                    {
+                        let _ = done.send(());
+                    }
+                }
+            }
+            Change::Ack { .. } => {}
+            _ => self.forget(change),
+        }
+        None
+    }
+}
+
+/// The caches other than `except` that may be answering now.
+async fn live_caches(db: &DatabaseConnection, except: Uuid) -> Result<HashSet<Uuid>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            format!(
+                "SELECT id FROM session_cache_listeners \
+                 WHERE seen_at > now() - interval '{LIVE_WITHIN}' AND id <> $1"
+            ),
+            [except.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect()
+}
+
+/// After a change committed: returns once every live cache other than
+/// `own` (whose process forgot the change itself) has heard it, or has
+/// stopped answering. `url` is for a listener of its own when `own` cannot
+/// hear the acknowledgements (no cache, or its listener is down).
+pub(crate) async fn fence(db: &DatabaseConnection, url: &str, own: Option<&SessionCache>) {
+    let me = own.map_or_else(Uuid::nil, SessionCache::id);
+    let outcome = async {
+        let live = live_caches(db, me).await?;
+        if live.is_empty() {
+            return Ok(true);
+        }
+        match own.filter(|cache| cache.trusted()) {
+            Some(cache) => fence_through(cache, db, live).await,
+            None => fence_alone(url, live).await,
+        }
+    };
+    match outcome.await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            "session cache: a cache did not acknowledge a change within {FENCE_WAIT:?}; it has stopped answering by now"
+        ),
+        Err(error) => {
+            // Whether any cache heard the change is unknown: wait until
+            // any that did not has stopped answering.
+            tracing::warn!(error = %error, "session cache: could not confirm a change with the other caches; waiting them out");
+            tokio::time::sleep(FENCE_WAIT).await;
+        }
+    }
+}
+
+/// The fence, acknowledged to `cache`'s own listener.
+async fn fence_through(
+    cache: &SessionCache,
+    db: &DatabaseConnection,
+    live: HashSet<Uuid>,
+) -> Result<bool, DbErr> {
+    let number = cache.next_fence.fetch_add(1, Ordering::Relaxed);
+    let (done, acknowledged) = oneshot::channel();
+    cache
+        .fences
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(
+            number,
+            Waiting {
+                pending: live,
+                done: Some(done),
+            },
+        );
+    let sent = db
+        .execute_raw(notify(format!("f{}:{number}", cache.id)))
+        .await;
+    let outcome = match sent {
+        Ok(_) => Ok(tokio::time::timeout(FENCE_WAIT, acknowledged)
+            .await
+            .is_ok_and(|r| r.is_ok())),
+        Err(error) => Err(error),
+    };
+    cache
+        .fences
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .remove(&number);
+    outcome
+}
+
+/// The fence of a process without a listening cache (the CLI): a listener
+/// of its own for the acknowledgements.
+async fn fence_alone(url: &str, mut live: HashSet<Uuid>) -> Result<bool, DbErr> {
+    let sqlx_error =
+        |e: sea_orm::sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
+    let origin = Uuid::new_v4();
+    let mut listener = PgListener::connect(url).await.map_err(sqlx_error)?;
+    listener.listen(CHANNEL).await.map_err(sqlx_error)?;
+    sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(CHANNEL)
+        .bind(format!("f{origin}:0"))
+        .execute(&mut listener)
+        .await
+        .map_err(sqlx_error)?;
+    let deadline = tokio::time::Instant::now() + FENCE_WAIT;
+    while !live.is_empty() {
+        let Ok(received) = tokio::time::timeout_at(deadline, listener.try_recv()).await else {
+            return Ok(false);
+        };
+        match received.map_err(sqlx_error)? {
+            Some(notification) => {
+                if let Change::Ack {
+                    origin: to, from, ..
+                } = Change::parse(notification.payload())
+                    && to == origin
+                {
+                    live.remove(&from);
+                }
+            }
+            None => {
+                return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
+                    "the listener's connection was lost".into(),
+                )));
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Listens on [`CHANNEL`] until the cache is dropped, applying every
 /// notification; connects again after a loss.
-async fn listen(cache: Weak<SessionCache>, url: String, mut stopped: watch::Receiver<()>) {
+async fn listen(
+    cache: Weak<SessionCache>,
+    url: String,
+    db: DatabaseConnection,
+    mut stopped: watch::Receiver<()>,
+) {
     loop {
         let session = async {
             let mut listener = PgListener::connect(&url).await?;
@@ -257,20 +504,24 @@ async fn listen(cache: Weak<SessionCache>, url: String, mut stopped: watch::Rece
             // connects again, so the loss empties the cache first.
             listener.eager_reconnect(false);
             listener.listen(CHANNEL).await?;
+            // Trusted as soon as its first ping comes back.
             if let Some(cache) = cache.upgrade() {
-                cache.forget(&Change::Everything);
-                cache.heard();
+                send_ping(&cache, &db).await;
             }
             loop {
-                match listener.try_recv().await? {
-                    Some(notification) => match cache.upgrade() {
-                        Some(cache) => {
-                            cache.heard();
-                            cache.forget(&Change::parse(notification.payload()));
+                let Some(notification) = listener.try_recv().await? else {
+                    return Err(sea_orm::sqlx::Error::PoolClosed);
+                };
+                let Some(cache) = cache.upgrade() else {
+                    return Ok(());
+                };
+                if let Some(answer) = cache.receive(&Change::parse(notification.payload())) {
+                    let db = db.clone();
+                    tokio::spawn(async move {
+                        if let Err(error) = db.execute_raw(notify(answer)).await {
+                            tracing::debug!(error = %error, "session cache: acknowledgement failed");
                         }
-                        None => return Ok(()),
-                    },
-                    None => return Err(sea_orm::sqlx::Error::PoolClosed),
+                    });
                 }
             }
         };
@@ -292,23 +543,46 @@ async fn listen(cache: Weak<SessionCache>, url: String, mut stopped: watch::Rece
     }
 }
 
-/// Sends a ping on [`CHANNEL`] every [`PING_EVERY`] until the cache is
-/// dropped, so that every listener hears from the database while nothing
-/// changes.
-async fn ping(db: DatabaseConnection, mut stopped: watch::Receiver<()>) {
+/// Refreshes this cache's row in `session_cache_listeners` and notifies a
+/// ping, in one statement: hearing it back proves both.
+async fn send_ping(cache: &SessionCache, db: &DatabaseConnection) {
+    let sql = format!(
+        "WITH seen AS (INSERT INTO session_cache_listeners (id, seen_at) VALUES ($1, now()) \
+         ON CONFLICT (id) DO UPDATE SET seen_at = now() RETURNING id) \
+         SELECT pg_notify('{CHANNEL}', 'p' || id::text || ':' || $2) FROM seen"
+    );
+    let ping = Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        [cache.id.into(), cache.now_ms().to_string().into()],
+    );
+    if let Err(error) = db.execute_raw(ping).await {
+        tracing::debug!(error = %error, "session cache: ping failed");
+    }
+}
+
+/// Pings every [`PING_EVERY`] until the cache is dropped; then removes its
+/// row, so that no fence waits for it.
+async fn ping(cache: Weak<SessionCache>, db: DatabaseConnection, mut stopped: watch::Receiver<()>) {
     let mut every = tokio::time::interval(PING_EVERY);
     every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let id = cache.upgrade().map(|cache| cache.id);
     loop {
         tokio::select! {
             _ = every.tick() => {}
-            _ = stopped.changed() => return,
+            _ = stopped.changed() => break,
         }
-        if let Err(error) = db
-            .execute_unprepared(&format!("NOTIFY {CHANNEL}, 'p'"))
-            .await
-        {
-            tracing::debug!(error = %error, "session cache: ping failed");
-        }
+        let Some(cache) = cache.upgrade() else { break };
+        send_ping(&cache, &db).await;
+    }
+    if let Some(id) = id {
+        let _ = db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "DELETE FROM session_cache_listeners WHERE id = $1",
+                [id.into()],
+            ))
+            .await;
     }
 }
 
@@ -350,7 +624,7 @@ mod tests {
 
     fn listening(capacity: usize) -> Arc<SessionCache> {
         let (cache, _) = SessionCache::new(capacity);
-        cache.heard();
+        cache.heard_own_ping(cache.now_ms());
         cache
     }
 
@@ -410,7 +684,7 @@ mod tests {
     fn without_a_listener_or_after_losing_it_the_cache_answers_nothing() {
         let (cache, _) = SessionCache::new(10);
         assert!(cache.epoch().is_none(), "nobody listens yet");
-        cache.heard();
+        cache.heard_own_ping(cache.now_ms());
         let user = user();
         let session = session_of(&user, "t1");
         let epoch = cache.epoch().expect("listening");
@@ -419,7 +693,7 @@ mod tests {
         cache.lost();
         assert!(cache.get(session.key.as_str()).is_none());
         assert!(cache.epoch().is_none());
-        cache.heard();
+        cache.heard_own_ping(cache.now_ms());
         assert!(
             cache.get(session.key.as_str()).is_none(),
             "emptied, not hidden"
@@ -433,7 +707,28 @@ mod tests {
         assert_eq!(Change::parse(&format!("u{id}")), Change::User(id));
         assert_eq!(Change::parse("unot-a-uuid"), Change::Everything);
         assert_eq!(Change::parse("*"), Change::Everything);
-        assert_eq!(Change::parse("p"), Change::Ping);
+        assert_eq!(
+            Change::parse(&format!("p{id}:42")),
+            Change::Ping { from: id, sent: 42 }
+        );
+        assert_eq!(
+            Change::parse(&format!("f{id}:7")),
+            Change::Fence {
+                origin: id,
+                number: 7
+            }
+        );
+        let other = Uuid::new_v4();
+        assert_eq!(
+            Change::parse(&format!("a{id}:7:{other}")),
+            Change::Ack {
+                origin: id,
+                number: 7,
+                from: other
+            }
+        );
+        assert_eq!(Change::parse("p"), Change::Everything);
+        assert_eq!(Change::parse(&format!("a{id}:7")), Change::Everything);
         assert_eq!(Change::parse("?"), Change::Everything);
     }
 }

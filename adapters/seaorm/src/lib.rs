@@ -87,7 +87,19 @@ pub struct SqlStore {
     direct: Arc<Direct>,
     /// Sessions and their users, on PostgreSQL when asked for.
     cache: Option<Arc<SessionCache>>,
+    /// On PostgreSQL: the database, for a fence's own listener.
+    fence_url: Option<Secret>,
     observer: Option<Observer>,
+}
+
+/// A URL that may hold a password: never printed.
+#[derive(Clone)]
+struct Secret(Arc<str>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
 }
 
 /// Who is told of every statement (see [`SqlStore::observe_bound_statements`]).
@@ -158,20 +170,34 @@ impl SqlStore {
         }
         let cache = (options.session_cache > 0 && db.get_database_backend() == DbBackend::Postgres)
             .then(|| SessionCache::start(&options.url, db.clone(), options.session_cache));
+        let fence_url = (db.get_database_backend() == DbBackend::Postgres)
+            .then(|| Secret(options.url.as_str().into()));
         Ok(Self {
             db,
             direct: Arc::new(direct),
             cache,
+            fence_url,
             observer: None,
         })
     }
 
-    /// Forgets what `change` names from this process's session cache (this
-    /// process's own changes are forgotten before their caller is answered;
-    /// the triggers' notifications tell every other process).
+    /// Forgets what `change` names from this process's session cache.
     fn forget(&self, change: &Change<'_>) {
         if let Some(cache) = &self.cache {
             cache.forget(change);
+        }
+    }
+
+    /// After a change of `rows` rows committed: this process's cache
+    /// forgets what it names, and, on PostgreSQL, the caller is answered
+    /// only once every other process's cache has heard of it (the
+    /// triggers' notification, confirmed by [`cache::fence`]).
+    async fn changed(&self, change: &Change<'_>, rows: u64) {
+        self.forget(change);
+        if rows > 0
+            && let Some(url) = &self.fence_url
+        {
+            cache::fence(&self.db, &url.0, self.cache.as_deref()).await;
         }
     }
 
@@ -489,7 +515,8 @@ impl UserRepository for SqlStore {
             .await
             .map_err(user_write_error)?
             .rows_affected();
-        self.forget(&Change::User(user.id.as_uuid()));
+        self.changed(&Change::User(user.id.as_uuid()), updated)
+            .await;
         if updated > 0 {
             return Ok(true);
         }
@@ -517,7 +544,8 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::LastName, Expr::value(last_name.clone()));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
-        self.forget(&Change::User(id.as_uuid()));
+        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
+            .await;
         if result.rows_affected == 0 {
             return Ok(None);
         }
@@ -546,7 +574,8 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::UpdatedAt, Expr::value(at));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
-        self.forget(&Change::User(id.as_uuid()));
+        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
+            .await;
         Ok(result.rows_affected > 0)
     }
 
@@ -592,7 +621,8 @@ impl UserRepository for SqlStore {
             .await
             .map_err(classify)?;
         txn.commit().await.map_err(classify)?;
-        self.forget(&Change::User(id.as_uuid()));
+        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
+            .await;
         let Some(found) = found else {
             return Ok(None);
         };
@@ -610,7 +640,8 @@ impl UserRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.forget(&Change::User(id.as_uuid()));
+        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
+            .await;
         Ok(result.rows_affected > 0)
     }
 
@@ -881,7 +912,8 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.forget(&Change::Session(key.as_str()));
+        self.changed(&Change::Session(key.as_str()), result.rows_affected)
+            .await;
         Ok(result.rows_affected > 0)
     }
 
@@ -893,7 +925,8 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.forget(&Change::Session(key.as_str()));
+        self.changed(&Change::Session(key.as_str()), result.rows_affected)
+            .await;
         Ok(result.rows_affected > 0)
     }
 
@@ -921,7 +954,8 @@ impl SessionRepository for SqlStore {
             delete = delete.filter(session::Column::TokenDigest.ne(kept.as_str()));
         }
         let result = delete.exec(&self.db).await.map_err(classify)?;
-        self.forget(&Change::User(user_id.as_uuid()));
+        self.changed(&Change::User(user_id.as_uuid()), result.rows_affected)
+            .await;
         Ok(result.rows_affected)
     }
 
@@ -983,9 +1017,8 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        if result.rows_affected > 0 {
-            self.forget(&Change::Everything);
-        }
+        self.changed(&Change::Everything, result.rows_affected)
+            .await;
         Ok(result.rows_affected)
     }
 
