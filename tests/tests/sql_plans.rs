@@ -172,8 +172,14 @@ fn uses_an_index(plan: &str) -> bool {
 
 /// Every statement `what` ran reads through an index and scans no table;
 /// `what` ran `expected` statements.
+/// The fence a change runs on PostgreSQL (which other processes keep a
+/// session cache) is left out: it reads `session_cache_listeners`, one row
+/// per running server, whose whole-table read costs nothing.
 async fn assert_indexed(store: &SqlStore, seen: &Seen, what: &str, expected: usize) {
-    let statements = take(seen);
+    let statements: Vec<Statement> = take(seen)
+        .into_iter()
+        .filter(|s| !s.sql.contains("session_cache_listeners"))
+        .collect();
     assert_eq!(statements.len(), expected, "{what}: {statements:#?}");
     for statement in &statements {
         let plan = plan(store, seen, statement).await;

@@ -546,8 +546,11 @@ async fn listen(
 /// Refreshes this cache's row in `session_cache_listeners` and notifies a
 /// ping, in one statement: hearing it back proves both.
 async fn send_ping(cache: &SessionCache, db: &DatabaseConnection) {
+    // Rows of servers that stopped without removing theirs (killed) go
+    // after an hour, so the fences' look-up stays a read of a few rows.
     let sql = format!(
-        "WITH seen AS (INSERT INTO session_cache_listeners (id, seen_at) VALUES ($1, now()) \
+        "WITH gone AS (DELETE FROM session_cache_listeners WHERE seen_at < now() - interval '1 hour'), \
+         seen AS (INSERT INTO session_cache_listeners (id, seen_at) VALUES ($1, now()) \
          ON CONFLICT (id) DO UPDATE SET seen_at = now() RETURNING id) \
          SELECT pg_notify('{CHANNEL}', 'p' || id::text || ':' || $2) FROM seen"
     );
