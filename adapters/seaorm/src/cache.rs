@@ -400,7 +400,12 @@ pub(crate) async fn fence(db: &DatabaseConnection, url: &str, own: Option<&Sessi
             None => fence_alone(url, live).await,
         }
     };
-    match outcome.await {
+    // Bounded as a whole (a listener's connection may hang): past the
+    // bound, as when the caches could not be asked.
+    let outcome = tokio::time::timeout(FENCE_WAIT * 2, outcome)
+        .await
+        .unwrap_or_else(|_| Err(DbErr::Custom("the fence took too long".to_owned())));
+    match outcome {
         Ok(true) => {}
         Ok(false) => tracing::warn!(
             "session cache: a cache did not acknowledge a change within {FENCE_WAIT:?}; it has stopped answering by now"
