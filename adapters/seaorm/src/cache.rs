@@ -44,22 +44,22 @@ use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 /// The channel the triggers, pings, fences and acknowledgements use.
-pub(crate) const CHANNEL: &str = "session_auth_changes";
+const CHANNEL: &str = "session_auth_changes";
 
 /// How often each cache pings the channel, proving its listener alive.
-pub(crate) const PING_EVERY: Duration = Duration::from_secs(1);
+const PING_EVERY: Duration = Duration::from_secs(1);
 
 /// How long after sending a ping it has heard back a cache still answers.
-pub(crate) const SILENCE: Duration = Duration::from_secs(3);
+const SILENCE: Duration = Duration::from_secs(3);
 
 /// How long a fence waits for a cache's acknowledgement: past [`SILENCE`],
 /// so a cache that has not acknowledged has stopped answering.
-pub(crate) const FENCE_WAIT: Duration = Duration::from_millis(3_500);
+const FENCE_WAIT: Duration = Duration::from_millis(3_500);
 
 /// A cache whose row was refreshed this recently is waited for by fences:
 /// past [`SILENCE`] (a cache answers until [`SILENCE`] after a ping was
 /// sent, and the row is refreshed by that same ping, later).
-pub(crate) const LIVE_WITHIN: &str = "5 seconds";
+const LIVE_WITHIN: &str = "5 seconds";
 
 /// Wait before the listener connects again after losing its connection.
 const RECONNECT_AFTER: Duration = Duration::from_millis(200);
@@ -109,6 +109,14 @@ impl Entries {
 struct Waiting {
     pending: HashSet<Uuid>,
     done: Option<oneshot::Sender<()>>,
+}
+
+/// What the cache says of a session.
+pub(crate) enum Lookup {
+    /// The session and its user.
+    Hit(Session, User),
+    /// Not held; the epoch when a read from the database may be kept.
+    Miss(Option<u64>),
 }
 
 /// The cache of one process (shared by its store's clones).
@@ -265,21 +273,17 @@ impl SessionCache {
     }
 
     /// The session stored under `digest` and its user, if the cache holds
-    /// them and may answer.
-    pub(crate) fn get(&self, digest: &str) -> Option<(Session, User)> {
+    /// them and may answer; else whether a read from the database may be
+    /// kept: the epoch to hand to [`SessionCache::keep`] after it.
+    pub(crate) fn lookup(&self, digest: &str) -> Lookup {
         if !self.trusted() {
-            return None;
+            return Lookup::Miss(None);
         }
-        self.read()
-            .by_digest
-            .get(digest)
-            .map(|entry| (entry.session.clone(), entry.user.clone()))
-    }
-
-    /// The epoch to hand to [`SessionCache::keep`] after reading from the
-    /// database; `None` when the cache may not be filled now.
-    pub(crate) fn epoch(&self) -> Option<u64> {
-        self.trusted().then(|| self.read().epoch)
+        let entries = self.read();
+        match entries.by_digest.get(digest) {
+            Some(entry) => Lookup::Hit(entry.session.clone(), entry.user.clone()),
+            None => Lookup::Miss(Some(entries.epoch)),
+        }
     }
 
     /// Keeps what the database said under `digest`, unless anything
@@ -386,9 +390,10 @@ async fn live_caches(db: &DatabaseConnection, except: Uuid) -> Result<HashSet<Uu
 
 /// After a change committed: returns once every live cache other than
 /// `own` (whose process forgot the change itself) has heard it, or has
-/// stopped answering. `url` is for a listener of its own when `own` cannot
-/// hear the acknowledgements (no cache, or its listener is down).
-pub(crate) async fn fence(db: &DatabaseConnection, url: &str, own: Option<&SessionCache>) {
+/// stopped answering. When `own` cannot hear the acknowledgements (no
+/// cache, or its listener is down), a connection of `db`'s pool listens
+/// for them meanwhile.
+pub(crate) async fn fence(db: &DatabaseConnection, own: Option<&SessionCache>) {
     let me = own.map_or_else(Uuid::nil, SessionCache::id);
     let outcome = async {
         let live = live_caches(db, me).await?;
@@ -397,7 +402,7 @@ pub(crate) async fn fence(db: &DatabaseConnection, url: &str, own: Option<&Sessi
         }
         match own.filter(|cache| cache.trusted()) {
             Some(cache) => fence_through(cache, db, live).await,
-            None => fence_alone(url, live).await,
+            None => fence_alone(db, live).await,
         }
     };
     // Bounded as a whole (a listener's connection may hang): past the
@@ -455,40 +460,30 @@ async fn fence_through(
     outcome
 }
 
-/// The fence of a process without a listening cache (the CLI): a listener
-/// of its own for the acknowledgements.
-async fn fence_alone(url: &str, mut live: HashSet<Uuid>) -> Result<bool, DbErr> {
-    let sqlx_error =
-        |e: sea_orm::sqlx::Error| DbErr::Conn(sea_orm::RuntimeErr::Internal(e.to_string()));
+/// The fence of a process without a listening cache (the CLI): one of its
+/// pool's connections listens for the acknowledgements meanwhile.
+async fn fence_alone(db: &DatabaseConnection, mut live: HashSet<Uuid>) -> Result<bool, DbErr> {
+    let sqlx_error = |e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(Arc::new(e)));
     let origin = Uuid::new_v4();
-    let mut listener = PgListener::connect(url).await.map_err(sqlx_error)?;
-    listener.listen(CHANNEL).await.map_err(sqlx_error)?;
-    sea_orm::sqlx::query("SELECT pg_notify($1, $2)")
-        .bind(CHANNEL)
-        .bind(format!("f{origin}:0"))
-        .execute(&mut listener)
+    let mut listener = PgListener::connect_with(db.get_postgres_connection_pool())
         .await
         .map_err(sqlx_error)?;
+    listener.listen(CHANNEL).await.map_err(sqlx_error)?;
+    db.execute_raw(notify(format!("f{origin}:0"))).await?;
     let deadline = tokio::time::Instant::now() + FENCE_WAIT;
     while !live.is_empty() {
         let Ok(received) = tokio::time::timeout_at(deadline, listener.try_recv()).await else {
             return Ok(false);
         };
-        match received.map_err(sqlx_error)? {
-            Some(notification) => {
-                if let Change::Ack {
-                    origin: to, from, ..
-                } = Change::parse(notification.payload())
-                    && to == origin
-                {
-                    live.remove(&from);
-                }
-            }
-            None => {
-                return Err(DbErr::Conn(sea_orm::RuntimeErr::Internal(
-                    "the listener's connection was lost".into(),
-                )));
-            }
+        let Some(notification) = received.map_err(sqlx_error)? else {
+            return Err(sqlx_error(sea_orm::sqlx::Error::PoolClosed));
+        };
+        if let Change::Ack {
+            origin: to, from, ..
+        } = Change::parse(notification.payload())
+            && to == origin
+        {
+            live.remove(&from);
         }
     }
     Ok(true)
@@ -627,6 +622,24 @@ mod tests {
             last_used_at: user.created_at,
             client_address: None,
             user_agent: None,
+        }
+    }
+
+    impl SessionCache {
+        /// The hit of [`SessionCache::lookup`], if any.
+        fn get(&self, digest: &str) -> Option<(Session, User)> {
+            match self.lookup(digest) {
+                Lookup::Hit(session, user) => Some((session, user)),
+                Lookup::Miss(_) => None,
+            }
+        }
+
+        /// The epoch a look-up of a session not held hands out.
+        fn epoch(&self) -> Option<u64> {
+            match self.lookup("no such digest") {
+                Lookup::Miss(epoch) => epoch,
+                Lookup::Hit(..) => panic!("no session is held under that digest"),
+            }
         }
     }
 

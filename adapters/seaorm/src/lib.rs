@@ -34,7 +34,7 @@ use domain::{
     UserBatchOutcome, UserId, UserRepository,
 };
 
-use crate::cache::{Change, SessionCache};
+use crate::cache::{Change, Lookup, SessionCache};
 use crate::direct::Direct;
 use crate::entity::{login_failure, session, user};
 use crate::errors::{classify, corrupt, is_unique_violation};
@@ -87,19 +87,7 @@ pub struct SqlStore {
     direct: Arc<Direct>,
     /// Sessions and their users, on PostgreSQL when asked for.
     cache: Option<Arc<SessionCache>>,
-    /// On PostgreSQL: the database, for a fence's own listener.
-    fence_url: Option<Secret>,
     observer: Option<Observer>,
-}
-
-/// A URL that may hold a password: never printed.
-#[derive(Clone)]
-struct Secret(Arc<str>);
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(<redacted>)")
-    }
 }
 
 /// Who is told of every statement (see [`SqlStore::observe_bound_statements`]).
@@ -170,13 +158,10 @@ impl SqlStore {
         }
         let cache = (options.session_cache > 0 && db.get_database_backend() == DbBackend::Postgres)
             .then(|| SessionCache::start(&options.url, db.clone(), options.session_cache));
-        let fence_url = (db.get_database_backend() == DbBackend::Postgres)
-            .then(|| Secret(options.url.as_str().into()));
         Ok(Self {
             db,
             direct: Arc::new(direct),
             cache,
-            fence_url,
             observer: None,
         })
     }
@@ -194,10 +179,8 @@ impl SqlStore {
     /// triggers' notification, confirmed by [`cache::fence`]).
     async fn changed(&self, change: &Change<'_>, rows: u64) {
         self.forget(change);
-        if rows > 0
-            && let Some(url) = &self.fence_url
-        {
-            cache::fence(&self.db, &url.0, self.cache.as_deref()).await;
+        if rows > 0 && self.db.get_database_backend() == DbBackend::Postgres {
+            cache::fence(&self.db, self.cache.as_deref()).await;
         }
     }
 
@@ -878,11 +861,11 @@ impl SessionRepository for SqlStore {
         key: &SessionKey,
         _users: &dyn UserRepository,
     ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
-        if let Some(hit) = self.cache.as_ref().and_then(|c| c.get(key.as_str())) {
-            let (session, user) = hit;
-            return Ok(Some((session, Some(user))));
-        }
-        let epoch = self.cache.as_ref().and_then(|c| c.epoch());
+        let epoch = match self.cache.as_ref().map(|c| c.lookup(key.as_str())) {
+            Some(Lookup::Hit(session, user)) => return Ok(Some((session, Some(user)))),
+            Some(Lookup::Miss(epoch)) => epoch,
+            None => None,
+        };
         // One round trip: the session joined with its user, as a prepared
         // statement on the look-up's own connections.
         if let Some(Observer(observer)) = &self.observer {
