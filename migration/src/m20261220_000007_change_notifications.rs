@@ -25,59 +25,47 @@ use sea_orm_migration::sea_orm::DatabaseBackend;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// One statement-level trigger per table and event: PostgreSQL allows a
-/// transition table only on a trigger for a single event.
+/// One statement-level trigger per table and event (PostgreSQL allows a
+/// transition table only on a trigger for a single event), all calling one
+/// function.
 const UP: &str = r#"
 CREATE TABLE IF NOT EXISTS session_cache_listeners (
   id uuid PRIMARY KEY,
   seen_at timestamptz NOT NULL
 );
 
-CREATE OR REPLACE FUNCTION session_auth_sessions_changed() RETURNS trigger
+-- One function for every trigger: its arguments are the payload's prefix
+-- and the column that names a changed row.
+CREATE OR REPLACE FUNCTION session_auth_changed() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-  IF (SELECT count(*) FROM changed_rows) > 100 THEN
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM pg_notify('session_auth_changes', '*');
+  ELSIF (SELECT count(*) FROM changed_rows) > 100 THEN
     PERFORM pg_notify('session_auth_changes', '*');
   ELSE
-    PERFORM pg_notify('session_auth_changes', 's' || token_digest) FROM changed_rows;
+    PERFORM pg_notify('session_auth_changes', TG_ARGV[0] || (to_jsonb(r) ->> TG_ARGV[1]))
+      FROM changed_rows r;
   END IF;
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION session_auth_users_changed() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  IF (SELECT count(*) FROM changed_rows) > 100 THEN
-    PERFORM pg_notify('session_auth_changes', '*');
-  ELSE
-    PERFORM pg_notify('session_auth_changes', 'u' || id::text) FROM changed_rows;
-  END IF;
-  RETURN NULL;
-END $$;
-
-CREATE OR REPLACE FUNCTION session_auth_truncated() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-  PERFORM pg_notify('session_auth_changes', '*');
   RETURN NULL;
 END $$;
 
 CREATE TRIGGER sessions_updated_notify AFTER UPDATE ON sessions
   REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION session_auth_sessions_changed();
+  EXECUTE FUNCTION session_auth_changed('s', 'token_digest');
 CREATE TRIGGER sessions_deleted_notify AFTER DELETE ON sessions
   REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION session_auth_sessions_changed();
+  EXECUTE FUNCTION session_auth_changed('s', 'token_digest');
 CREATE TRIGGER sessions_truncated_notify AFTER TRUNCATE ON sessions
-  FOR EACH STATEMENT EXECUTE FUNCTION session_auth_truncated();
+  FOR EACH STATEMENT EXECUTE FUNCTION session_auth_changed();
 CREATE TRIGGER users_updated_notify AFTER UPDATE ON users
   REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION session_auth_users_changed();
+  EXECUTE FUNCTION session_auth_changed('u', 'id');
 CREATE TRIGGER users_deleted_notify AFTER DELETE ON users
   REFERENCING OLD TABLE AS changed_rows FOR EACH STATEMENT
-  EXECUTE FUNCTION session_auth_users_changed();
+  EXECUTE FUNCTION session_auth_changed('u', 'id');
 CREATE TRIGGER users_truncated_notify AFTER TRUNCATE ON users
-  FOR EACH STATEMENT EXECUTE FUNCTION session_auth_truncated();
+  FOR EACH STATEMENT EXECUTE FUNCTION session_auth_changed();
 "#;
 
 const DOWN: &str = r#"
@@ -87,9 +75,7 @@ DROP TRIGGER IF EXISTS sessions_truncated_notify ON sessions;
 DROP TRIGGER IF EXISTS users_updated_notify ON users;
 DROP TRIGGER IF EXISTS users_deleted_notify ON users;
 DROP TRIGGER IF EXISTS users_truncated_notify ON users;
-DROP FUNCTION IF EXISTS session_auth_sessions_changed();
-DROP FUNCTION IF EXISTS session_auth_users_changed();
-DROP FUNCTION IF EXISTS session_auth_truncated();
+DROP FUNCTION IF EXISTS session_auth_changed();
 DROP TABLE IF EXISTS session_cache_listeners;
 "#;
 
