@@ -112,6 +112,10 @@ struct Waiting {
 }
 
 /// What the cache says of a session.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "returned by value and taken apart at once; boxing a hit would allocate on every request"
+)]
 pub(crate) enum Lookup {
     /// The session and its user.
     Hit(Session, User),
