@@ -4,8 +4,59 @@
 //! seeing each other's rows.
 
 use adapter_seaorm::{SqlOptions, SqlStore};
+use chrono::{DateTime, TimeZone, Utc};
+use domain::{
+    Email, PasswordHash, Session, SessionId, SessionKey, SessionRepository, User, UserId,
+    UserRepository,
+};
 use sea_orm::{ConnectionTrait, Database};
 use tempfile::TempDir;
+
+/// Noon on January `day`, 2024: the fixtures' dates.
+pub fn noon(day: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0)
+        .single()
+        .unwrap_or_else(|| panic!("January {day} is not a date"))
+}
+
+/// Stores a user `<token>@example.com` (created on the 1st) with one
+/// session under `token` (see [`session_for`]).
+pub async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
+    let user = User {
+        id: UserId::generate(),
+        email: Email::parse(format!("{token}@example.com")).expect("fixture email"),
+        password_hash: PasswordHash::Unusable,
+        first_name: None,
+        last_name: None,
+        created_at: noon(1),
+        updated_at: noon(1),
+        is_admin: false,
+    };
+    UserRepository::insert(store, &user)
+        .await
+        .expect("insert user");
+    let session = session_for(store, &user, token).await;
+    (user, session)
+}
+
+/// Stores a session of `user` under `token`: created on the 2nd, last used
+/// on the 5th, from 203.0.113.7 with curl.
+pub async fn session_for(store: &SqlStore, user: &User, token: &str) -> Session {
+    let session = Session {
+        id: SessionId::generate(),
+        key: SessionKey::digest_of(token),
+        user_id: user.id,
+        created_at: noon(2),
+        updated_at: noon(2),
+        last_used_at: noon(5),
+        client_address: Some("203.0.113.7".to_owned()),
+        user_agent: Some("curl/8.5.0".to_owned()),
+    };
+    SessionRepository::insert(store, &session)
+        .await
+        .expect("insert session");
+    session
+}
 
 /// One test's database.
 pub struct TestDatabase {

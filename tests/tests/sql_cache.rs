@@ -10,15 +10,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::ConnectionTrait;
 
 use adapter_seaorm::SqlStore;
 use domain::{
-    Email, NameChange, PasswordHash, Session, SessionId, SessionKey, SessionRepository, User,
-    UserId, UserRepository,
+    NameChange, PasswordHash, Session, SessionKey, SessionRepository, User, UserRepository,
 };
-use integration_tests::sql_database::TestDatabase;
+use integration_tests::sql_database::{TestDatabase, noon, session_for, user_with_session};
 
 /// How long another process's change may take to reach the cache: the
 /// notification's trip, far less in practice (the tests print it).
@@ -91,47 +89,6 @@ impl Cached {
     }
 }
 
-fn noon(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0)
-        .single()
-        .unwrap_or_else(|| panic!("January {day} is not a date"))
-}
-
-async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
-    let user = User {
-        id: UserId::generate(),
-        email: Email::parse(format!("{token}@example.com")).expect("fixture email"),
-        password_hash: PasswordHash::Unusable,
-        first_name: None,
-        last_name: None,
-        created_at: noon(1),
-        updated_at: noon(1),
-        is_admin: false,
-    };
-    UserRepository::insert(store, &user)
-        .await
-        .expect("insert user");
-    let session = another_session(store, &user, token).await;
-    (user, session)
-}
-
-async fn another_session(store: &SqlStore, user: &User, token: &str) -> Session {
-    let session = Session {
-        id: SessionId::generate(),
-        key: SessionKey::digest_of(token),
-        user_id: user.id,
-        created_at: noon(2),
-        updated_at: noon(2),
-        last_used_at: noon(2),
-        client_address: None,
-        user_agent: None,
-    };
-    SessionRepository::insert(store, &session)
-        .await
-        .expect("insert session");
-    session
-}
-
 fn names(first: &str) -> NameChange {
     NameChange {
         first_name: Some(first.to_owned()),
@@ -160,28 +117,25 @@ async fn a_known_session_is_answered_from_memory_with_what_the_database_holds() 
     }
 }
 
-/// The changes this process makes are seen by its very next look-up: no
-/// waiting for the notification.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn this_processs_changes_are_seen_by_its_next_look_up() {
-    let db = TestDatabase::postgres().await;
-    let cached = Cached::new(&db).await;
-    let store = &cached.store;
-    let (user, session) = user_with_session(store, "t-own").await;
+/// Each kind of change `writer` makes — names, the whole user, password,
+/// administrator right, activity, logout, revoked sessions, deleted user,
+/// the sweep — is seen by `cached`'s very next look-up, with no waiting.
+async fn every_change_is_seen_by_the_next_look_up(cached: &Cached, writer: &SqlStore) {
+    let (user, session) = user_with_session(writer, "t-1").await;
     let key = &session.key;
 
     cached.until_cached(key).await;
-    store
+    writer
         .update_names(&user.id, &names("Ann"), noon(3))
         .await
         .expect("names");
     assert_eq!(first_name(&cached.find(key).await.0), Some("Ann"));
 
     cached.until_cached(key).await;
-    let mut renamed = store.get(&user.id).await.expect("get").expect("user");
+    let mut renamed = writer.get(&user.id).await.expect("get").expect("user");
     renamed.first_name = Some("Anna".to_owned());
     assert!(
-        UserRepository::update(store, &renamed)
+        UserRepository::update(writer, &renamed)
             .await
             .expect("update")
     );
@@ -190,7 +144,7 @@ async fn this_processs_changes_are_seen_by_its_next_look_up() {
     cached.until_cached(key).await;
     let new_hash = PasswordHash::Argon2id("$argon2id$v=19$m=19456,t=2,p=1$new".to_owned());
     assert!(
-        store
+        writer
             .replace_password_hash(&user.id, &PasswordHash::Unusable, &new_hash, Some(noon(4)))
             .await
             .expect("password")
@@ -199,7 +153,7 @@ async fn this_processs_changes_are_seen_by_its_next_look_up() {
     assert_eq!(found.1.expect("user").password_hash, new_hash);
 
     cached.until_cached(key).await;
-    store
+    writer
         .set_admin(&user.id, true, noon(4))
         .await
         .expect("grant");
@@ -215,28 +169,32 @@ async fn this_processs_changes_are_seen_by_its_next_look_up() {
     );
 
     cached.until_cached(key).await;
-    assert!(store.touch(key, noon(6)).await.expect("touch"));
+    assert!(writer.touch(key, noon(6)).await.expect("touch"));
     assert_eq!(
         cached.find(key).await.0.expect("there").0.last_used_at,
         noon(6)
     );
 
     cached.until_cached(key).await;
-    assert!(SessionRepository::delete(store, key).await.expect("logout"));
+    assert!(
+        SessionRepository::delete(writer, key)
+            .await
+            .expect("logout")
+    );
     assert_eq!(cached.find(key).await.0, None, "a logout is seen at once");
 
-    let other = another_session(store, &user, "t-own-2").await;
-    cached.until_cached(&other.key).await;
+    let revoked = session_for(writer, &user, "t-2").await;
+    cached.until_cached(&revoked.key).await;
     assert_eq!(
-        store.delete_by_user(&user.id, None).await.expect("revoke"),
+        writer.delete_by_user(&user.id, None).await.expect("revoke"),
         1
     );
-    assert_eq!(cached.find(&other.key).await.0, None);
+    assert_eq!(cached.find(&revoked.key).await.0, None, "revoked sessions");
 
-    let last = another_session(store, &user, "t-own-3").await;
+    let last = session_for(writer, &user, "t-3").await;
     cached.until_cached(&last.key).await;
     assert!(
-        UserRepository::delete(store, &user.id)
+        UserRepository::delete(writer, &user.id)
             .await
             .expect("delete")
     );
@@ -246,10 +204,10 @@ async fn this_processs_changes_are_seen_by_its_next_look_up() {
         "a deleted user's session"
     );
 
-    let (_, old) = user_with_session(store, "t-own-4").await;
+    let (_, old) = user_with_session(writer, "t-4").await;
     cached.until_cached(&old.key).await;
     assert_eq!(
-        store
+        writer
             .delete_expired(Some(noon(3)), None)
             .await
             .expect("sweep"),
@@ -258,84 +216,23 @@ async fn this_processs_changes_are_seen_by_its_next_look_up() {
     assert_eq!(cached.find(&old.key).await.0, None, "a swept session");
 }
 
-/// Another process on the same database (another instance, the CLI)
-/// changes things: its change is answered only once the cache has heard
-/// of it, so the cache's very next look-up sees it.
+/// This process's changes: forgotten before the change returns, no waiting
+/// for the notification.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn this_processs_changes_are_seen_by_its_next_look_up() {
+    let db = TestDatabase::postgres().await;
+    let cached = Cached::new(&db).await;
+    every_change_is_seen_by_the_next_look_up(&cached, &cached.store).await;
+}
+
+/// Another process on the same database (another instance, the CLI): its
+/// change is answered only once the cache has heard of it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_processs_changes_are_seen_by_the_next_look_up() {
     let db = TestDatabase::postgres().await;
     let cached = Cached::new(&db).await;
     let other = db.store().await;
-    let (user, session) = user_with_session(&other, "t-other").await;
-    let key = &session.key;
-
-    cached.until_cached(key).await;
-    other
-        .update_names(&user.id, &names("Ann"), noon(3))
-        .await
-        .expect("names");
-    assert_eq!(first_name(&cached.find(key).await.0), Some("Ann"));
-
-    cached.until_cached(key).await;
-    let new_hash = PasswordHash::Argon2id("$argon2id$v=19$m=19456,t=2,p=1$other".to_owned());
-    other
-        .replace_password_hash(&user.id, &PasswordHash::Unusable, &new_hash, Some(noon(4)))
-        .await
-        .expect("password");
-    let found = cached.find(key).await.0.expect("still there");
-    assert_eq!(found.1.expect("user").password_hash, new_hash);
-
-    cached.until_cached(key).await;
-    other
-        .set_admin(&user.id, true, noon(4))
-        .await
-        .expect("grant");
-    assert!(
-        cached
-            .find(key)
-            .await
-            .0
-            .expect("there")
-            .1
-            .expect("user")
-            .is_admin
-    );
-
-    cached.until_cached(key).await;
-    other.touch(key, noon(7)).await.expect("touch");
-    assert_eq!(
-        cached.find(key).await.0.expect("there").0.last_used_at,
-        noon(7)
-    );
-
-    cached.until_cached(key).await;
-    SessionRepository::delete(&other, key)
-        .await
-        .expect("logout");
-    assert_eq!(cached.find(key).await.0, None, "a logout elsewhere");
-
-    let revoked = another_session(&other, &user, "t-other-2").await;
-    cached.until_cached(&revoked.key).await;
-    other
-        .delete_by_user(&user.id, None)
-        .await
-        .expect("revoke all");
-    assert_eq!(
-        cached.find(&revoked.key).await.0,
-        None,
-        "sessions revoked elsewhere"
-    );
-
-    let last = another_session(&other, &user, "t-other-3").await;
-    cached.until_cached(&last.key).await;
-    UserRepository::delete(&other, &user.id)
-        .await
-        .expect("delete user");
-    assert_eq!(
-        cached.find(&last.key).await.0,
-        None,
-        "a user deleted elsewhere"
-    );
+    every_change_is_seen_by_the_next_look_up(&cached, &other).await;
 }
 
 /// SQL by hand (an operator in `psql`) does not wait for the caches, but
@@ -364,7 +261,7 @@ async fn an_operators_sql_reaches_the_cache_when_its_notification_arrives() {
     // More than 100 rows in one statement: one notification empties the
     // cache.
     for n in 0..150 {
-        another_session(&other, &user, &format!("t-sql-{n}")).await;
+        session_for(&other, &user, &format!("t-sql-{n}")).await;
     }
     cached.until_cached(key).await;
     other

@@ -10,16 +10,12 @@
 //! migration that added it, stepped down and up again, and one statement
 //! per method.
 
-use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::ConnectionTrait;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use adapter_seaorm::{SchemaState, SqlStore};
-use domain::{
-    AttemptLog, Email, PasswordHash, Session, SessionId, SessionKey, SessionRepository, User,
-    UserId, UserRepository,
-};
-use integration_tests::sql_database::TestDatabase;
+use domain::{AttemptLog, Session, SessionRepository};
+use integration_tests::sql_database::{TestDatabase, noon, user_with_session};
 use integration_tests::storage_contract::attempt_log::AttemptBackend;
 use integration_tests::storage_contract::{Backend, Stores};
 
@@ -42,42 +38,6 @@ async fn stores(db: &TestDatabase) -> Stores {
 
 async fn attempt_log(db: &TestDatabase) -> Arc<dyn AttemptLog> {
     Arc::new(db.store().await)
-}
-
-fn noon(day: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2024, 1, day, 12, 0, 0)
-        .single()
-        .unwrap_or_else(|| panic!("January {day} is not a date"))
-}
-
-async fn user_with_session(store: &SqlStore, token: &str) -> (User, Session) {
-    let user = User {
-        id: UserId::generate(),
-        email: Email::parse(format!("{token}@example.com")).expect("fixture email"),
-        password_hash: PasswordHash::Unusable,
-        first_name: None,
-        last_name: None,
-        created_at: noon(1),
-        updated_at: noon(1),
-        is_admin: false,
-    };
-    UserRepository::insert(store, &user)
-        .await
-        .expect("insert user");
-    let session = Session {
-        id: SessionId::generate(),
-        key: SessionKey::digest_of(token),
-        user_id: user.id,
-        created_at: noon(2),
-        updated_at: noon(2),
-        last_used_at: noon(5),
-        client_address: Some("203.0.113.7".to_owned()),
-        user_agent: Some("curl/8.5.0".to_owned()),
-    };
-    SessionRepository::insert(store, &session)
-        .await
-        .expect("insert session");
-    (user, session)
 }
 
 async fn execute(store: &SqlStore, sql: &str) -> Result<(), sea_orm::DbErr> {
@@ -410,7 +370,7 @@ mod postgres_cached {
 mod postgres_limits {
     use super::*;
     use adapter_seaorm::SqlOptions;
-    use domain::RepositoryError;
+    use domain::{RepositoryError, SessionId, SessionKey, UserId, UserRepository};
     use sea_orm::{Database, TransactionTrait};
     use std::time::{Duration, Instant};
 
