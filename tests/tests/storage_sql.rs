@@ -28,8 +28,10 @@ const DIGESTS_MIGRATION: &str = "m20261201_000004_digests_as_text";
 /// with them.
 const ADMINS_MIGRATION: &str = "m20261210_000005_administrators";
 
-async fn stores(db: &TestDatabase) -> Stores {
-    let store = Arc::new(db.store().await);
+/// The stores of a new connection to `db`, with a session cache of
+/// `session_cache` sessions (0: none; SQLite never keeps one).
+async fn stores(db: &TestDatabase, session_cache: usize) -> Stores {
+    let store = Arc::new(db.cached_store(session_cache).await);
     Stores {
         users: store.clone(),
         sessions: store,
@@ -224,12 +226,12 @@ mod sqlite {
     impl Backend for Sqlite {
         async fn create() -> (Self, Stores) {
             let db = TestDatabase::sqlite();
-            let stores = stores(&db).await;
+            let stores = stores(&db, 0).await;
             (Sqlite(db), stores)
         }
 
         async fn reopen(&self) -> Option<Stores> {
-            Some(stores(&self.0).await)
+            Some(stores(&self.0, 0).await)
         }
     }
 
@@ -274,21 +276,23 @@ mod sqlite {
 mod postgres {
     use super::*;
 
-    struct Postgres(TestDatabase);
+    /// A PostgreSQL database; its stores keep a session cache of
+    /// `SESSION_CACHE` sessions (0: none).
+    pub(super) struct Postgres<const SESSION_CACHE: usize>(TestDatabase);
 
-    impl Backend for Postgres {
+    impl<const SESSION_CACHE: usize> Backend for Postgres<SESSION_CACHE> {
         async fn create() -> (Self, Stores) {
             let db = TestDatabase::postgres().await;
-            let stores = stores(&db).await;
+            let stores = stores(&db, SESSION_CACHE).await;
             (Postgres(db), stores)
         }
 
         async fn reopen(&self) -> Option<Stores> {
-            Some(stores(&self.0).await)
+            Some(stores(&self.0, SESSION_CACHE).await)
         }
     }
 
-    impl AttemptBackend for Postgres {
+    impl AttemptBackend for Postgres<0> {
         async fn create() -> (Self, Arc<dyn AttemptLog>) {
             let db = TestDatabase::postgres().await;
             let log = attempt_log(&db).await;
@@ -300,12 +304,12 @@ mod postgres {
         }
     }
 
-    integration_tests::storage_contract_tests!(Postgres);
+    integration_tests::storage_contract_tests!(Postgres<0>);
 
     mod attempts {
         use super::Postgres;
 
-        integration_tests::attempt_log_contract_tests!(Postgres);
+        integration_tests::attempt_log_contract_tests!(Postgres<0>);
     }
 
     #[tokio::test]
@@ -334,31 +338,7 @@ mod postgres {
 /// starts with an empty cache.
 #[cfg(postgres_tests)]
 mod postgres_cached {
-    use super::*;
-
-    struct CachedPostgres(TestDatabase);
-
-    async fn cached_stores(db: &TestDatabase) -> Stores {
-        let store = Arc::new(db.cached_store(1_000).await);
-        Stores {
-            users: store.clone(),
-            sessions: store,
-        }
-    }
-
-    impl Backend for CachedPostgres {
-        async fn create() -> (Self, Stores) {
-            let db = TestDatabase::postgres().await;
-            let stores = cached_stores(&db).await;
-            (CachedPostgres(db), stores)
-        }
-
-        async fn reopen(&self) -> Option<Stores> {
-            Some(cached_stores(&self.0).await)
-        }
-    }
-
-    integration_tests::storage_contract_tests!(CachedPostgres);
+    integration_tests::storage_contract_tests!(super::postgres::Postgres<1_000>);
 }
 
 /// A statement blocked by another connection's lock is abandoned after the
