@@ -361,7 +361,7 @@ pub async fn check_config(args: ServeArgs) -> Result<String, CommandError> {
             ));
         }
         StorageKind::Postgres | StorageKind::Sqlite => {
-            let store = connect_sql(&args.storage)
+            let store = connect_sql(&args.storage, 0)
                 .await
                 .map_err(|e| CommandError::Config(format!("DATABASE_URL: {e}")))?;
             let state = store

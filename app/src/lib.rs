@@ -155,7 +155,7 @@ async fn open_storage_with(
             .await?,
         ),
         StorageKind::Postgres | StorageKind::Sqlite => {
-            let store = connect_sql_with(args, session_cache).await?;
+            let store = connect_sql(args, session_cache).await?;
             if args.auto_migrate {
                 let applied = store.migrate_up().await?;
                 if !applied.is_empty() {
@@ -173,19 +173,13 @@ async fn open_storage_with(
 pub const DEFAULT_SQLITE_URL: &str = "sqlite://session-auth.db?mode=rwc";
 
 /// Connects to the SQL database of the configuration, without touching its
-/// schema.
+/// schema, with a session cache of `session_cache` sessions on PostgreSQL
+/// (0: none, as for a command).
 ///
 /// # Errors
 /// [`StartError`] when DATABASE_URL is missing or wrong, or the database
 /// cannot be reached (the message names the URL without its password).
-pub async fn connect_sql(args: &StorageArgs) -> Result<SqlStore, StartError> {
-    connect_sql_with(args, 0).await
-}
-
-async fn connect_sql_with(
-    args: &StorageArgs,
-    session_cache: usize,
-) -> Result<SqlStore, StartError> {
+pub async fn connect_sql(args: &StorageArgs, session_cache: usize) -> Result<SqlStore, StartError> {
     let url = match (args.storage, args.database_url.as_deref()) {
         (StorageKind::Postgres, Some(url))
             if url.starts_with("postgres://") || url.starts_with("postgresql://") =>

@@ -208,7 +208,7 @@ pub async fn migrate(args: MigrateArgs) -> Result<String, CommandError> {
     if !args.storage.storage.is_sql() {
         return Err(CommandError::NotSql);
     }
-    let store = connect_sql(&args.storage).await?;
+    let store = connect_sql(&args.storage, 0).await?;
     if let Some(steps) = args.down {
         store.migrate_down(steps).await?;
         return Ok(format!("rolled back {steps} migration(s)"));
