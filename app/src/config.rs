@@ -630,7 +630,7 @@ impl ServeArgs {
             },
             passwords: domain::PasswordRules {
                 min_length: profile.pick(self.password_min_length, 1, 12).into(),
-                ..domain::PasswordRules::default()
+                max_length: domain::PASSWORD_MAX,
             },
             body_limit: self.body_limit as usize,
             trust_forwarded_for: self.trust_forwarded_for,

@@ -4,9 +4,14 @@ use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::fmt::Display;
 use std::process::ExitCode;
 
-use session_auth::admin;
+use clap::ValueEnum;
+use session_auth::commands::{maintenance, sessions, users};
 use session_auth::config::{Cli, Command, ConfigCommand, LogFormat, SessionsCommand, UserCommand};
-use session_auth::run;
+use session_auth::serve;
+
+/// What an operator command logs: warnings, and the security events of
+/// the changes it makes.
+const COMMAND_LOG_LEVEL: &str = "warn,session_auth::security=info";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -19,35 +24,44 @@ async fn main() -> ExitCode {
         Some(command) => command,
     };
     if let Command::Serve(args) = command {
-        run::init_logging(&args.log_level, args.log_format);
-        return report(run::serve(args).await.map(|()| ""));
+        serve::init_logging(&args.log_level, args.log_format);
+        return report(serve::serve(args).await.map(|()| ""));
     }
-    // Operator commands print their result; only warnings are logged.
-    run::init_logging("warn", LogFormat::Text);
+    // Operator commands print their result; warnings and the audit trail
+    // of what they changed are logged, in LOG_FORMAT.
+    let format = std::env::var("LOG_FORMAT")
+        .ok()
+        .and_then(|format| LogFormat::from_str(&format, true).ok())
+        .unwrap_or(LogFormat::Text);
+    serve::init_logging(COMMAND_LOG_LEVEL, format);
     match command {
         Command::Serve(_) => ExitCode::SUCCESS,
-        Command::User(UserCommand::Create(args)) => report(admin::create_user(args).await),
-        Command::User(UserCommand::List(args)) => report(admin::list_users(args).await),
-        Command::User(UserCommand::Show(args)) => report(admin::show_user(args).await),
-        Command::User(UserCommand::Delete(args)) => report(admin::delete_user(args).await),
-        Command::User(UserCommand::SetPassword(args)) => report(admin::set_password(args).await),
-        Command::User(UserCommand::GrantAdmin(args)) => report(admin::set_admin(args, true).await),
+        Command::User(UserCommand::Create(args)) => report(users::create_user(args).await),
+        Command::User(UserCommand::List(args)) => report(users::list_users(args).await),
+        Command::User(UserCommand::Show(args)) => report(users::show_user(args).await),
+        Command::User(UserCommand::Delete(args)) => report(users::delete_user(args).await),
+        Command::User(UserCommand::SetPassword(args)) => report(users::set_password(args).await),
+        Command::User(UserCommand::GrantAdmin(args)) => report(users::set_admin(args, true).await),
         Command::User(UserCommand::RevokeAdmin(args)) => {
-            report(admin::set_admin(args, false).await)
+            report(users::set_admin(args, false).await)
         }
-        Command::Migrate(args) => report(run::migrate(args).await),
+        Command::Migrate(args) => report(maintenance::migrate(args).await),
         Command::Sessions(SessionsCommand::Prune(args)) => report(
-            run::prune_sessions(args.0)
+            sessions::prune_sessions(args.0)
                 .await
                 .map(|removed| format!("removed {removed} expired session(s)")),
         ),
-        Command::Sessions(SessionsCommand::List(args)) => report(admin::list_sessions(args).await),
-        Command::Sessions(SessionsCommand::Revoke(args)) => {
-            report(admin::revoke_sessions(args).await)
+        Command::Sessions(SessionsCommand::List(args)) => {
+            report(sessions::list_sessions(args).await)
         }
-        Command::Config(ConfigCommand::Check(args)) => report(admin::check_config(args).await),
-        Command::Completions { shell } => report(admin::completions(shell)),
-        Command::Import(args) => report(run::import_flask(args).await),
+        Command::Sessions(SessionsCommand::Revoke(args)) => {
+            report(sessions::revoke_sessions(args).await)
+        }
+        Command::Config(ConfigCommand::Check(args)) => {
+            report(maintenance::check_config(args).await)
+        }
+        Command::Completions { shell } => report(maintenance::completions(shell)),
+        Command::Import(args) => report(maintenance::import_flask(args).await),
     }
 }
 

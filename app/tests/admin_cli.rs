@@ -471,3 +471,82 @@ fn administrators_are_managed_from_the_cli() {
     assert_eq!(boot.json()["is_admin"], serde_json::json!(true), "{boot:?}");
     server.stop();
 }
+
+/// Every change made at the command line leaves the same audit line a
+/// change through the API does, with the operator as its actor, in
+/// `LOG_FORMAT=json`, and without a secret.
+#[test]
+fn cli_changes_are_audited_as_the_operators_in_json() {
+    let dir = data_dir();
+    let dir = dir.path();
+    let json = [("LOG_FORMAT", "json")];
+    let secret = "Audit-Me-Secret-42";
+    let events = |finished: &Finished| -> Vec<serde_json::Value> {
+        finished
+            .stderr
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|line| line["event"].is_string())
+            .collect()
+    };
+    let created = with_stdin(
+        dir,
+        &[
+            "user",
+            "create",
+            "--email",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        &json,
+        &format!("{secret}\n"),
+    );
+    assert!(created.status.success(), "{}", created.describe());
+    let id = created.stdout.trim().to_owned();
+    let reset = with_stdin(
+        dir,
+        &[
+            "user",
+            "set-password",
+            "bob@example.com",
+            "--password-stdin",
+        ],
+        &json,
+        &format!("{secret}-2\n"),
+    );
+    assert!(reset.status.success(), "{}", reset.describe());
+    let granted = with_stdin(dir, &["user", "grant-admin", "bob@example.com"], &json, "");
+    let revoked = with_stdin(
+        dir,
+        &["sessions", "revoke", "--user", "bob@example.com"],
+        &json,
+        "",
+    );
+    let deleted = with_stdin(dir, &["user", "delete", "bob@example.com"], &json, "");
+    for (finished, event) in [
+        (&created, "user_created"),
+        (&reset, "password_changed"),
+        (&granted, "user_promoted"),
+        (&revoked, "sessions_revoked"),
+        (&deleted, "user_deleted"),
+    ] {
+        assert!(finished.status.success(), "{}", finished.describe());
+        let lines = events(finished);
+        let line = lines
+            .iter()
+            .find(|line| line["event"] == event)
+            .unwrap_or_else(|| panic!("no {event} line: {}", finished.describe()));
+        assert_eq!(line["actor"], "operator", "{line}");
+        assert_eq!(
+            line["user_id"],
+            serde_json::Value::from(id.clone()),
+            "{line}"
+        );
+        assert!(!finished.stderr.contains(secret), "{}", finished.describe());
+        assert!(
+            !finished.stderr.contains("$argon2id$"),
+            "{}",
+            finished.describe()
+        );
+    }
+}

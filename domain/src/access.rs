@@ -1,17 +1,17 @@
 //! Who may do what to which user: the `ACCESS_POLICY` and `REGISTRATION`
-//! settings, and the decisions the user use cases
-//! ([`UserService`](crate::UserService)) take from them and the
-//! [`Caller`] the gate resolved.
+//! settings, and the decisions the use cases take from them and the
+//! [`Actor`] they act for.
 //!
 //! The gate answers "who is calling"; this module answers "may they".
-//! Routes never ask which policy is active: they hand the caller to a use
-//! case, which refuses with a domain error (not found, forbidden, last
-//! administrator) that the HTTP adapter maps to a status.
+//! Front doors never ask which policy is active: they hand the actor to a
+//! use case, which refuses with a domain error (not found, forbidden, last
+//! administrator) that the front door maps to its own answer. An operator
+//! at the command line may do everything.
 
 use std::fmt;
 use std::str::FromStr;
 
-use crate::gate::Caller;
+use crate::actor::{Actor, Principal};
 use crate::user::UserId;
 
 /// `ACCESS_POLICY`: what an authenticated user may do to other users.
@@ -137,30 +137,37 @@ pub enum Creation {
 }
 
 impl AccessRules {
-    /// Whether `caller` may act on every user: anyone past the gate under
-    /// `open`, only an administrator under `owner` (an anonymous caller,
-    /// which only `AUTH_TYPE=none` lets through, is none).
-    pub fn administers(&self, caller: &Caller) -> bool {
-        match self.policy {
-            AccessPolicy::Open => true,
-            AccessPolicy::Owner => caller.user.as_ref().is_some_and(|user| user.is_admin),
+    /// Whether `actor` may act on every user: an operator always; anyone
+    /// past the gate under `open`, only an administrator under `owner` (an
+    /// anonymous actor, which only `AUTH_TYPE=none` lets through, is none).
+    pub fn administers(&self, actor: &Actor) -> bool {
+        match (&actor.principal, self.policy) {
+            (Principal::Operator, _) | (_, AccessPolicy::Open) => true,
+            (_, AccessPolicy::Owner) => actor.user().is_some_and(|user| user.is_admin),
         }
     }
 
-    /// Whether `caller` may see the user with this id (and so read,
+    /// Whether `actor` may see the user with this id (and so read,
     /// change or delete it); any other id is unknown to them.
-    pub fn sees(&self, caller: &Caller, target: &UserId) -> bool {
-        self.administers(caller) || caller.user.as_ref().is_some_and(|user| user.id == *target)
+    pub fn sees(&self, actor: &Actor, target: &UserId) -> bool {
+        self.administers(actor) || actor.user().is_some_and(|user| user.id == *target)
     }
 
-    /// How `caller` may create a user.
-    pub fn creation(&self, caller: &Caller) -> Creation {
-        match (&caller.user, self.registration) {
-            (Some(_), _) if self.administers(caller) => Creation::Allowed,
-            (Some(_), _) => Creation::Forbidden,
-            (None, Registration::Open) => Creation::Registration,
-            (None, Registration::Closed) if self.administers(caller) => Creation::Allowed,
-            (None, Registration::Closed) => Creation::Forbidden,
+    /// Whether `actor` may see and end the sessions of the user with this
+    /// id: an operator anyone's; a user their own, and only when a session
+    /// signed them in (under the other policies there are no sessions to
+    /// manage).
+    pub fn manages_sessions_of(&self, actor: &Actor, target: &UserId) -> bool {
+        actor.is_operator()
+            || (actor.session().is_some() && actor.user().is_some_and(|user| user.id == *target))
+    }
+
+    /// How `actor` may create a user.
+    pub fn creation(&self, actor: &Actor) -> Creation {
+        match (&actor.principal, self.registration) {
+            (Principal::Anonymous, Registration::Open) => Creation::Registration,
+            _ if self.administers(actor) => Creation::Allowed,
+            _ => Creation::Forbidden,
         }
     }
 
@@ -191,10 +198,16 @@ mod tests {
         }
     }
 
-    fn caller(user: Option<&User>) -> Caller {
-        Caller {
-            user: user.cloned(),
-            ..Caller::default()
+    fn caller(user: Option<&User>) -> Actor {
+        Actor {
+            principal: match user {
+                Some(user) => Principal::User {
+                    user: user.clone(),
+                    session: None,
+                },
+                None => Principal::Anonymous,
+            },
+            ..Actor::default()
         }
     }
 
@@ -230,6 +243,20 @@ mod tests {
         assert_eq!(owner.creation(&caller(Some(&admin))), Creation::Allowed);
         assert_eq!(owner.creation(&caller(None)), Creation::Forbidden);
         assert!(owner.shows_admin_flag());
+        let operator = Actor::operator();
+        assert!(owner.administers(&operator) && owner.sees(&operator, &bob.id));
+        assert_eq!(owner.creation(&operator), Creation::Allowed);
+    }
+
+    #[test]
+    fn sessions_are_managed_by_their_signed_in_owner_or_an_operator() {
+        let rules = AccessRules::default();
+        let (alice, bob) = (user(false), user(false));
+        // Signed in without a session (Basic): no sessions to manage.
+        assert!(!rules.manages_sessions_of(&caller(Some(&alice)), &alice.id));
+        assert!(rules.manages_sessions_of(&Actor::operator(), &alice.id));
+        assert!(!rules.manages_sessions_of(&caller(None), &alice.id));
+        assert!(!rules.manages_sessions_of(&caller(Some(&bob)), &alice.id));
     }
 
     #[test]

@@ -144,6 +144,9 @@ pub enum CredentialFault {
 /// Why changing a password failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChangePasswordError {
+    /// Nobody is signed in (`AUTH_TYPE=none`): there is no own password.
+    #[error("Not found")]
+    NoUser,
     /// No current password given.
     #[error("current_password missing")]
     CurrentMissing,
@@ -200,6 +203,9 @@ pub const FORBIDDEN_ADMINS_ONLY: &str = "Forbidden: administrators only";
 /// Why an operator's password reset was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum SetPasswordError {
+    /// Only an operator may set a password without the current one.
+    #[error("{}", FORBIDDEN_ADMINS_ONLY)]
+    Forbidden,
     /// No such user.
     #[error("no such user")]
     NoSuchUser,
@@ -285,6 +291,24 @@ impl From<RepositoryError> for DeleteUserError {
     }
 }
 
+/// Why a session operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// No such session, or sessions the actor may not see (a user signed
+    /// in without a session has none to manage).
+    #[error("Not found")]
+    NotFound,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for SessionError {
+    fn from(error: RepositoryError) -> Self {
+        Self::Failure(error.into())
+    }
+}
+
 /// Why an operation reserved to administrators was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
@@ -305,6 +329,9 @@ impl From<RepositoryError> for AccessError {
 /// Why an operator could not grant or revoke the administrator right.
 #[derive(Debug, thiserror::Error)]
 pub enum SetAdminError {
+    /// The actor may not act on every user.
+    #[error("{}", FORBIDDEN_ADMINS_ONLY)]
+    Forbidden,
     /// No such user.
     #[error("no such user")]
     NoSuchUser,

@@ -1,7 +1,8 @@
 //! The pure core of session-auth.
 //!
 //! Entities and validated value objects ([`user`], [`password`], [`session`]),
-//! the ports that adapters implement ([`ports`]), the credentials a request
+//! the ports out that adapters implement ([`ports`], [`audit`]), the ports
+//! in that front doors call ([`inbound`]) for an [`actor`], the credentials a request
 //! presents ([`credentials`]), the authentication policies of the Flask
 //! API's `AUTH_TYPE`s and the gate that turns them into a [`Caller`]
 //! ([`policy`], [`gate`]), who may do what to which user ([`access`]), the
@@ -13,10 +14,13 @@
 //! and the clock all arrive through ports.
 
 pub mod access;
+pub mod actor;
 pub mod attempt;
+pub mod audit;
 pub mod credentials;
 pub mod error;
 pub mod gate;
+pub mod inbound;
 pub mod password;
 pub mod policy;
 pub mod ports;
@@ -26,24 +30,30 @@ pub mod throttle;
 pub mod user;
 
 pub use access::{AccessPolicy, AccessRules, Creation, Registration, UnknownSetting};
+pub use actor::{Actor, ActorLabel, Principal};
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
+pub use audit::{AuditEvent, AuditLog, NoAudit, Via};
 pub use credentials::{Credentials, EmailAndPassword};
 pub use error::{
     AccessError, BoxError, ChangePasswordError, CreateUserError, CredentialFault, DeleteUserError,
     FORBIDDEN_ADMINS_ONLY, Failure, FieldError, HashError, InvalidPasswordHash, LoginError,
-    PasswordRuleError, RepositoryError, SetAdminError, SetPasswordError, UnknownAuthType,
-    UpdateUserError,
+    PasswordRuleError, RepositoryError, SessionError, SetAdminError, SetPasswordError,
+    UnknownAuthType, UpdateUserError,
 };
 pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
-pub use password::{Password, PasswordHash, PasswordRules};
+pub use inbound::{
+    Administration, Housekeeping, PasswordManagement, SessionManagement, SignIn, SignedIn,
+    UserManagement,
+};
+pub use password::{PASSWORD_MAX, Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{
     AttemptLog, Clock, PasswordHasher, PasswordStrength, SessionBatchOutcome, SessionRepository,
     TokenGenerator, UserBatchOutcome, UserRepository,
 };
 pub use service::{
-    AdminFlagRequest, AuthPorts, AuthRules, AuthService, LoginErrors, Logins, NewUser,
-    PasswordChange, UserChange, UserRules, UserService,
+    AdminFlagRequest, AuthService, LoginErrors, NewUser, PasswordChange, Ports, Rules, UseCases,
+    UserChange,
 };
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,

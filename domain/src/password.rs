@@ -5,7 +5,6 @@ use std::fmt;
 use subtle::ConstantTimeEq;
 
 use crate::error::{InvalidPasswordHash, PasswordRuleError};
-use crate::ports::PasswordStrength;
 
 /// A clear-text password received from a client. It never reaches storage or
 /// a log: it has no `Display`, and its `Debug` is redacted.
@@ -31,6 +30,10 @@ impl fmt::Debug for Password {
     }
 }
 
+/// The longest password accepted anywhere, in characters (Argon2 takes
+/// any length; this bounds the work a client can ask for).
+pub const PASSWORD_MAX: usize = 128;
+
 /// Length limits on new passwords (counted in characters).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PasswordRules {
@@ -38,16 +41,6 @@ pub struct PasswordRules {
     pub min_length: usize,
     /// Longest accepted.
     pub max_length: usize,
-}
-
-impl Default for PasswordRules {
-    /// Non-empty (as the Flask API) and at most 128 characters.
-    fn default() -> Self {
-        Self {
-            min_length: 1,
-            max_length: 128,
-        }
-    }
 }
 
 impl PasswordRules {
@@ -89,6 +82,20 @@ impl PasswordRules {
             None => Ok(()),
         }
     }
+}
+
+/// A port: judges whether a new password is strong enough (`PASSWORD_POLICY`
+/// beyond the length limits). Pure computation, fast enough to run on an
+/// async worker (a password is at most 128 characters).
+pub trait PasswordStrength: Send + Sync {
+    /// `Ok` when `password` is strong enough for an account whose own
+    /// words (email, names) are `context` (a password built from them is
+    /// weaker); otherwise why not, in words fit to show the person who
+    /// chose it, never quoting the password.
+    ///
+    /// # Errors
+    /// The reason the password is too weak.
+    fn check(&self, password: &Password, context: &[&str]) -> Result<(), String>;
 }
 
 /// A stored password hash.
@@ -183,7 +190,11 @@ mod tests {
             Err(PasswordRuleError::TooLong(5))
         );
         assert_eq!(
-            PasswordRules::default().check(&pw(&"x".repeat(129))),
+            PasswordRules {
+                min_length: 1,
+                max_length: 128
+            }
+            .check(&pw(&"x".repeat(129))),
             Err(PasswordRuleError::TooLong(128))
         );
     }

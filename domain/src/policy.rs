@@ -187,10 +187,7 @@ impl AuthPolicy for BasicAuthPolicy {
         else {
             return Ok(Identity::Nobody);
         };
-        let checked = self
-            .auth
-            .check_credentials(&basic, client.address.as_deref())
-            .await;
+        let checked = self.auth.check_basic(&basic, client).await;
         match checked {
             Ok(user) => Ok(Identity::User {
                 user,

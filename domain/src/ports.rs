@@ -8,6 +8,9 @@ use chrono::{DateTime, Utc};
 
 use crate::attempt::{AccountKey, FailedAttempt, FailureWindow};
 use crate::error::{HashError, RepositoryError};
+/// The strength judgement of new passwords is a port too; it is defined
+/// beside the rules it serves ([`crate::password`]), which need it.
+pub use crate::password::PasswordStrength;
 use crate::password::{Password, PasswordHash};
 use crate::session::{Session, SessionKey, SessionToken};
 use crate::user::{Email, NameChange, User, UserId};
@@ -370,20 +373,6 @@ pub trait PasswordHasher: Send + Sync {
     /// verified against it, so that it costs the same work as a wrong
     /// password.
     fn decoy(&self) -> PasswordHash;
-}
-
-/// Judges whether a new password is strong enough (`PASSWORD_POLICY`
-/// beyond the length limits). Pure computation, fast enough to run on an
-/// async worker (a password is at most 128 characters).
-pub trait PasswordStrength: Send + Sync {
-    /// `Ok` when `password` is strong enough for an account whose own
-    /// words (email, names) are `context` (a password built from them is
-    /// weaker); otherwise why not, in words fit to show the person who
-    /// chose it, never quoting the password.
-    ///
-    /// # Errors
-    /// The reason the password is too weak.
-    fn check(&self, password: &Password, context: &[&str]) -> Result<(), String>;
 }
 
 /// The only source of time for the domain.

@@ -143,6 +143,9 @@ pub struct ClientInfo {
     pub address: Option<String>,
     /// The `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The request's id (the client's `X-Request-Id`, or one made for it),
+    /// for the audit trail; never stored with a session.
+    pub request_id: Option<String>,
 }
 
 impl ClientInfo {

@@ -36,19 +36,6 @@ pub struct ThrottleRules {
     pub backoff: Duration,
 }
 
-impl Default for ThrottleRules {
-    /// 100 failures per account per hour; 10 failures per address per
-    /// minute; a one-minute back-off.
-    fn default() -> Self {
-        Self {
-            account_max_failures: 100,
-            account_window: Duration::hours(1),
-            address_max_failures: 10,
-            backoff: Duration::seconds(60),
-        }
-    }
-}
-
 /// The limits applied over a log.
 #[derive(Clone)]
 pub struct Throttle {

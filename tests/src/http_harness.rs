@@ -26,11 +26,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use tempfile::TempDir;
 
+use adapter_audit::TracingAudit;
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator};
 use adapter_file::FileStore;
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
-use domain::AuthService;
+use domain::{Actor, UseCases};
 use session_auth::{Infrastructure, Settings, Storage};
 
 use crate::sql_database::TestDatabase;
@@ -181,6 +182,7 @@ impl ServiceBuilder {
             hasher: Arc::new(Argon2Hasher::new(2, 64)),
             clock: clock.clone(),
             tokens: Arc::new(OsTokenGenerator),
+            audit: Arc::new(TracingAudit),
         };
         let dir = match self.backend {
             Backend::File => Some(match self.dir {
@@ -243,7 +245,7 @@ const SESSION_CACHE: usize = 10_000;
 struct Running {
     endpoint: ServiceEndpoint,
     storage: Storage,
-    auth: Arc<AuthService>,
+    use_cases: UseCases,
 }
 
 impl Running {
@@ -251,12 +253,12 @@ impl Running {
     /// the endpoint runs.
     fn new(settings: &Settings, storage: Storage, infra: &Infrastructure) -> Self {
         let services = session_auth::services(settings, &storage, infra);
-        let auth = services.auth.clone();
+        let use_cases = services.use_cases.clone();
         let endpoint = adapter_http::endpoint(services, session_auth::http_settings(settings));
         Self {
             endpoint,
             storage,
-            auth,
+            use_cases,
         }
     }
 }
@@ -307,11 +309,12 @@ impl Service {
         &self.running().storage
     }
 
-    /// The authentication use cases the endpoint runs (the very instance:
-    /// for `session_auth` and `session_exp_auth` it holds the in-memory
-    /// sessions). `auth().prune_expired()` is the background sweeper's work.
-    pub fn auth(&self) -> &Arc<AuthService> {
-        &self.running().auth
+    /// The use cases the endpoint runs (the very instances: for
+    /// `session_auth` and `session_exp_auth` they hold the in-memory
+    /// sessions). `use_cases().housekeeping.prune_expired()` is the
+    /// background sweeper's work.
+    pub fn use_cases(&self) -> &UseCases {
+        &self.running().use_cases
     }
 
     /// A second instance of the service next to this one: the same clock
@@ -411,7 +414,7 @@ impl Service {
     }
 
     async fn create(&self, email: &str, password: &str, is_admin: bool) -> Account {
-        let services = session_auth::services(&self.settings, self.storage(), &self.infra);
+        let (use_cases, _) = session_auth::use_cases(&self.settings, self.storage(), &self.infra);
         let mut new = NewUser::parse(
             Some(email.to_owned()),
             Some(password.to_owned()),
@@ -422,9 +425,9 @@ impl Service {
         if is_admin {
             new = new.administrator();
         }
-        let user = services
+        let user = use_cases
             .users
-            .create(new)
+            .create_user(&Actor::operator(), new)
             .await
             .unwrap_or_else(|e| panic!("cannot create {email}: {e}"));
         Account {

@@ -8,7 +8,7 @@
 use poem::http::Method;
 use serde_json::{Value, json};
 
-use domain::{AccessPolicy, Registration, ThrottleRules, User};
+use domain::{AccessPolicy, Registration, User};
 use integration_tests::http_harness::{Account, Backend, Reply, Service, assert_user_shape};
 use integration_tests::http_tests;
 
@@ -507,10 +507,7 @@ http_tests! {
             .with(|settings| {
                 settings.access.registration = Registration::Open;
                 settings.trust_forwarded_for = true;
-                settings.throttle = ThrottleRules {
-                    address_max_failures: 3,
-                    ..ThrottleRules::default()
-                };
+                settings.throttle.address_max_failures = 3;
             })
             .start()
             .await;

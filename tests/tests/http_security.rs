@@ -599,9 +599,9 @@ http_tests! {
                 all.sort();
                 assert_eq!(stored_handles(&service, &alice).await, all, "before the sweep");
             }
-            let removed = service.auth().prune_expired().await.unwrap_or_else(|e| panic!("prune: {e}"));
+            let removed = service.use_cases().housekeeping.prune_expired().await.unwrap_or_else(|e| panic!("prune: {e}"));
             assert_eq!(removed, 2, "{name}: the idle and the old session");
-            assert_eq!(service.auth().prune_expired().await.unwrap_or_else(|e| panic!("prune: {e}")), 0, "{name}");
+            assert_eq!(service.use_cases().housekeeping.prune_expired().await.unwrap_or_else(|e| panic!("prune: {e}")), 0, "{name}");
             if name == "session_db_auth" {
                 assert_eq!(stored_handles(&service, &alice).await, vec![live_handle.clone()], "after the sweep");
                 if backend == Backend::File {

@@ -31,13 +31,16 @@ fn infra() -> Infrastructure {
         hasher: Arc::new(Argon2Hasher::new(2, 64)),
         clock: Arc::new(SystemClock),
         tokens: Arc::new(OsTokenGenerator),
+        audit: Arc::new(domain::NoAudit),
     }
 }
 
 async fn add_user(storage: &Storage, email: &str, password: &str) {
-    session_auth::services(&settings(), storage, &infra())
+    let (use_cases, _) = session_auth::use_cases(&settings(), storage, &infra());
+    use_cases
         .users
-        .create(
+        .create_user(
+            &domain::Actor::operator(),
             NewUser::parse(Some(email.into()), Some(password.into()), None, None)
                 .unwrap_or_else(|e| panic!("cannot create {email}: {e}")),
         )

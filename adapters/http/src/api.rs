@@ -6,10 +6,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi, Tags};
 use std::time::Duration;
 
-use domain::{
-    Caller, EmailAndPassword, LoginError, NewUser, PasswordChange, Session, SessionId,
-    SessionToken, User, UserChange, UserId,
-};
+use domain::{Actor, NewUser, PasswordChange, SessionId, SessionToken, User, UserChange, UserId};
 
 use crate::dto::{
     ChangePasswordRequest, CreateUserRequest, EmptyBody, EndedBody, ErrorBody, LoginForm,
@@ -17,7 +14,6 @@ use crate::dto::{
 };
 use crate::error::ApiError;
 use crate::extract::{Client, FormBody, Guarded, JsonBody};
-use crate::observe::security_event;
 use crate::{HttpSettings, Services};
 
 #[derive(Tags)]
@@ -99,16 +95,6 @@ fn ok<T: poem_openapi::types::ToJSON>(body: T) -> ApiResult<Ok200<T>> {
     Ok(Ok200::Ok(Json(body)))
 }
 
-/// The user and the session of a session route's caller. Only the session
-/// policies authenticate a request by a session, so under the others these
-/// routes are absent (404), as login is.
-fn session_caller(caller: &Caller) -> ApiResult<(&User, &Session)> {
-    match (&caller.user, &caller.session) {
-        (Some(user), Some(session)) => Ok((user, session)),
-        _ => Err(ApiError::not_found()),
-    }
-}
-
 /// A user id from the path; text that is no id names no user (404).
 fn user_id(path: &str) -> ApiResult<UserId> {
     UserId::parse(path).ok_or_else(ApiError::not_found)
@@ -118,17 +104,34 @@ fn user_id(path: &str) -> ApiResult<UserId> {
 pub struct Api {
     services: Services,
     settings: HttpSettings,
+    /// Whether users are shown with their administrator flag
+    /// (`ACCESS_POLICY=owner`).
+    shows_admin_flag: bool,
+}
+
+/// The signed-in user of a route about "me"; under `AUTH_TYPE=none` there
+/// is none (404).
+fn own_id(actor: &Actor) -> ApiResult<UserId> {
+    actor
+        .user()
+        .map(|user| user.id)
+        .ok_or_else(ApiError::not_found)
 }
 
 impl Api {
     pub fn new(services: Services, settings: HttpSettings) -> Self {
-        Self { services, settings }
+        let shows_admin_flag = services.use_cases.users.access().shows_admin_flag();
+        Self {
+            services,
+            settings,
+            shows_admin_flag,
+        }
     }
 
     fn session_cookie(&self, token: &SessionToken) -> String {
         let mut cookie = Cookie::new_with_str(self.settings.session_name.clone(), token.expose());
         self.finish_cookie(&mut cookie);
-        if let Some(seconds) = self.services.auth.lifetime().seconds() {
+        if let Some(seconds) = self.services.use_cases.sign_in.session_lifetime().seconds() {
             cookie.set_max_age(Duration::from_secs(seconds.unsigned_abs()));
         }
         cookie.to_string()
@@ -144,7 +147,7 @@ impl Api {
     /// `user` as the API shows users (with the administrator flag only
     /// under `ACCESS_POLICY=owner`).
     fn user_body(&self, user: &User) -> UserBody {
-        UserBody::new(user, self.services.users.access().shows_admin_flag())
+        UserBody::new(user, self.shows_admin_flag)
     }
 
     fn finish_cookie(&self, cookie: &mut Cookie) {
@@ -169,9 +172,9 @@ impl Api {
 
     /// How many users exist.
     #[oai(path = "/stats", method = "get", tag = "Tag::Index")]
-    async fn stats(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<StatsBody>> {
+    async fn stats(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<StatsBody>> {
         ok(StatsBody {
-            users: self.services.users.count_for(&caller).await?,
+            users: self.services.use_cases.users.count_users(&actor).await?,
         })
     }
 
@@ -189,8 +192,8 @@ impl Api {
 
     /// Every user.
     #[oai(path = "/users", method = "get", tag = "Tag::Users")]
-    async fn list_users(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
-        let users = self.services.users.list_for(&caller).await?;
+    async fn list_users(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
+        let users = self.services.use_cases.users.list_users(&actor).await?;
         ok(users.iter().map(|user| self.user_body(user)).collect())
     }
 
@@ -198,17 +201,18 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "get", tag = "Tag::Users")]
     async fn get_user(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         user_id: Path<String>,
     ) -> ApiResult<Ok200<UserBody>> {
         if user_id.0 == "me" {
-            let user = caller.user.as_ref().ok_or_else(ApiError::not_found)?;
+            let user = actor.user().ok_or_else(ApiError::not_found)?;
             return ok(self.user_body(user));
         }
         let user = self
             .services
+            .use_cases
             .users
-            .get_for(&caller, &self::user_id(&user_id.0)?)
+            .user(&actor, &self::user_id(&user_id.0)?)
             .await?
             .ok_or_else(ApiError::not_found)?;
         ok(self.user_body(&user))
@@ -218,32 +222,19 @@ impl Api {
     #[oai(path = "/users", method = "post", tag = "Tag::Users")]
     async fn create_user(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         body: JsonBody<CreateUserRequest>,
     ) -> ApiResult<Created> {
         let JsonBody::Parsed(body) = body else {
             return Err(ApiError::wrong_format());
         };
         let new = NewUser::try_from(body)?;
-        let user = match self.services.users.create_for(&caller, new).await {
-            Ok(user) => user,
-            Err(error) => {
-                let error = ApiError::from(error);
-                if let ApiError::TooManyAttempts(..) = error {
-                    security_event!(
-                        "registration_throttled",
-                        client = caller.client.address.as_deref()
-                    );
-                }
-                return Err(error);
-            }
-        };
-        security_event!(
-            "user_created",
-            user_id = %user.id,
-            by = caller.user.as_ref().map(|u| u.id.to_string()),
-            client = caller.client.address.as_deref()
-        );
+        let user = self
+            .services
+            .use_cases
+            .users
+            .create_user(&actor, new)
+            .await?;
         Ok(Created::Created(Json(self.user_body(&user))))
     }
 
@@ -252,10 +243,11 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "put", tag = "Tag::Users")]
     async fn update_user(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         user_id: Path<String>,
         body: JsonBody<UpdateUserRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
+        let users = &self.services.use_cases.users;
         let id = self::user_id(&user_id.0)?;
         // The Flask API looked the user up before reading the body: an
         // unknown id is 404 whatever the body; only a bad body needs the
@@ -267,28 +259,13 @@ impl Api {
         let change = match change {
             Ok(change) => change,
             Err(bad_body) => {
-                return Err(match self.services.users.get_for(&caller, &id).await? {
+                return Err(match users.user(&actor, &id).await? {
                     Some(_) => bad_body,
                     None => ApiError::not_found(),
                 });
             }
         };
-        let user = self
-            .services
-            .users
-            .update_for(&caller, &id, &change)
-            .await?;
-        if let domain::AdminFlagRequest::Set(is_admin) = change.is_admin
-            && self.services.users.access().shows_admin_flag()
-        {
-            security_event!(
-                "admin_flag_set",
-                user_id = %user.id,
-                is_admin,
-                by = caller.user.as_ref().map(|u| u.id.to_string()),
-                client = caller.client.address.as_deref()
-            );
-        }
+        let user = users.update_user(&actor, &id, &change).await?;
         ok(self.user_body(&user))
     }
 
@@ -296,17 +273,15 @@ impl Api {
     #[oai(path = "/users/:user_id", method = "delete", tag = "Tag::Users")]
     async fn delete_user(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         user_id: Path<String>,
     ) -> ApiResult<Ok200<EmptyBody>> {
         let id = self::user_id(&user_id.0)?;
-        self.services.users.delete_for(&caller, &id).await?;
-        security_event!(
-            "user_deleted",
-            user_id = %id,
-            by = caller.user.as_ref().map(|u| u.id.to_string()),
-            client = caller.client.address.as_deref()
-        );
+        self.services
+            .use_cases
+            .users
+            .delete_user(&actor, &id)
+            .await?;
         ok(EmptyBody::default())
     }
 
@@ -316,82 +291,46 @@ impl Api {
     async fn login(
         &self,
         FormBody(form): FormBody<LoginForm>,
-        Client(client): Client,
+        Client(actor): Client,
     ) -> ApiResult<LoggedIn> {
-        let logins = self.services.auth.logins()?;
-        let credentials = EmailAndPassword::try_from(form)?;
         // The token comes from the domain, never from the request's cookie:
         // a login cannot adopt a session an attacker planted (fixation).
-        let (user, token) = match logins.login(&credentials, &client).await {
-            Ok(logged_in) => logged_in,
-            Err(error) => {
-                // The log says which credential was wrong even when the
-                // client is not told (LOGIN_ERRORS=generic).
-                let fault = match &error {
-                    LoginError::InvalidCredentials(fault) => Some(fault.to_string()),
-                    _ => None,
-                };
-                let error = ApiError::from(error);
-                match &error {
-                    ApiError::Unauthorized(Json(body)) | ApiError::NotFound(Json(body)) => {
-                        security_event!(
-                            "login_failed",
-                            via = "form",
-                            email = credentials.email.as_str(),
-                            reason = fault.as_deref().unwrap_or(body.error.as_str()),
-                            client = client.address.as_deref()
-                        );
-                    }
-                    ApiError::TooManyAttempts(..) => security_event!(
-                        "login_throttled",
-                        via = "form",
-                        email = credentials.email.as_str(),
-                        client = client.address.as_deref()
-                    ),
-                    _ => {}
-                }
-                return Err(error);
-            }
-        };
-        security_event!(
-            "login_succeeded",
-            user_id = %user.id,
-            client = client.address.as_deref()
-        );
+        let signed_in = self
+            .services
+            .use_cases
+            .sign_in
+            .login(&actor, form.email.as_deref(), form.password.as_deref())
+            .await?;
         Ok(LoggedIn::Ok(
-            Json(self.user_body(&user)),
-            self.session_cookie(&token),
+            Json(self.user_body(&signed_in.user)),
+            self.session_cookie(&signed_in.token),
         ))
     }
 
     /// Ends the session of the request's cookie.
     #[oai(path = "/auth_session/logout", method = "delete", tag = "Tag::Session")]
-    async fn logout(&self, Guarded(caller): Guarded) -> ApiResult<LoggedOut> {
-        let (user, session) = session_caller(&caller)?;
-        if self.services.auth.logout(session).await? {
-            security_event!(
-                "logout",
-                user_id = %user.id,
-                client = caller.client.address.as_deref()
-            );
-            Ok(LoggedOut::Ok(
-                Json(EmptyBody::default()),
-                self.expired_cookie(),
-            ))
-        } else {
-            Err(ApiError::not_found())
-        }
+    async fn logout(&self, Guarded(actor): Guarded) -> ApiResult<LoggedOut> {
+        self.services.use_cases.sessions.logout(&actor).await?;
+        Ok(LoggedOut::Ok(
+            Json(EmptyBody::default()),
+            self.expired_cookie(),
+        ))
     }
 
     /// The current user's live sessions, oldest first. Only under the
     /// session `AUTH_TYPE`s (404 otherwise).
     #[oai(path = "/auth_session/sessions", method = "get", tag = "Tag::Session")]
-    async fn list_sessions(&self, Guarded(caller): Guarded) -> ApiResult<Ok200<Vec<SessionBody>>> {
-        let (user, current) = session_caller(&caller)?;
-        let sessions = self.services.auth.sessions_of(&user.id).await?;
+    async fn list_sessions(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<Vec<SessionBody>>> {
+        let sessions = self
+            .services
+            .use_cases
+            .sessions
+            .sessions(&actor, &own_id(&actor)?)
+            .await?;
+        let current = actor.session().map(|session| &session.key);
         ok(sessions
             .iter()
-            .map(|session| SessionBody::new(session, Some(&current.key)))
+            .map(|session| SessionBody::new(session, current))
             .collect())
     }
 
@@ -405,20 +344,18 @@ impl Api {
     )]
     async fn end_sessions(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         /// Keep the session of the request's own cookie.
         keep_current: Query<Option<bool>>,
     ) -> ApiResult<SessionsEnded<EndedBody>> {
-        let (user, current) = session_caller(&caller)?;
-        let keep = keep_current.0.unwrap_or(false).then_some(&current.key);
-        let ended = self.services.auth.end_sessions(&user.id, keep).await?;
-        security_event!(
-            "sessions_revoked",
-            user_id = %user.id,
-            ended,
-            client = caller.client.address.as_deref()
-        );
-        let cookie = keep.is_none().then(|| self.expired_cookie());
+        let keep = keep_current.0.unwrap_or(false);
+        let ended = self
+            .services
+            .use_cases
+            .sessions
+            .end_sessions(&actor, &own_id(&actor)?, keep)
+            .await?;
+        let cookie = (!keep).then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EndedBody { ended }), cookie))
     }
 
@@ -432,21 +369,22 @@ impl Api {
     )]
     async fn end_session(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         /// The session's handle, as `GET /auth_session/sessions` lists it.
         handle: Path<String>,
     ) -> ApiResult<SessionsEnded<EmptyBody>> {
-        let (user, current) = session_caller(&caller)?;
+        let user = own_id(&actor)?;
         let handle = SessionId::parse(&handle.0).ok_or_else(ApiError::not_found)?;
-        let ended = self.services.auth.end_session(&user.id, handle).await?;
-        let ended = ended.ok_or_else(ApiError::not_found)?;
-        security_event!(
-            "sessions_revoked",
-            user_id = %user.id,
-            ended = 1,
-            client = caller.client.address.as_deref()
-        );
-        let cookie = (ended.key == current.key).then(|| self.expired_cookie());
+        let ended = self
+            .services
+            .use_cases
+            .sessions
+            .end_session(&actor, &user, handle)
+            .await?;
+        let own = actor
+            .session()
+            .is_some_and(|current| current.key == ended.key);
+        let cookie = own.then(|| self.expired_cookie());
         Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
     }
 
@@ -456,50 +394,20 @@ impl Api {
     #[oai(path = "/users/me/password", method = "put", tag = "Tag::Users")]
     async fn change_password(
         &self,
-        Guarded(caller): Guarded,
+        Guarded(actor): Guarded,
         body: JsonBody<ChangePasswordRequest>,
     ) -> ApiResult<Ok200<UserBody>> {
-        let user = caller.user.as_ref().ok_or_else(ApiError::not_found)?;
+        own_id(&actor)?;
         let JsonBody::Parsed(body) = body else {
             return Err(ApiError::wrong_format());
         };
         let change = PasswordChange::try_from(body)?;
-        // Only a session policy authenticates by a session: under
-        // basic_auth every session of the user ends.
-        let keep = caller.session.as_ref().map(|session| &session.key);
-        let client = caller.client.address.as_deref();
-        let changed = match self
+        let changed = self
             .services
-            .auth
-            .change_password(user, change, keep, client)
-            .await
-        {
-            Ok(changed) => changed,
-            Err(error) => {
-                let error = ApiError::from(error);
-                match &error {
-                    ApiError::Unauthorized(_) => {
-                        security_event!("password_change_failed", user_id = %user.id, client);
-                    }
-                    ApiError::TooManyAttempts(..) => {
-                        security_event!(
-                            "login_throttled",
-                            via = "password_change",
-                            user_id = %user.id,
-                            client
-                        );
-                    }
-                    _ => {}
-                }
-                return Err(error);
-            }
-        };
-        security_event!(
-            "password_changed",
-            user_id = %user.id,
-            other_sessions_ended = true,
-            client
-        );
+            .use_cases
+            .passwords
+            .change_password(&actor, change)
+            .await?;
         ok(self.user_body(&changed))
     }
 }

@@ -9,7 +9,7 @@ use poem::{IntoResponse, Response};
 
 use domain::{
     AccessError, ChangePasswordError, CreateUserError, DeleteUserError, Failure, LoginError,
-    UpdateUserError,
+    SessionError, UpdateUserError,
 };
 
 use crate::dto::ErrorBody;
@@ -151,6 +151,7 @@ impl From<ChangePasswordError> for ApiError {
             | ChangePasswordError::NewMissing
             | ChangePasswordError::Rule(_) => Self::BadRequest(said(&error)),
             ChangePasswordError::WrongPassword => Self::Unauthorized(said(&error)),
+            ChangePasswordError::NoUser => Self::not_found(),
             ChangePasswordError::TooManyAttempts(wait) => Self::too_many_attempts(wait),
             ChangePasswordError::Failure(failure) => failure.into(),
         }
@@ -193,6 +194,15 @@ impl From<DeleteUserError> for ApiError {
             DeleteUserError::NotFound => Self::not_found(),
             DeleteUserError::LastAdmin => Self::Conflict(said(&error)),
             DeleteUserError::Failure(failure) => failure.into(),
+        }
+    }
+}
+
+impl From<SessionError> for ApiError {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::NotFound => Self::not_found(),
+            SessionError::Failure(failure) => failure.into(),
         }
     }
 }

@@ -9,7 +9,7 @@ use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
-use domain::{Caller, ClientInfo};
+use domain::Actor;
 
 /// A JSON body: `Parsed` when the request is `application/json` (or
 /// `+json`) and its body deserializes into `T`, `Malformed` otherwise.
@@ -154,30 +154,30 @@ pub const BASIC_SCHEME: &str = "basic_auth";
 /// served document has the real name in its place.
 pub const COOKIE_NAME_PLACEHOLDER: &str = "__SESSION_NAME__";
 
-/// The caller as the gate worked them out, for routes outside the gate
-/// (login) that must not declare security: only the client's address and
-/// `User-Agent` are known there.
-pub struct Client(pub ClientInfo);
+/// The actor of a route outside the gate (login), which must not declare
+/// security: anonymous, with only the client's address, `User-Agent` and
+/// request id known.
+pub struct Client(pub Arc<Actor>);
 
 impl<'a> poem::FromRequest<'a> for Client {
     async fn from_request(request: &'a Request, _: &mut RequestBody) -> poem::Result<Self> {
-        Ok(Self(caller_of(request).client.clone()))
+        Ok(Self(actor_of(request)))
     }
 }
 
-/// The [`Caller`] the gate stored in the request's extensions (an
-/// anonymous one if, against the pipeline's order, there is none).
-fn caller_of(request: &Request) -> Arc<Caller> {
+/// The [`Actor`] the gate stored in the request's extensions (an anonymous
+/// one if, against the pipeline's order, there is none).
+fn actor_of(request: &Request) -> Arc<Actor> {
     request
         .extensions()
-        .get::<Arc<Caller>>()
+        .get::<Arc<Actor>>()
         .cloned()
         .unwrap_or_default()
 }
 
-/// The caller as the gate resolved them. Taking this extractor declares the
+/// The actor as the gate resolved them. Taking this extractor declares the
 /// route's security (session cookie or HTTP Basic) in the OpenAPI document.
-pub struct Guarded(pub Arc<Caller>);
+pub struct Guarded(pub Arc<Actor>);
 
 impl<'a> ApiExtractor<'a> for Guarded {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -224,6 +224,6 @@ impl<'a> ApiExtractor<'a> for Guarded {
         _: &mut RequestBody,
         _: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
-        Ok(Self(caller_of(request)))
+        Ok(Self(actor_of(request)))
     }
 }

@@ -13,24 +13,23 @@ mod extract;
 mod observe;
 mod pipeline;
 #[cfg(test)]
+mod route_tests;
+#[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
+use domain::{Gate, UseCases};
 
-use domain::{AuthService, Gate, UserService};
-
-pub use observe::{ACCESS_TARGET, MetricsExposure, QueueDepth, SECURITY_TARGET};
+pub use observe::{ACCESS_TARGET, MetricsExposure, QueueDepth};
 pub use pipeline::{MetricsEndpoint, ServiceEndpoint};
 
-/// What the HTTP layer needs from the use cases.
+/// What the HTTP layer needs from the core: the gate, and the use cases
+/// behind their ports in.
 #[derive(Clone)]
 pub struct Services {
     /// The gate that runs before every route.
     pub gate: Gate,
-    /// Logins, logouts and sessions.
-    pub auth: Arc<AuthService>,
-    /// User management.
-    pub users: Arc<UserService>,
+    /// The use cases the routes call.
+    pub use_cases: UseCases,
 }
 
 /// HTTP-level settings.

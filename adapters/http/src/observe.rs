@@ -14,28 +14,13 @@ use prometheus::{
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::{AuthService, UserService};
+use domain::Housekeeping;
 
 /// The log target of the access lines.
 pub const ACCESS_TARGET: &str = "session_auth::access";
-/// The log target of the security events.
-pub const SECURITY_TARGET: &str = "session_auth::security";
 
 /// How long `/readyz` waits for the storage before calling it not ready.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// One security event: its own log line with an `event` field.
-macro_rules! security_event {
-    ($name:literal $(, $($field:tt)*)?) => {
-        tracing::info!(
-            target: $crate::observe::SECURITY_TARGET,
-            event = $name
-            $(, $($field)*)?,
-            "security event"
-        )
-    };
-}
-pub(crate) use security_event;
 
 /// Reports how many password hashes wait for a worker (Argon2 queue depth).
 pub type QueueDepth = Arc<dyn Fn() -> usize + Send + Sync>;
@@ -63,8 +48,7 @@ pub(crate) struct Metrics {
     live_sessions: IntGauge,
     argon2_queue: IntGauge,
     queue_depth: Option<QueueDepth>,
-    users: Arc<UserService>,
-    auth: Arc<AuthService>,
+    housekeeping: Arc<dyn Housekeeping>,
 }
 
 /// Registers a collector made by `make`; the names are constants, so a
@@ -83,7 +67,7 @@ fn registered<C: prometheus::core::Collector + Clone + 'static>(
 }
 
 impl Metrics {
-    pub(crate) fn new(users: Arc<UserService>, auth: Arc<AuthService>) -> Self {
+    pub(crate) fn new(housekeeping: Arc<dyn Housekeeping>) -> Self {
         let registry = Registry::new_custom(Some("session_auth".into()), None)
             .unwrap_or_else(|_| Registry::new());
         let requests = registered(
@@ -157,8 +141,7 @@ impl Metrics {
             live_sessions,
             argon2_queue,
             queue_depth: None,
-            users,
-            auth,
+            housekeeping,
         }
     }
 
@@ -202,7 +185,7 @@ impl Metrics {
 
     /// The exposition in the Prometheus text format, gauges refreshed.
     pub(crate) async fn render(&self) -> Response {
-        match self.auth.live_sessions().await {
+        match self.housekeeping.live_sessions().await {
             Ok(Some(live)) => self
                 .live_sessions
                 .set(i64::try_from(live).unwrap_or(i64::MAX)),
@@ -235,7 +218,7 @@ impl Metrics {
     /// `GET /readyz`: 200 when the storage answers, 503 with the reason
     /// otherwise.
     pub(crate) async fn readiness(&self) -> Response {
-        let reason = match tokio::time::timeout(READY_TIMEOUT, self.users.ping()).await {
+        let reason = match tokio::time::timeout(READY_TIMEOUT, self.housekeeping.ping()).await {
             Ok(Ok(())) => return probe_json(StatusCode::OK, "ready", None),
             Ok(Err(failure)) => failure.to_string(),
             Err(_) => format!(

@@ -20,14 +20,13 @@ use std::time::Instant;
 use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
-use domain::{Caller, ClientInfo, Credentials, Gate, GateDecision};
+use domain::{Actor, Caller, ClientInfo, Credentials, Gate, GateDecision};
 
 use crate::api::Api;
 use crate::docs::{AllowedMethods, DocAuth, Documents};
 use crate::error::{ApiError, error_response};
 use crate::observe::{
     ACCESS_TARGET, Metrics, MetricsExposure, QueueDepth, liveness, request_id, request_id_header,
-    security_event,
 };
 use crate::{DOCS_PATH, HttpSettings, OPENAPI_PATH, Services};
 
@@ -48,13 +47,13 @@ impl ServiceEndpoint {
         let gate = services.gate.clone();
         let doc_auth = if gate.challenge().is_some() {
             DocAuth::Basic
-        } else if services.auth.logins().is_ok() {
+        } else if services.use_cases.sign_in.opens_sessions() {
             DocAuth::Session
         } else {
             DocAuth::Nothing
         };
-        let metrics = Arc::new(Metrics::new(services.users.clone(), services.auth.clone()));
-        let access = services.users.access();
+        let metrics = Arc::new(Metrics::new(services.use_cases.housekeeping.clone()));
+        let access = services.use_cases.users.access();
         let session_name = settings.session_name.clone();
         let body_limit = settings.body_limit;
         let trust_forwarded_for = settings.trust_forwarded_for;
@@ -141,7 +140,7 @@ impl ServiceEndpoint {
     /// The client's address and `User-Agent`. `X-Forwarded-For` is only
     /// believed when configured: without a proxy that sets it, any client
     /// could claim any address and escape the per-address throttle.
-    fn client_info(&self, req: &Request) -> ClientInfo {
+    fn client_info(&self, req: &Request, request_id: &str) -> ClientInfo {
         let forwarded_for = if self.trust_forwarded_for {
             req.headers()
                 .get("x-forwarded-for")
@@ -157,6 +156,7 @@ impl ServiceEndpoint {
                 .and_then(|v| v.to_str().ok())
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned),
+            request_id: Some(request_id.to_owned()),
         }
     }
 
@@ -232,8 +232,6 @@ impl ServiceEndpoint {
                 .map(|v| v.to_str().unwrap_or("")),
             session_cookie: self.session_cookie(req),
         };
-        let basic = credentials.authorization.is_some() && self.gate.challenge().is_some();
-        let address = client.address.clone();
         let refusal = match self
             .gate
             .check(req.method().as_str(), path, &credentials, client)
@@ -241,20 +239,9 @@ impl ServiceEndpoint {
         {
             Ok(GateDecision::Pass(caller)) => return Ok(caller),
             Ok(GateDecision::Unauthorized) => ApiError::unauthorized(),
-            Ok(GateDecision::Forbidden) => {
-                if basic {
-                    security_event!("login_failed", via = "basic", client = address.as_deref());
-                }
-                ApiError::forbidden()
-            }
-            Ok(GateDecision::TooManyAttempts(wait)) => {
-                security_event!(
-                    "login_throttled",
-                    via = "basic",
-                    client = address.as_deref()
-                );
-                ApiError::too_many_attempts(wait)
-            }
+            // Failed and throttled password checks are audited by the core.
+            Ok(GateDecision::Forbidden) => ApiError::forbidden(),
+            Ok(GateDecision::TooManyAttempts(wait)) => ApiError::too_many_attempts(wait),
             Err(failure) => ApiError::from(failure),
         };
         Err(refusal.into_response())
@@ -287,7 +274,8 @@ impl ServiceEndpoint {
         self.limit_body(&mut req).await?;
         let caller = self.authenticate(&req, path, client).await?;
         *user = caller.user.as_ref().map(|u| u.id.to_string());
-        req.extensions_mut().insert(Arc::new(caller));
+        req.extensions_mut()
+            .insert(Arc::new(Actor::of_request(caller)));
         Ok(self.route(req, path).await)
     }
 
@@ -473,7 +461,7 @@ impl Endpoint for ServiceEndpoint {
             return Ok(response);
         }
         let request_id = request_id(&req);
-        let client = self.client_info(&req);
+        let client = self.client_info(&req, &request_id);
         let line = AccessLine {
             request_id: &request_id,
             client: client.address.clone(),

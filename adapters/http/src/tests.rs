@@ -11,9 +11,9 @@ use poem::{Body, Endpoint, Request, Response};
 
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use domain::{
-    AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate, Password,
-    PasswordHash, PasswordHasher, PasswordRules, SessionLifetime, SessionRules, SessionToken,
-    ThrottleRules, TokenGenerator, UserService,
+    Actor, AuthType, Clock, ExcludedPaths, Gate, NoAudit, Password, PasswordHash, PasswordHasher,
+    PasswordRules, Ports, Rules, SessionLifetime, SessionRules, SessionToken, ThrottleRules,
+    TokenGenerator, UseCases,
 };
 use domain::{HashError, NewUser};
 
@@ -70,7 +70,7 @@ struct Server {
 impl Server {
     async fn start(auth_type: AuthType, settings: impl FnOnce(&mut HttpSettings)) -> Self {
         let store = Arc::new(MemoryStore::new());
-        let ports = AuthPorts {
+        let ports = Ports {
             users: store.clone(),
             sessions: store,
             attempts: Arc::new(MemoryAttemptLog::new()),
@@ -78,31 +78,34 @@ impl Server {
             clock: Arc::new(FixedClock),
             tokens: Arc::new(CountingTokens::default()),
             strength: None,
+            audit: Arc::new(NoAudit),
         };
-        let rules = AuthRules {
+        let rules = Rules {
             session_logins: auth_type.uses_sessions(),
             sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
-            throttle: ThrottleRules::default(),
-            passwords: PasswordRules::default(),
-            login_errors: domain::LoginErrors::Compatible,
-        };
-        let users = Arc::new(UserService::new(
-            &ports,
-            domain::UserRules {
-                passwords: rules.passwords,
-                throttle: rules.throttle,
-                access: domain::AccessRules::default(),
+            throttle: ThrottleRules {
+                account_max_failures: 100,
+                account_window: chrono::Duration::hours(1),
+                address_max_failures: 10,
+                backoff: chrono::Duration::seconds(60),
             },
-        ));
-        let auth = Arc::new(AuthService::new(ports, rules));
-        users
-            .create(NewUser::parse(Some(EMAIL.into()), Some(PASSWORD.into()), None, None).unwrap())
+            passwords: PasswordRules {
+                min_length: 1,
+                max_length: 128,
+            },
+            login_errors: domain::LoginErrors::Compatible,
+            access: domain::AccessRules::default(),
+        };
+        let (use_cases, auth) = UseCases::wire(&ports, &rules);
+        let new = NewUser::parse(Some(EMAIL.into()), Some(PASSWORD.into()), None, None).unwrap();
+        use_cases
+            .users
+            .create_user(&Actor::operator(), new)
             .await
             .unwrap();
         let services = Services {
-            gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth.clone())),
-            auth,
-            users,
+            gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth)),
+            use_cases,
         };
         let mut http = HttpSettings {
             session_name: COOKIE.into(),
@@ -509,7 +512,7 @@ async fn the_document_declares_basic_only_under_basic_auth_and_nothing_without_a
 async fn throttled_basic_credentials_are_429_with_retry_after() {
     let server = Server::start(AuthType::BasicAuth, |_| {}).await;
     let mut last = None;
-    for _ in 0..=ThrottleRules::default().address_max_failures {
+    for _ in 0..=10 {
         last = Some(
             server
                 .send(
@@ -542,7 +545,7 @@ async fn throttled_logins_are_429_with_retry_after() {
             .body(format!("email={EMAIL}&password=wrong"))
     };
     let mut last = None;
-    for _ in 0..=ThrottleRules::default().address_max_failures {
+    for _ in 0..=10 {
         last = Some(server.send(wrong_login()).await);
     }
     let response = last.unwrap();

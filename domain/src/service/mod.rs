@@ -1,11 +1,26 @@
-//! The use cases, one module each: authentication ([`auth`]) and user
-//! management ([`users`]).
+//! The use cases, one module each: signing in ([`sign_in`]), sessions
+//! ([`sessions`]), passwords ([`passwords`]), users ([`users`]) and the
+//! administrator right ([`admin`]), the service's own housekeeping
+//! ([`housekeeping`]), the password check they share ([`credentials`]),
+//! and their wiring ([`wiring`]). Each implements a port in
+//! ([`crate::inbound`]).
 
-pub mod auth;
+pub mod admin;
+pub mod credentials;
+pub mod housekeeping;
+pub mod passwords;
+pub mod sessions;
+pub mod sign_in;
 pub mod users;
+pub mod wiring;
 
-pub use auth::{AuthPorts, AuthRules, AuthService, LoginErrors, Logins, PasswordChange};
-pub use users::{AdminFlagRequest, NewUser, UserChange, UserRules, UserService};
+pub use credentials::LoginErrors;
+pub use housekeeping::Maintenance;
+pub use passwords::{PasswordChange, PasswordService};
+pub use sessions::SessionService;
+pub use sign_in::AuthService;
+pub use users::{AdminFlagRequest, NewUser, UserChange, UserService};
+pub use wiring::{Ports, Rules, UseCases};
 
 #[cfg(test)]
 mod tests;

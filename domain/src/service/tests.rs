@@ -1,14 +1,14 @@
 //! Use-case and policy tests over small in-test fakes of the ports.
 
 use crate::{
-    AccessRules, AccountKey, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType,
-    ChangePasswordError, ClientInfo, Clock, CreateUserError, CredentialFault, Credentials, Email,
-    EmailAndPassword, ExcludedPaths, FailedAttempt, Failure, FailureWindow, Gate, GateDecision,
-    HashError, LoginError, LoginErrors, NameChange, NewUser, Password, PasswordChange,
-    PasswordHash, PasswordHasher, PasswordRuleError, PasswordRules, PasswordStrength,
-    RepositoryError, Session, SessionId, SessionLifetime, SessionRepository, SessionRules,
-    SessionToken, SetPasswordError, ThrottleRules, TokenGenerator, User, UserId, UserRepository,
-    UserRules, UserService,
+    AccessRules, AccountKey, Actor, AdminFlagRequest, AttemptLog, AuditEvent, AuditLog,
+    AuthService, AuthType, ChangePasswordError, ClientInfo, Clock, CreateUserError,
+    CredentialFault, Credentials, DeleteUserError, Email, ExcludedPaths, FailedAttempt, Failure,
+    FailureWindow, Gate, GateDecision, HashError, LoginError, LoginErrors, NameChange, NewUser,
+    Password, PasswordChange, PasswordHash, PasswordHasher, PasswordRuleError, PasswordRules,
+    PasswordStrength, Ports, Principal, RepositoryError, Rules, Session, SessionError, SessionId,
+    SessionLifetime, SessionRepository, SessionRules, SessionToken, SetPasswordError,
+    ThrottleRules, TokenGenerator, UseCases, User, UserChange, UserId, UserRepository,
 };
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -302,37 +302,84 @@ impl TokenGenerator for CountingTokens {
     }
 }
 
+/// Keeps every audit event, with its actor's label.
+#[derive(Default)]
+struct RecordingAudit(Mutex<Vec<(String, AuditEvent)>>);
+
+impl AuditLog for RecordingAudit {
+    fn record(&self, actor: &Actor, event: AuditEvent) {
+        self.0
+            .lock()
+            .unwrap()
+            .push((actor.label().to_string(), event));
+    }
+}
+
+impl RecordingAudit {
+    /// The events recorded so far, as `(actor label, event name)`.
+    fn names(&self) -> Vec<(String, &'static str)> {
+        self.0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(actor, event)| (actor.clone(), event.name()))
+            .collect()
+    }
+}
+
 struct World {
     store: Arc<FakeStore>,
     attempts: Arc<FakeAttempts>,
     hasher: Arc<FakeHasher>,
     clock: Arc<FakeClock>,
+    audit: Arc<RecordingAudit>,
     auth: Arc<AuthService>,
-    users: UserService,
+    uc: UseCases,
+}
+
+/// The brute-force limits `THROTTLE_*` default to.
+fn default_throttle() -> ThrottleRules {
+    ThrottleRules {
+        account_max_failures: 100,
+        account_window: Duration::hours(1),
+        address_max_failures: 10,
+        backoff: Duration::seconds(60),
+    }
+}
+
+/// The password lengths `PASSWORD_MIN_LENGTH` and `PASSWORD_MAX_LENGTH`
+/// default to.
+fn default_passwords() -> PasswordRules {
+    PasswordRules {
+        min_length: 1,
+        max_length: 128,
+    }
 }
 
 fn world(lifetime: SessionLifetime) -> World {
-    world_with(AuthRules {
+    world_with(Rules {
         session_logins: true,
         sessions: SessionRules::lifetime(lifetime),
-        throttle: ThrottleRules::default(),
-        passwords: PasswordRules::default(),
+        throttle: default_throttle(),
+        passwords: default_passwords(),
         login_errors: LoginErrors::Compatible,
+        access: AccessRules::default(),
     })
 }
 
-fn world_with(rules: AuthRules) -> World {
+fn world_with(rules: Rules) -> World {
     world_with_strength(rules, None)
 }
 
-fn world_with_strength(rules: AuthRules, strength: Option<Arc<dyn PasswordStrength>>) -> World {
+fn world_with_strength(rules: Rules, strength: Option<Arc<dyn PasswordStrength>>) -> World {
     let store = Arc::new(FakeStore::default());
     let attempts = Arc::new(FakeAttempts::default());
     let hasher = Arc::new(FakeHasher::default());
     let clock = Arc::new(FakeClock(Mutex::new(
         Utc.with_ymd_and_hms(2024, 5, 1, 12, 0, 0).unwrap(),
     )));
-    let ports = AuthPorts {
+    let audit = Arc::new(RecordingAudit::default());
+    let ports = Ports {
         users: store.clone(),
         sessions: store.clone(),
         attempts: attempts.clone(),
@@ -340,23 +387,17 @@ fn world_with_strength(rules: AuthRules, strength: Option<Arc<dyn PasswordStreng
         clock: clock.clone(),
         tokens: Arc::new(CountingTokens(Mutex::new(0))),
         strength: strength.clone(),
+        audit: audit.clone(),
     };
-    let users = UserService::new(
-        &ports,
-        UserRules {
-            passwords: rules.passwords,
-            throttle: rules.throttle,
-            access: AccessRules::default(),
-        },
-    );
-    let auth = Arc::new(AuthService::new(ports, rules));
+    let (uc, auth) = UseCases::wire(&ports, &rules);
     World {
         store,
         attempts,
         hasher,
         clock,
+        audit,
         auth,
-        users,
+        uc,
     }
 }
 
@@ -368,27 +409,35 @@ struct NewFields {
     first_name: Option<String>,
 }
 
-/// Creates a user from raw fields, parsed as the HTTP edge parses them.
-async fn create_user(users: &UserService, fields: NewFields) -> Result<User, CreateUserError> {
+/// Creates a user from raw fields, parsed as the HTTP edge parses them,
+/// as an operator.
+async fn create_user(w: &World, fields: NewFields) -> Result<User, CreateUserError> {
     let new = NewUser::parse(
         fields.email,
         fields.password.map(|p| p.expose().to_owned()),
         fields.first_name,
         None,
     )?;
-    users.create(new).await
+    w.uc.users.create_user(&Actor::operator(), new).await
 }
 
-/// Logs in with raw form fields, parsed as the HTTP edge parses them.
+/// An anonymous actor sending from `client`.
+fn from(client: &ClientInfo) -> Actor {
+    Actor {
+        client: client.clone(),
+        ..Actor::default()
+    }
+}
+
+/// Logs in with raw form fields.
 async fn login(
-    auth: &AuthService,
+    w: &World,
     email: Option<&str>,
     password: Option<&str>,
     client: &ClientInfo,
 ) -> Result<(User, SessionToken), LoginError> {
-    let logins = auth.logins()?;
-    let credentials = EmailAndPassword::parse(email, password)?;
-    logins.login(&credentials, client).await
+    let signed_in = w.uc.sign_in.login(&from(client), email, password).await?;
+    Ok((signed_in.user, signed_in.token))
 }
 
 /// The user a cookie with `token` resolves to.
@@ -396,18 +445,36 @@ async fn user_for_token(auth: &AuthService, token: &SessionToken) -> Result<Opti
     Ok(auth.session_for_token(token).await?.map(|(_, user)| user))
 }
 
-/// Logs out the session of `token`, as `DELETE /auth_session/logout` does
-/// after the gate resolved it; `false` when no live session has it.
-async fn logout(auth: &AuthService, token: &SessionToken) -> Result<bool, Failure> {
-    match auth.session_for_token(token).await? {
-        Some((session, _)) => auth.logout(&session).await,
-        None => Ok(false),
+/// The actor a request with the cookie `token` is, as the gate resolves
+/// it (anonymous when the token resolves no one).
+async fn signed_in(w: &World, token: &SessionToken) -> Actor {
+    match w.auth.session_for_token(token).await.unwrap() {
+        Some((session, user)) => Actor {
+            principal: Principal::User {
+                user,
+                session: Some(session),
+            },
+            ..Actor::default()
+        },
+        None => Actor::default(),
     }
 }
 
-/// Changes a password from raw fields, keeping the session of `keep`.
+/// Logs out the session of `token`, as `DELETE /auth_session/logout` does
+/// after the gate resolved it; `false` when no live session has it.
+async fn logout(w: &World, token: &SessionToken) -> Result<bool, Failure> {
+    match w.uc.sessions.logout(&signed_in(w, token).await).await {
+        Ok(()) => Ok(true),
+        Err(SessionError::NotFound) => Ok(false),
+        Err(SessionError::Failure(failure)) => Err(failure),
+    }
+}
+
+/// Changes `user`'s password from raw fields, signed in with the session
+/// of `keep` (else without a session, as under Basic), from
+/// `client_address`.
 async fn change_password(
-    auth: &AuthService,
+    w: &World,
     user: &User,
     current: Option<&str>,
     new: Option<&str>,
@@ -415,26 +482,70 @@ async fn change_password(
     client_address: Option<&str>,
 ) -> Result<User, ChangePasswordError> {
     let change = PasswordChange::parse(current, new)?;
-    let keep = keep.map(SessionToken::key);
-    auth.change_password(user, change, keep.as_ref(), client_address)
-        .await
+    let session =
+        keep.and_then(|token| w.store.sessions.lock().unwrap().get(&token.key()).cloned());
+    let actor = Actor {
+        principal: Principal::User {
+            user: user.clone(),
+            session,
+        },
+        client: ClientInfo {
+            address: client_address.map(str::to_owned),
+            ..ClientInfo::default()
+        },
+    };
+    w.uc.passwords.change_password(&actor, change).await
 }
 
-/// Ends a session by the handle a client sends.
-async fn end_session(
-    auth: &AuthService,
-    user: &UserId,
-    handle: &str,
-) -> Result<Option<Session>, Failure> {
-    match SessionId::parse(handle) {
-        Some(handle) => auth.end_session(user, handle).await,
-        None => Ok(None),
+/// Ends a session by the handle a client sends, as an operator.
+async fn end_session(w: &World, user: &UserId, handle: &str) -> Result<Option<Session>, Failure> {
+    let Some(handle) = SessionId::parse(handle) else {
+        return Ok(None);
+    };
+    match w
+        .uc
+        .sessions
+        .end_session(&Actor::operator(), user, handle)
+        .await
+    {
+        Ok(session) => Ok(Some(session)),
+        Err(SessionError::NotFound) => Ok(None),
+        Err(SessionError::Failure(failure)) => Err(failure),
     }
+}
+
+/// The live sessions of `user`, as an operator sees them.
+async fn sessions_of(w: &World, user: &UserId) -> Vec<Session> {
+    w.uc.sessions
+        .sessions(&Actor::operator(), user)
+        .await
+        .unwrap()
+}
+
+/// Deletes a user as an operator; `false` when there was none.
+async fn delete(w: &World, id: &UserId) -> bool {
+    match w.uc.users.delete_user(&Actor::operator(), id).await {
+        Ok(()) => true,
+        Err(DeleteUserError::NotFound) => false,
+        Err(other) => panic!("{other}"),
+    }
+}
+
+/// Sets a user's names as an operator; `None` when there is no such user.
+async fn update_names(w: &World, id: &UserId, names: NameChange) -> Option<User> {
+    let change = UserChange {
+        names,
+        is_admin: AdminFlagRequest::Absent,
+    };
+    w.uc.users
+        .update_user(&Actor::operator(), id, &change)
+        .await
+        .ok()
 }
 
 async fn bob(w: &World) -> User {
     create_user(
-        &w.users,
+        w,
         NewFields {
             email: Some("bob@hbtn.io".into()),
             password: Password::parse("H0lberton:School"),
@@ -448,14 +559,9 @@ async fn bob(w: &World) -> User {
 /// Logs bob in with his password from nowhere in particular.
 async fn login_bob(w: &World) -> SessionToken {
     let client = ClientInfo::default();
-    let (_, token) = login(
-        &w.auth,
-        Some("bob@hbtn.io"),
-        Some("H0lberton:School"),
-        &client,
-    )
-    .await
-    .unwrap();
+    let (_, token) = login(w, Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
     token
 }
 
@@ -627,7 +733,7 @@ async fn session_resolves_at_the_exact_expiry_instant_and_not_one_second_later()
     w.clock.advance(Duration::seconds(1));
     assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
     assert!(
-        !logout(&w.auth, &token).await.unwrap(),
+        !logout(&w, &token).await.unwrap(),
         "an expired session cannot be logged out"
     );
 }
@@ -650,8 +756,8 @@ async fn each_login_opens_a_new_session_and_logout_ends_only_its_own() {
     let first = login_bob(&w).await;
     let second = login_bob(&w).await;
     assert_ne!(first, second);
-    assert!(logout(&w.auth, &first).await.unwrap());
-    assert!(!logout(&w.auth, &first).await.unwrap());
+    assert!(logout(&w, &first).await.unwrap());
+    assert!(!logout(&w, &first).await.unwrap());
     assert!(user_for_token(&w.auth, &second).await.unwrap().is_some());
 }
 
@@ -660,8 +766,8 @@ async fn login_errors_say_what_was_wrong_in_the_flask_order() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
     let login = |e: Option<&'static str>, p: Option<&'static str>| {
-        let auth = w.auth.clone();
-        async move { login(&auth, e, p, &ClientInfo::default()).await.map(|_| ()) }
+        let w = &w;
+        async move { login(w, e, p, &ClientInfo::default()).await.map(|_| ()) }
     };
     assert!(matches!(
         login(None, None).await,
@@ -706,7 +812,7 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
 
     assert!(
         login(
-            &w.auth,
+            &w,
             Some("old@hbtn.io"),
             Some("nope"),
             &ClientInfo::default()
@@ -720,25 +826,15 @@ async fn legacy_hash_is_upgraded_at_the_first_successful_login_only() {
         "a failed login upgrades nothing"
     );
 
-    login(
-        &w.auth,
-        Some("old@hbtn.io"),
-        Some("pwd"),
-        &ClientInfo::default(),
-    )
-    .await
-    .unwrap();
+    login(&w, Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
+        .await
+        .unwrap();
     let stored = w.store.users.lock().unwrap()[0].password_hash.clone();
     assert_eq!(stored, PasswordHash::Argon2id("$argon2id$fake$pwd".into()));
     assert!(
-        login(
-            &w.auth,
-            Some("old@hbtn.io"),
-            Some("pwd"),
-            &ClientInfo::default()
-        )
-        .await
-        .is_ok(),
+        login(&w, Some("old@hbtn.io"), Some("pwd"), &ClientInfo::default())
+            .await
+            .is_ok(),
         "the upgraded hash verifies"
     );
 }
@@ -748,7 +844,7 @@ async fn duplicate_email_is_refused() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
     let again = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("bob@hbtn.io".into()),
             password: Password::parse("x"),
@@ -757,14 +853,14 @@ async fn duplicate_email_is_refused() {
     )
     .await;
     assert!(matches!(again, Err(CreateUserError::DuplicateEmail)));
-    assert_eq!(w.users.count().await.unwrap(), 1);
+    assert_eq!(w.uc.housekeeping.user_count().await.unwrap(), 1);
 }
 
 #[tokio::test]
 async fn create_user_requires_email_then_password() {
     let w = world(SessionLifetime::Unlimited);
     let no_email = create_user(
-        &w.users,
+        &w,
         NewFields {
             password: Password::parse("x"),
             ..NewFields::default()
@@ -773,7 +869,7 @@ async fn create_user_requires_email_then_password() {
     .await;
     assert!(matches!(no_email, Err(CreateUserError::EmailMissing)));
     let no_password = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("a@b".into()),
             ..NewFields::default()
@@ -788,23 +884,19 @@ async fn update_applies_only_the_names_given() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     w.clock.advance(Duration::seconds(5));
-    let updated = w
-        .users
-        .update_names(
-            &bob.id,
-            &NameChange::parse(Some("Bob".into()), None).unwrap(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
+    let updated = update_names(
+        &w,
+        &bob.id,
+        NameChange::parse(Some("Bob".into()), None).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(updated.first_name.as_deref(), Some("Bob"));
     assert_eq!(updated.last_name, None);
     assert_eq!(updated.updated_at, bob.updated_at + Duration::seconds(5));
     assert!(
-        w.users
-            .update_names(&UserId::generate(), &NameChange::default())
+        update_names(&w, &UserId::generate(), NameChange::default())
             .await
-            .unwrap()
             .is_none()
     );
 }
@@ -814,10 +906,10 @@ async fn deleting_a_user_ends_their_sessions() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     let token = login_bob(&w).await;
-    assert!(w.users.delete(&bob.id).await.unwrap());
+    assert!(delete(&w, &bob.id).await);
     assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
     assert!(w.store.sessions.lock().unwrap().is_empty());
-    assert!(!w.users.delete(&bob.id).await.unwrap());
+    assert!(!delete(&w, &bob.id).await);
 }
 
 #[tokio::test]
@@ -828,13 +920,13 @@ async fn pruning_removes_only_expired_sessions() {
     w.clock.advance(Duration::seconds(50));
     let young = login_bob(&w).await;
     w.clock.advance(Duration::seconds(51));
-    assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
+    assert_eq!(w.uc.housekeeping.prune_expired().await.unwrap(), 1);
     assert!(user_for_token(&w.auth, &old).await.unwrap().is_none());
     assert!(user_for_token(&w.auth, &young).await.unwrap().is_some());
 }
 
-fn small_throttle() -> AuthRules {
-    AuthRules {
+fn small_throttle() -> Rules {
+    Rules {
         session_logins: true,
         sessions: SessionRules::lifetime(SessionLifetime::Unlimited),
         throttle: ThrottleRules {
@@ -843,8 +935,9 @@ fn small_throttle() -> AuthRules {
             address_max_failures: 3,
             backoff: Duration::seconds(60),
         },
-        passwords: PasswordRules::default(),
+        passwords: default_passwords(),
         login_errors: LoginErrors::Compatible,
+        access: AccessRules::default(),
     }
 }
 
@@ -852,8 +945,9 @@ async fn try_login(w: &World, password: &str, address: &str) -> Result<(), Login
     let client = ClientInfo {
         address: Some(address.into()),
         user_agent: None,
+        request_id: None,
     };
-    login(&w.auth, Some("bob@hbtn.io"), Some(password), &client)
+    login(w, Some("bob@hbtn.io"), Some(password), &client)
         .await
         .map(|_| ())
 }
@@ -926,7 +1020,7 @@ async fn an_unknown_email_costs_a_password_verification_and_counts_as_a_failure(
         .verifications
         .load(std::sync::atomic::Ordering::SeqCst);
     let result = login(
-        &w.auth,
+        &w,
         Some("nobody@hbtn.io"),
         Some("guess"),
         &ClientInfo::default(),
@@ -948,16 +1042,17 @@ async fn an_unknown_email_costs_a_password_verification_and_counts_as_a_failure(
     );
 }
 
-fn idle_rules(idle: i64) -> AuthRules {
-    AuthRules {
+fn idle_rules(idle: i64) -> Rules {
+    Rules {
         session_logins: true,
         sessions: SessionRules {
             lifetime: SessionLifetime::from_seconds(3600),
             idle_timeout: Some(Duration::seconds(idle)),
         },
-        throttle: ThrottleRules::default(),
-        passwords: PasswordRules::default(),
+        throttle: default_throttle(),
+        passwords: default_passwords(),
         login_errors: LoginErrors::Compatible,
+        access: AccessRules::default(),
     }
 }
 
@@ -1025,7 +1120,7 @@ async fn a_user_lists_and_ends_only_their_own_sessions() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     let alice = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("alice@hbtn.io".into()),
             password: Password::parse("pw"),
@@ -1037,37 +1132,26 @@ async fn a_user_lists_and_ends_only_their_own_sessions() {
     let client = ClientInfo {
         address: Some("10.1.2.3".into()),
         user_agent: Some("curl/8".into()),
+        request_id: None,
     };
-    let (_, first) = login(
-        &w.auth,
-        Some("bob@hbtn.io"),
-        Some("H0lberton:School"),
-        &client,
-    )
-    .await
-    .unwrap();
-    let (_, second) = login(
-        &w.auth,
-        Some("bob@hbtn.io"),
-        Some("H0lberton:School"),
-        &client,
-    )
-    .await
-    .unwrap();
-    let (_, alices) = login(&w.auth, Some("alice@hbtn.io"), Some("pw"), &client)
+    let (_, first) = login(&w, Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
+    let (_, second) = login(&w, Some("bob@hbtn.io"), Some("H0lberton:School"), &client)
+        .await
+        .unwrap();
+    let (_, alices) = login(&w, Some("alice@hbtn.io"), Some("pw"), &client)
         .await
         .unwrap();
 
-    let listed = w.auth.sessions_of(&bob.id).await.unwrap();
+    let listed = sessions_of(&w, &bob.id).await;
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0].client_address.as_deref(), Some("10.1.2.3"));
     assert_eq!(listed[0].user_agent.as_deref(), Some("curl/8"));
 
-    let alice_handle = w.auth.sessions_of(&alice.id).await.unwrap()[0]
-        .id
-        .to_string();
+    let alice_handle = sessions_of(&w, &alice.id).await[0].id.to_string();
     assert!(
-        end_session(&w.auth, &bob.id, &alice_handle)
+        end_session(&w, &bob.id, &alice_handle)
             .await
             .unwrap()
             .is_none(),
@@ -1076,21 +1160,16 @@ async fn a_user_lists_and_ends_only_their_own_sessions() {
     assert!(user_for_token(&w.auth, &alices).await.unwrap().is_some());
 
     assert_eq!(
-        w.auth
-            .end_sessions(&bob.id, Some(&second.key()))
+        w.uc.sessions
+            .end_sessions(&signed_in(&w, &second).await, &bob.id, true)
             .await
             .unwrap(),
         1
     );
     assert!(user_for_token(&w.auth, &first).await.unwrap().is_none());
     assert!(user_for_token(&w.auth, &second).await.unwrap().is_some());
-    let handle = w.auth.sessions_of(&bob.id).await.unwrap()[0].id.to_string();
-    assert!(
-        end_session(&w.auth, &bob.id, &handle)
-            .await
-            .unwrap()
-            .is_some()
-    );
+    let handle = sessions_of(&w, &bob.id).await[0].id.to_string();
+    assert!(end_session(&w, &bob.id, &handle).await.unwrap().is_some());
     assert!(user_for_token(&w.auth, &second).await.unwrap().is_none());
 }
 
@@ -1102,7 +1181,7 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
     let there = login_bob(&w).await;
 
     let wrong = change_password(
-        &w.auth,
+        &w,
         &bob,
         Some("nope"),
         Some("new-secret"),
@@ -1118,7 +1197,7 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
 
     let too_long = "x".repeat(129);
     let long = change_password(
-        &w.auth,
+        &w,
         &bob,
         Some("H0lberton:School"),
         Some(&too_long),
@@ -1129,7 +1208,7 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
     assert!(matches!(long, Err(ChangePasswordError::Rule(_))));
 
     change_password(
-        &w.auth,
+        &w,
         &bob,
         Some("H0lberton:School"),
         Some("new-secret"),
@@ -1142,7 +1221,7 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
     assert!(user_for_token(&w.auth, &there).await.unwrap().is_none());
     assert!(
         login(
-            &w.auth,
+            &w,
             Some("bob@hbtn.io"),
             Some("H0lberton:School"),
             &ClientInfo::default()
@@ -1152,7 +1231,7 @@ async fn changing_the_password_keeps_the_current_session_and_ends_the_others() {
     );
     assert!(
         login(
-            &w.auth,
+            &w,
             Some("bob@hbtn.io"),
             Some("new-secret"),
             &ClientInfo::default()
@@ -1170,7 +1249,7 @@ async fn pruning_removes_idle_sessions_too() {
     w.clock.advance(Duration::seconds(90));
     let fresh = login_bob(&w).await;
     w.clock.advance(Duration::seconds(20));
-    assert_eq!(w.auth.prune_expired().await.unwrap(), 1);
+    assert_eq!(w.uc.housekeeping.prune_expired().await.unwrap(), 1);
     assert!(user_for_token(&w.auth, &idle).await.unwrap().is_none());
     assert!(user_for_token(&w.auth, &fresh).await.unwrap().is_some());
 }
@@ -1198,7 +1277,7 @@ async fn a_login_that_loses_the_race_with_its_users_deletion_names_no_one() {
         .users_vanish
         .store(true, std::sync::atomic::Ordering::Relaxed);
     let lost = login(
-        &w.auth,
+        &w,
         Some("bob@hbtn.io"),
         Some("H0lberton:School"),
         &ClientInfo::default(),
@@ -1207,8 +1286,8 @@ async fn a_login_that_loses_the_race_with_its_users_deletion_names_no_one() {
     assert!(matches!(lost, Err(LoginError::UnknownEmail)), "{lost:?}");
 }
 
-fn generic_rules() -> AuthRules {
-    AuthRules {
+fn generic_rules() -> Rules {
+    Rules {
         login_errors: LoginErrors::Generic,
         ..small_throttle()
     }
@@ -1226,7 +1305,7 @@ async fn under_generic_login_errors_an_unknown_email_and_a_wrong_password_are_to
     bob(&w).await;
     let client = ClientInfo::default();
     let before = verifications(&w);
-    let unknown = login(&w.auth, Some("nobody@hbtn.io"), Some("guess"), &client)
+    let unknown = login(&w, Some("nobody@hbtn.io"), Some("guess"), &client)
         .await
         .unwrap_err();
     assert_eq!(
@@ -1234,7 +1313,7 @@ async fn under_generic_login_errors_an_unknown_email_and_a_wrong_password_are_to
         before + 1,
         "an unknown email is verified against the decoy hash"
     );
-    let wrong = login(&w.auth, Some("bob@hbtn.io"), Some("guess"), &client)
+    let wrong = login(&w, Some("bob@hbtn.io"), Some("guess"), &client)
         .await
         .unwrap_err();
     assert_eq!(verifications(&w), before + 2);
@@ -1256,7 +1335,7 @@ async fn under_generic_login_errors_an_unknown_email_and_a_wrong_password_are_to
 async fn under_generic_login_errors_a_wrong_current_password_is_still_refused() {
     let w = world_with(generic_rules());
     let user = bob(&w).await;
-    let refused = change_password(&w.auth, &user, Some("nope"), Some("new one"), None, None).await;
+    let refused = change_password(&w, &user, Some("nope"), Some("new one"), None, None).await;
     assert!(matches!(refused, Err(ChangePasswordError::WrongPassword)));
 }
 
@@ -1265,7 +1344,7 @@ async fn emails_are_compared_ignoring_case_for_login_and_uniqueness() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     let (found, _) = login(
-        &w.auth,
+        &w,
         Some("BOB@Hbtn.IO"),
         Some("H0lberton:School"),
         &ClientInfo::default(),
@@ -1274,7 +1353,7 @@ async fn emails_are_compared_ignoring_case_for_login_and_uniqueness() {
     .unwrap();
     assert_eq!(found.id, bob.id);
     let twin = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("Bob@HBTN.io".into()),
             password: Password::parse("other"),
@@ -1303,9 +1382,10 @@ async fn failures_on_one_email_in_any_case_count_against_one_account() {
         let client = ClientInfo {
             address: Some(format!("10.0.0.{i}")),
             user_agent: None,
+            request_id: None,
         };
         assert!(
-            login(&w.auth, Some(email), Some("wrong"), &client)
+            login(&w, Some(email), Some("wrong"), &client)
                 .await
                 .is_err()
         );
@@ -1313,15 +1393,10 @@ async fn failures_on_one_email_in_any_case_count_against_one_account() {
     let client = ClientInfo {
         address: Some("10.0.0.1".into()),
         user_agent: None,
+        request_id: None,
     };
     assert!(matches!(
-        login(
-            &w.auth,
-            Some("bob@hbtn.io"),
-            Some("H0lberton:School"),
-            &client
-        )
-        .await,
+        login(&w, Some("bob@hbtn.io"), Some("H0lberton:School"), &client).await,
         Err(LoginError::TooManyAttempts(_))
     ));
 }
@@ -1330,7 +1405,7 @@ async fn failures_on_one_email_in_any_case_count_against_one_account() {
 async fn a_new_email_must_have_the_documented_syntax_and_missing_fields_keep_the_flask_messages() {
     let w = world(SessionLifetime::Unlimited);
     let refused = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("not-an-email".into()),
             password: Password::parse("pw"),
@@ -1344,7 +1419,7 @@ async fn a_new_email_must_have_the_documented_syntax_and_missing_fields_keep_the
         "Can't create User: email must contain an @"
     );
     let missing = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some(String::new()),
             ..NewFields::default()
@@ -1354,7 +1429,7 @@ async fn a_new_email_must_have_the_documented_syntax_and_missing_fields_keep_the
     .unwrap_err();
     assert_eq!(missing.to_string(), "email missing");
     let missing = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("not-an-email".into()),
             ..NewFields::default()
@@ -1379,7 +1454,7 @@ async fn a_legacy_email_without_the_new_syntax_still_logs_in() {
         is_admin: false,
     };
     w.store.insert_imported(&legacy).await.unwrap();
-    let (found, _) = login(&w.auth, Some("BOB"), Some("pw"), &ClientInfo::default())
+    let (found, _) = login(&w, Some("BOB"), Some("pw"), &ClientInfo::default())
         .await
         .unwrap();
     assert_eq!(found.id, legacy.id);
@@ -1410,7 +1485,7 @@ async fn the_strength_rule_applies_on_every_path_that_sets_a_password() {
     let strength = Arc::new(FakeStrength::default());
     let w = world_with_strength(small_throttle(), Some(strength.clone()));
     let weak = create_user(
-        &w.users,
+        &w,
         NewFields {
             email: Some("ann@x.io".into()),
             password: Password::parse("so weak"),
@@ -1426,16 +1501,20 @@ async fn the_strength_rule_applies_on_every_path_that_sets_a_password() {
     assert_eq!(*strength.seen.lock().unwrap(), ["ann@x.io", "ann", "Ann"]);
     assert!(w.store.users.lock().unwrap().is_empty());
     let user = bob(&w).await;
-    let reset = w
-        .users
-        .set_password(&user.id, &Password::parse("weak again").unwrap())
-        .await;
+    let reset =
+        w.uc.passwords
+            .set_password(
+                &Actor::operator(),
+                &user.id,
+                &Password::parse("weak again").unwrap(),
+            )
+            .await;
     assert!(matches!(
         reset,
         Err(SetPasswordError::Rule(PasswordRuleError::TooWeak(_)))
     ));
     let change = change_password(
-        &w.auth,
+        &w,
         &user,
         Some("H0lberton:School"),
         Some("bob@hbtn.io!"),
@@ -1450,7 +1529,7 @@ async fn the_strength_rule_applies_on_every_path_that_sets_a_password() {
     );
     assert!(
         change_password(
-            &w.auth,
+            &w,
             &user,
             Some("H0lberton:School"),
             Some("correct horse battery"),
@@ -1460,4 +1539,157 @@ async fn the_strength_rule_applies_on_every_path_that_sets_a_password() {
         .await
         .is_ok()
     );
+}
+
+#[tokio::test]
+async fn the_core_audits_sign_ins_with_the_actor_who_made_them() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let client = ClientInfo {
+        address: Some("192.0.2.7".into()),
+        user_agent: None,
+        request_id: Some("req-1".into()),
+    };
+    login(&w, Some("bob@hbtn.io"), Some("wrong"), &client)
+        .await
+        .unwrap_err();
+    let token = login_bob(&w).await;
+    assert!(logout(&w, &token).await.unwrap());
+    let me = format!("user:{}", bob.id);
+    assert_eq!(
+        w.audit.names(),
+        [
+            ("operator".to_owned(), "user_created"),
+            ("anonymous".to_owned(), "login_failed"),
+            ("anonymous".to_owned(), "login_succeeded"),
+            (me, "logout"),
+        ]
+    );
+    let events = w.audit.0.lock().unwrap();
+    assert_eq!(
+        events[1].1,
+        AuditEvent::LoginFailed {
+            via: crate::Via::Form,
+            email: Some("bob@hbtn.io".into()),
+            reason: "wrong password".into(),
+        }
+    );
+    assert_eq!(events[2].1.subject(), Some(&bob.id));
+}
+
+#[tokio::test]
+async fn operators_changes_are_audited_as_the_operators() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    login_bob(&w).await;
+    let operator = Actor::operator();
+    let (_, ended) =
+        w.uc.passwords
+            .set_password(&operator, &bob.id, &Password::parse("N3w:School").unwrap())
+            .await
+            .unwrap();
+    assert_eq!(ended, 1);
+    w.uc.admin
+        .set_admin(&operator, &bob.id, true)
+        .await
+        .unwrap();
+    // Granting a right already held changes nothing and tells nothing.
+    w.uc.admin
+        .set_admin(&operator, &bob.id, true)
+        .await
+        .unwrap();
+    assert!(delete(&w, &bob.id).await);
+    let names: Vec<_> = w.audit.names().into_iter().skip(2).collect();
+    assert_eq!(
+        names,
+        [
+            ("operator".to_owned(), "password_changed"),
+            ("operator".to_owned(), "user_promoted"),
+            ("operator".to_owned(), "user_deleted"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn under_owner_a_user_is_refused_what_only_administrators_may_do_and_it_is_audited() {
+    let w = world_with(Rules {
+        access: AccessRules {
+            policy: crate::AccessPolicy::Owner,
+            registration: crate::Registration::Closed,
+        },
+        ..small_throttle()
+    });
+    let bob = bob(&w).await;
+    let token = login_bob(&w).await;
+    let actor = signed_in(&w, &token).await;
+    let new = NewUser::parse(Some("eve@x.io".into()), Some("pw".into()), None, None).unwrap();
+    assert!(matches!(
+        w.uc.users.create_user(&actor, new).await,
+        Err(CreateUserError::Forbidden)
+    ));
+    assert!(w.uc.admin.set_admin(&actor, &bob.id, true).await.is_err());
+    // Only an operator resets a password without the current one.
+    assert!(matches!(
+        w.uc.passwords
+            .set_password(&actor, &bob.id, &Password::parse("x").unwrap())
+            .await,
+        Err(SetPasswordError::Forbidden)
+    ));
+    let refused: Vec<_> = w
+        .audit
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|(who, event)| match event {
+            AuditEvent::AdminRefused { action } => Some((who.clone(), *action)),
+            _ => None,
+        })
+        .collect();
+    let me = format!("user:{}", bob.id);
+    assert_eq!(refused, [(me.clone(), "create_user"), (me, "set_admin")]);
+}
+
+#[tokio::test]
+async fn a_user_without_a_session_has_no_sessions_to_manage_and_no_one_else_sees_theirs() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let token = login_bob(&w).await;
+    let with_session = signed_in(&w, &token).await;
+    let basic = Actor {
+        principal: Principal::User {
+            user: bob.clone(),
+            session: None,
+        },
+        ..Actor::default()
+    };
+    assert!(matches!(
+        w.uc.sessions.sessions(&basic, &bob.id).await,
+        Err(SessionError::NotFound)
+    ));
+    assert!(matches!(
+        w.uc.sessions.logout(&basic).await,
+        Err(SessionError::NotFound)
+    ));
+    assert!(matches!(
+        w.uc.sessions.sessions(&Actor::default(), &bob.id).await,
+        Err(SessionError::NotFound)
+    ));
+    assert_eq!(
+        w.uc.sessions
+            .sessions(&with_session, &bob.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    // Keeping one's own session: nothing else to end.
+    assert_eq!(
+        w.uc.sessions
+            .end_sessions(&with_session, &bob.id, true)
+            .await
+            .unwrap(),
+        0
+    );
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_some());
 }

@@ -1,24 +1,21 @@
-//! User management: listing, creating, renaming and deleting users, and
-//! the administrator right.
-//!
-//! The methods taking a [`Caller`] are the API's: they apply the
-//! [`AccessRules`] (who may see, create, change and delete which user) and
-//! refuse with a domain error. The others are the operator's (the CLI, the
-//! bootstrap user, the metrics), who may do everything.
+//! User management: listing, finding, creating (and registering),
+//! renaming and deleting users, each for an [`Actor`] under the
+//! [`AccessRules`] (who may see, create, change and delete which user).
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use crate::access::{AccessRules, Creation};
+use crate::actor::Actor;
 use crate::attempt::{AccountKey, UNKNOWN_ADDRESS};
-use crate::error::{
-    AccessError, CreateUserError, DeleteUserError, Failure, SetAdminError, SetPasswordError,
-    UpdateUserError,
-};
-use crate::gate::Caller;
+use crate::audit::{AuditEvent, AuditLog};
+use crate::error::{AccessError, CreateUserError, DeleteUserError, Failure, UpdateUserError};
+use crate::inbound::UserManagement;
 use crate::password::{Password, PasswordRules};
 use crate::ports::{Clock, PasswordHasher, PasswordStrength, SessionRepository, UserRepository};
-use crate::service::AuthPorts;
-use crate::throttle::{Throttle, ThrottleRules};
+use crate::service::wiring::{Ports, Rules};
+use crate::throttle::Throttle;
 use crate::truncate_to_seconds;
 use crate::user::{Email, NameChange, User, UserId, check_names, own_words};
 
@@ -105,35 +102,23 @@ pub enum AdminFlagRequest {
     Malformed,
 }
 
-/// The rules the user use cases apply.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct UserRules {
-    /// Length limits on new passwords.
-    pub passwords: PasswordRules,
-    /// The limits of logins, applied per client address to registrations.
-    pub throttle: ThrottleRules,
-    /// Who may do what to which user.
-    pub access: AccessRules,
-}
-
 /// User management.
 pub struct UserService {
-    users: Arc<dyn UserRepository>,
+    pub(crate) users: Arc<dyn UserRepository>,
     sessions: Arc<dyn SessionRepository>,
     hasher: Arc<dyn PasswordHasher>,
     clock: Arc<dyn Clock>,
     passwords: PasswordRules,
     strength: Option<Arc<dyn PasswordStrength>>,
-    access: AccessRules,
+    pub(crate) access: AccessRules,
+    pub(crate) audit: Arc<dyn AuditLog>,
     /// Registrations, counted in the failed-login log under keys of their
-    /// own (see [`UserService::create_for`]).
+    /// own (see [`UserService::register`]).
     registrations: Throttle,
 }
 
 impl UserService {
-    /// Wires the use case. `sessions` is the active policy's session store,
-    /// so deleting a user also ends sessions kept outside the user storage.
-    pub fn new(ports: &AuthPorts, rules: UserRules) -> Self {
+    pub(crate) fn new(ports: &Ports, rules: &Rules) -> Self {
         Self {
             users: ports.users.clone(),
             sessions: ports.sessions.clone(),
@@ -142,69 +127,21 @@ impl UserService {
             passwords: rules.passwords,
             strength: ports.strength.clone(),
             access: rules.access,
+            audit: ports.audit.clone(),
             registrations: Throttle::new(ports.attempts.clone(), rules.throttle),
         }
     }
 
-    /// Who may do what to which user.
-    pub fn access(&self) -> AccessRules {
-        self.access
-    }
-
-    /// Every user.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn list(&self) -> Result<Vec<User>, Failure> {
-        Ok(self.users.list().await?)
-    }
-
-    /// How many users there are.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn count(&self) -> Result<u64, Failure> {
-        Ok(self.users.count().await?)
-    }
-
-    /// Whether the user storage answers (the readiness probe).
-    ///
-    /// # Errors
-    /// The failure that makes the storage not ready.
-    pub async fn ping(&self) -> Result<(), Failure> {
-        Ok(self.users.ping().await?)
-    }
-
-    /// The user with this id, or with this email when `key` is no id;
-    /// `None` when there is none (the operator commands' way to name a
-    /// user).
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn find(&self, key: &str) -> Result<Option<User>, Failure> {
-        if let Some(id) = UserId::parse(key) {
-            return Ok(self.users.get(&id).await?);
-        }
-        match Email::parse(key) {
-            Some(email) => Ok(self.users.find_by_email(&email).await?),
-            None => Ok(None),
-        }
-    }
-
-    /// The user with this id; `None` when there is none.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn get(&self, id: &UserId) -> Result<Option<User>, Failure> {
-        Ok(self.users.get(id).await?)
+    /// Refuses `actor` an action reserved to administrators, audited.
+    pub(crate) fn refuse<E>(&self, actor: &Actor, action: &'static str, error: E) -> E {
+        self.audit
+            .record(actor, AuditEvent::AdminRefused { action });
+        error
     }
 
     /// Creates a user with an Argon2id hash of the password, under the
     /// password rules (length, and strength when configured).
-    ///
-    /// # Errors
-    /// [`CreateUserError`] saying what was wrong.
-    pub async fn create(&self, new: NewUser) -> Result<User, CreateUserError> {
+    async fn create(&self, new: NewUser) -> Result<User, CreateUserError> {
         let NewUser {
             email,
             password,
@@ -223,7 +160,7 @@ impl UserService {
             return Err(CreateUserError::DuplicateEmail);
         }
         let password_hash = self.hasher.hash(&password).await.map_err(Failure::from)?;
-        let now = truncate_to_seconds(self.clock.now());
+        let now = self.now();
         let user = User {
             id: UserId::generate(),
             email,
@@ -238,63 +175,45 @@ impl UserService {
         Ok(user)
     }
 
-    /// Sets the names that `names` gives, changing nothing else (a
-    /// concurrent password change is never undone); `None` when there is no
-    /// such user.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn update_names(
-        &self,
-        id: &UserId,
-        names: &NameChange,
-    ) -> Result<Option<User>, Failure> {
-        let at = truncate_to_seconds(self.clock.now());
-        Ok(self.users.update_names(id, names, at).await?)
-    }
-
-    /// Sets a user's password (an operator's reset: no current password
-    /// needed), under the same rules as a new user's, and ends every
-    /// session of the user; the user and how many sessions ended.
-    ///
-    /// # Errors
-    /// [`SetPasswordError`] saying what was wrong.
-    pub async fn set_password(
-        &self,
-        id: &UserId,
-        password: &Password,
-    ) -> Result<(User, u64), SetPasswordError> {
-        let user = self
-            .users
-            .get(id)
-            .await?
-            .ok_or(SetPasswordError::NoSuchUser)?;
-        self.passwords
-            .check_new(password, self.strength.as_deref(), &user.own_words())?;
-        let new_hash = self.hasher.hash(password).await.map_err(Failure::from)?;
-        let at = truncate_to_seconds(self.clock.now());
-        if !self
-            .users
-            .replace_password_hash(id, &user.password_hash, &new_hash, Some(at))
+    /// A self-registration by an anonymous `actor` under
+    /// `REGISTRATION=open`: never an administrator, and limited per client
+    /// address as failed logins are (`THROTTLE_ADDRESS_FAILURES` per
+    /// `THROTTLE_BACKOFF`, `THROTTLE_ACCOUNT_FAILURES` per
+    /// `THROTTLE_ACCOUNT_WINDOW`).
+    async fn register(&self, actor: &Actor, new: NewUser) -> Result<User, CreateUserError> {
+        // Every registration counts, taken or refused (a refused one still
+        // tells whether an email exists), in the failed-login log under
+        // keys of its own: the address is prefixed, so registrations and
+        // failed logins never count against each other's limits; the
+        // "account" is the address too, so one client's registrations are
+        // also held to the account limit.
+        let address = format!(
+            "registration {}",
+            actor.address().unwrap_or(UNKNOWN_ADDRESS)
+        );
+        let account = AccountKey::of(&address);
+        let now = self.clock.now();
+        if let Some(wait) = self
+            .registrations
+            .wait_before(&account, &address, now)
             .await?
         {
-            return Err(SetPasswordError::Conflict);
+            self.audit.record(actor, AuditEvent::RegistrationThrottled);
+            return Err(CreateUserError::TooManyAttempts(wait));
         }
-        let ended = self.sessions.delete_by_user(id, None).await?;
-        let user = User {
-            password_hash: new_hash,
-            updated_at: at,
-            ..user
-        };
-        Ok((user, ended))
+        self.registrations
+            .record_failure(account, &address, now)
+            .await?;
+        self.create(NewUser {
+            is_admin: false,
+            ..new
+        })
+        .await
     }
 
     /// Deletes a user and every session they hold; `false` when there is
     /// no such user.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn delete(&self, id: &UserId) -> Result<bool, Failure> {
+    async fn delete(&self, id: &UserId) -> Result<bool, Failure> {
         let deleted = self.users.delete(id).await?;
         if deleted {
             // The user storage removed its own sessions; sessions kept in
@@ -303,176 +222,25 @@ impl UserService {
         }
         Ok(deleted)
     }
-}
 
-/// The use cases of the API, deciding from the caller.
-impl UserService {
-    /// The users `caller` may see: every user, or under
-    /// `ACCESS_POLICY=owner` only themselves unless they are an
-    /// administrator.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn list_for(&self, caller: &Caller) -> Result<Vec<User>, Failure> {
-        if self.access.administers(caller) {
-            return self.list().await;
+    /// Deletes for an API caller under `ACCESS_POLICY=owner`: the last
+    /// administrator is kept (so the API always has someone to administer
+    /// it).
+    async fn delete_keeping_an_admin(&self, id: &UserId) -> Result<(), DeleteUserError> {
+        let target = self.users.get(id).await?.ok_or(DeleteUserError::NotFound)?;
+        // The storage refuses to take the last administrator's right
+        // atomically; taking it first makes two administrators deleting
+        // each other at once unable to leave none.
+        if target.is_admin {
+            self.users.set_admin(id, false, self.now()).await?;
         }
-        let Some(own) = &caller.user else {
-            return Ok(Vec::new());
-        };
-        // One look-up rather than a filtered scan of every user.
-        Ok(self.users.get(&own.id).await?.into_iter().collect())
-    }
-
-    /// How many users there are, for a caller who may act on every user.
-    ///
-    /// # Errors
-    /// [`AccessError::Forbidden`] for a user who is not an administrator
-    /// under `ACCESS_POLICY=owner` (the count is about other users).
-    pub async fn count_for(&self, caller: &Caller) -> Result<u64, AccessError> {
-        if !self.access.administers(caller) {
-            return Err(AccessError::Forbidden);
-        }
-        Ok(self.users.count().await?)
-    }
-
-    /// The user with this id, when `caller` may see them; `None` also for
-    /// a user they may not see, so an id is never confirmed to them.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn get_for(&self, caller: &Caller, id: &UserId) -> Result<Option<User>, Failure> {
-        if !self.access.sees(caller, id) {
-            return Ok(None);
-        }
-        self.get(id).await
-    }
-
-    /// Creates a user for `caller`: as the Flask API did for anyone past
-    /// the gate (under `owner`, for an administrator), or as a
-    /// registration by an anonymous caller under `REGISTRATION=open`,
-    /// which never makes an administrator and is limited per client
-    /// address as failed logins are (`THROTTLE_ADDRESS_FAILURES` per
-    /// `THROTTLE_BACKOFF`, `THROTTLE_ACCOUNT_FAILURES` per
-    /// `THROTTLE_ACCOUNT_WINDOW`).
-    ///
-    /// # Errors
-    /// [`CreateUserError::Forbidden`] when the caller may not create users,
-    /// [`CreateUserError::TooManyAttempts`] past the registration limit,
-    /// else what [`UserService::create`] refuses.
-    pub async fn create_for(&self, caller: &Caller, new: NewUser) -> Result<User, CreateUserError> {
-        match self.access.creation(caller) {
-            Creation::Allowed => self.create(new).await,
-            Creation::Forbidden => Err(CreateUserError::Forbidden),
-            Creation::Registration => {
-                // Every registration counts, taken or refused (a refused
-                // one still tells whether an email exists), in the
-                // failed-login log under keys of its own: the address is
-                // prefixed, so registrations and failed logins never count
-                // against each other's limits; the "account" is the
-                // address too, so one client's registrations are also held
-                // to the account limit.
-                let address = format!(
-                    "registration {}",
-                    caller.client.address.as_deref().unwrap_or(UNKNOWN_ADDRESS)
-                );
-                let account = AccountKey::of(&address);
-                let now = self.clock.now();
-                if let Some(wait) = self
-                    .registrations
-                    .wait_before(&account, &address, now)
-                    .await?
-                {
-                    return Err(CreateUserError::TooManyAttempts(wait));
-                }
-                self.registrations
-                    .record_failure(account, &address, now)
-                    .await?;
-                self.create(NewUser {
-                    is_admin: false,
-                    ..new
-                })
-                .await
-            }
-        }
-    }
-
-    /// Changes the user with this id for `caller`: the names, and under
-    /// `ACCESS_POLICY=owner` the administrator flag when it is given and
-    /// differs from the stored one. The user as stored afterwards.
-    ///
-    /// # Errors
-    /// [`UpdateUserError::NotFound`] for a user the caller may not see (or
-    /// none), [`UpdateUserError::Forbidden`] when a caller who is not an
-    /// administrator would change the flag, [`UpdateUserError::LastAdmin`]
-    /// when it would leave no administrator; nothing changes then.
-    pub async fn update_for(
-        &self,
-        caller: &Caller,
-        id: &UserId,
-        change: &UserChange,
-    ) -> Result<User, UpdateUserError> {
-        if !self.access.sees(caller, id) {
-            return Err(UpdateUserError::NotFound);
-        }
-        let requested = match change.is_admin {
-            _ if !self.access.shows_admin_flag() => None,
-            AdminFlagRequest::Absent => None,
-            AdminFlagRequest::Set(is_admin) => Some(is_admin),
-            AdminFlagRequest::Malformed => {
-                // Told apart from an unknown id, as a malformed body is.
-                self.get(id).await?.ok_or(UpdateUserError::NotFound)?;
-                return Err(UpdateUserError::WrongFormat);
-            }
-        };
-        if let Some(is_admin) = requested {
-            let current = self.get(id).await?.ok_or(UpdateUserError::NotFound)?;
-            if current.is_admin != is_admin {
-                if !self.access.administers(caller) {
-                    return Err(UpdateUserError::Forbidden);
-                }
-                // First, so that a refusal (the last administrator)
-                // leaves the names as they were too.
-                self.users
-                    .set_admin(id, is_admin, self.now())
-                    .await?
-                    .ok_or(UpdateUserError::NotFound)?;
-            }
-        }
-        self.update_names(id, &change.names)
-            .await?
-            .ok_or(UpdateUserError::NotFound)
-    }
-
-    /// Deletes the user with this id and their sessions, for `caller`.
-    /// Under `ACCESS_POLICY=owner` the last administrator is kept (so the
-    /// API always has someone to administer it); under `open`, as the
-    /// Flask API, anyone may be deleted.
-    ///
-    /// # Errors
-    /// [`DeleteUserError::NotFound`] for a user the caller may not see (or
-    /// none), [`DeleteUserError::LastAdmin`] for the last administrator.
-    pub async fn delete_for(&self, caller: &Caller, id: &UserId) -> Result<(), DeleteUserError> {
-        if !self.access.sees(caller, id) {
-            return Err(DeleteUserError::NotFound);
-        }
-        let revoked = if self.access.shows_admin_flag() {
-            let target = self.get(id).await?.ok_or(DeleteUserError::NotFound)?;
-            // The storage refuses to take the last administrator's right
-            // atomically; taking it first makes two administrators deleting
-            // each other at once unable to leave none.
-            if target.is_admin {
-                self.users.set_admin(id, false, self.now()).await?;
-            }
-            target.is_admin
-        } else {
-            false
-        };
         match self.delete(id).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(DeleteUserError::NotFound),
             Err(failure) => {
-                if revoked && let Err(error) = self.users.set_admin(id, true, self.now()).await {
+                if target.is_admin
+                    && let Err(error) = self.users.set_admin(id, true, self.now()).await
+                {
                     tracing::warn!(user_id = %id, error = %error, "could not give the administrator right back after a failed deletion");
                 }
                 Err(failure.into())
@@ -480,31 +248,147 @@ impl UserService {
         }
     }
 
-    fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    /// Applies the administrator flag a change asks for, before the names
+    /// (so that a refusal leaves them as they were too).
+    async fn apply_admin_flag(
+        &self,
+        actor: &Actor,
+        id: &UserId,
+        requested: AdminFlagRequest,
+    ) -> Result<(), UpdateUserError> {
+        let requested = match requested {
+            _ if !self.access.shows_admin_flag() => return Ok(()),
+            AdminFlagRequest::Absent => return Ok(()),
+            AdminFlagRequest::Set(is_admin) => is_admin,
+            AdminFlagRequest::Malformed => {
+                // Told apart from an unknown id, as a malformed body is.
+                self.users.get(id).await?.ok_or(UpdateUserError::NotFound)?;
+                return Err(UpdateUserError::WrongFormat);
+            }
+        };
+        let current = self.users.get(id).await?.ok_or(UpdateUserError::NotFound)?;
+        if current.is_admin == requested {
+            return Ok(());
+        }
+        if !self.access.administers(actor) {
+            return Err(self.refuse(actor, "set_admin_flag", UpdateUserError::Forbidden));
+        }
+        self.users
+            .set_admin(id, requested, self.now())
+            .await?
+            .ok_or(UpdateUserError::NotFound)?;
+        self.audit.record(actor, admin_event(*id, requested));
+        Ok(())
+    }
+
+    pub(crate) fn now(&self) -> chrono::DateTime<chrono::Utc> {
         truncate_to_seconds(self.clock.now())
     }
 }
 
-/// The administrator right, for operators.
-impl UserService {
-    /// Grants (`true`) or revokes (`false`) the administrator right; the
-    /// user as stored afterwards.
-    ///
-    /// # Errors
-    /// [`SetAdminError::NoSuchUser`], or [`SetAdminError::LastAdmin`] when
-    /// revoking the only administrator's right.
-    pub async fn set_admin(&self, id: &UserId, is_admin: bool) -> Result<User, SetAdminError> {
-        self.users
-            .set_admin(id, is_admin, self.now())
-            .await?
-            .ok_or(SetAdminError::NoSuchUser)
+/// The event of a user's administrator right granted (`true`) or taken.
+pub(crate) fn admin_event(user: UserId, is_admin: bool) -> AuditEvent {
+    if is_admin {
+        AuditEvent::UserPromoted { user }
+    } else {
+        AuditEvent::UserDemoted { user }
+    }
+}
+
+#[async_trait]
+impl UserManagement for UserService {
+    async fn list_users(&self, actor: &Actor) -> Result<Vec<User>, Failure> {
+        if self.access.administers(actor) {
+            return Ok(self.users.list().await?);
+        }
+        let Some(own) = actor.user() else {
+            return Ok(Vec::new());
+        };
+        // One look-up rather than a filtered scan of every user.
+        Ok(self.users.get(&own.id).await?.into_iter().collect())
     }
 
-    /// Whether any user is an administrator.
-    ///
-    /// # Errors
-    /// Only infrastructure failures.
-    pub async fn has_admin(&self) -> Result<bool, Failure> {
-        Ok(self.users.list().await?.iter().any(|user| user.is_admin))
+    async fn count_users(&self, actor: &Actor) -> Result<u64, AccessError> {
+        // The count is about other users.
+        if !self.access.administers(actor) {
+            return Err(self.refuse(actor, "count_users", AccessError::Forbidden));
+        }
+        Ok(self.users.count().await?)
+    }
+
+    async fn user(&self, actor: &Actor, id: &UserId) -> Result<Option<User>, Failure> {
+        // A user the actor may not see is unknown to them: an id is never
+        // confirmed.
+        if !self.access.sees(actor, id) {
+            return Ok(None);
+        }
+        Ok(self.users.get(id).await?)
+    }
+
+    async fn find_user(&self, actor: &Actor, key: &str) -> Result<Option<User>, Failure> {
+        let found = if let Some(id) = UserId::parse(key) {
+            self.users.get(&id).await?
+        } else {
+            match Email::parse(key) {
+                Some(email) => self.users.find_by_email(&email).await?,
+                None => None,
+            }
+        };
+        Ok(found.filter(|user| self.access.sees(actor, &user.id)))
+    }
+
+    async fn create_user(&self, actor: &Actor, new: NewUser) -> Result<User, CreateUserError> {
+        let user = match self.access.creation(actor) {
+            Creation::Allowed => self.create(new).await?,
+            Creation::Registration => self.register(actor, new).await?,
+            Creation::Forbidden => {
+                return Err(self.refuse(actor, "create_user", CreateUserError::Forbidden));
+            }
+        };
+        self.audit.record(
+            actor,
+            AuditEvent::UserCreated {
+                user: user.id,
+                is_admin: user.is_admin,
+            },
+        );
+        Ok(user)
+    }
+
+    async fn update_user(
+        &self,
+        actor: &Actor,
+        id: &UserId,
+        change: &UserChange,
+    ) -> Result<User, UpdateUserError> {
+        if !self.access.sees(actor, id) {
+            return Err(UpdateUserError::NotFound);
+        }
+        self.apply_admin_flag(actor, id, change.is_admin).await?;
+        self.users
+            .update_names(id, &change.names, self.now())
+            .await?
+            .ok_or(UpdateUserError::NotFound)
+    }
+
+    async fn delete_user(&self, actor: &Actor, id: &UserId) -> Result<(), DeleteUserError> {
+        if !self.access.sees(actor, id) {
+            return Err(DeleteUserError::NotFound);
+        }
+        // An operator may delete anyone; under ACCESS_POLICY=owner an API
+        // caller may not delete the last administrator; under open, as the
+        // Flask API, anyone may be deleted.
+        if self.access.shows_admin_flag() && !actor.is_operator() {
+            self.delete_keeping_an_admin(id).await?;
+        } else if !self.delete(id).await? {
+            return Err(DeleteUserError::NotFound);
+        }
+        self.audit
+            .record(actor, AuditEvent::UserDeleted { user: *id });
+        Ok(())
+    }
+
+    fn access(&self) -> AccessRules {
+        self.access
     }
 }
