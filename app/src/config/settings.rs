@@ -85,11 +85,13 @@ pub enum LogFormat {
 
 /// `SECURITY_PROFILE`: the defaults of the settings a security review asks
 /// about, each still overridable by its own variable or flag.
-#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// Its default is clap's (`--security-profile`'s in [`ServeArgs`]), not a
+/// `Default` of its own.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SecurityProfile {
     /// The Flask API's behaviour: every setting keeps its compatible
     /// default.
-    #[default]
     Compatible,
     /// LOGIN_ERRORS=generic, PASSWORD_MIN_LENGTH=12, PASSWORD_POLICY=strong,
     /// COOKIE_SECURE=true.
