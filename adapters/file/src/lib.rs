@@ -48,25 +48,15 @@ use domain::{
 
 use crate::journal::{Op, Writer};
 
-/// When the journal is compacted into the Flask files.
+/// When the journal is compacted into the Flask files. It has no
+/// defaults of its own: the caller gives both thresholds (the server from
+/// its configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JournalSettings {
     /// Compact once the journal holds this many bytes.
     pub compact_bytes: u64,
     /// Compact once the journal's oldest entry is this old.
     pub compact_age: Duration,
-}
-
-impl Default for JournalSettings {
-    /// 16 MiB or 10 minutes: at 100,000 users a compaction costs about a
-    /// second of CPU, spent once per tens of thousands of logins, and a
-    /// restart replays at most that much journal.
-    fn default() -> Self {
-        Self {
-            compact_bytes: 16 * 1024 * 1024,
-            compact_age: Duration::from_secs(600),
-        }
-    }
 }
 
 /// Both storage ports over the JSON files of one data directory.
@@ -209,15 +199,6 @@ impl Drop for FileStore {
 }
 
 impl FileStore {
-    /// Opens the data directory `dir` with the default
-    /// [`JournalSettings`]; see [`FileStore::open_with`].
-    ///
-    /// # Errors
-    /// As [`FileStore::open_with`].
-    pub async fn open(dir: &Path) -> Result<Self, OpenError> {
-        Self::open_with(dir, JournalSettings::default()).await
-    }
-
     /// Opens the data directory `dir`: creates it if missing, locks it,
     /// removes temporary files a crashed compaction left, loads both Flask
     /// files (a missing file is empty storage) and replays the journal over
@@ -246,11 +227,12 @@ impl FileStore {
         Ok(store)
     }
 
-    /// [`FileStore::open`] for callers outside an async context; it
-    /// compacts only when asked ([`FileStore::compact_blocking`]).
+    /// [`FileStore::open_with`] for callers outside an async context; it
+    /// compacts only when asked ([`FileStore::compact_blocking`]), so it
+    /// takes no [`JournalSettings`].
     ///
     /// # Errors
-    /// As [`FileStore::open`].
+    /// As [`FileStore::open_with`].
     pub fn open_blocking(dir: &Path) -> Result<Self, OpenError> {
         std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
             dir: dir.to_path_buf(),
