@@ -2,11 +2,19 @@
 //! coalescing of [`FileStore`]. The port semantics themselves are covered
 //! by the shared storage contract suite in `tests/`.
 
-use super::*;
-use chrono::TimeZone;
-use domain::{Password, PasswordHash, SessionId};
+use chrono::{DateTime, TimeZone, Utc};
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
+
+use domain::{
+    Email, Password, PasswordHash, RepositoryError, Session, SessionId, SessionKey,
+    SessionRepository, User, UserId, UserRepository,
+};
+
+use super::*;
 
 const ALICE_ID: &str = "1f0e9a8e-2c4b-4d6a-9f0e-3b2a1c4d5e6f";
 const BOB_ID: &str = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
