@@ -31,7 +31,7 @@ pub struct Tables {
     users: BTreeMap<u64, User>,
     positions: HashMap<UserId, u64>,
     next_position: u64,
-    /// Users by their email folded to lower case ([`Email::folded`]), in
+    /// Users by their email folded to lower case ([`Email::folded`](domain::Email::folded)), in
     /// load order: every look-up by email, exact or ignoring case, starts
     /// here. Only the Flask API's data can put two users under one key
     /// (emails equal, or differing only in case); this service refuses

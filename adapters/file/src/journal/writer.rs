@@ -92,7 +92,7 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// A writer continuing what [`replay`] found: appending to the newest
+    /// A writer continuing what [`replay`](super::replay::replay) found: appending to the newest
     /// generation after its last valid entry (a torn entry is cut off
     /// first), or starting generation 1.
     pub(crate) fn resume(dir: &Path, replayed: &Replayed) -> Result<Self, OpenError> {
