@@ -28,7 +28,7 @@ use tempfile::TempDir;
 
 use adapter_audit::TracingAudit;
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator};
-use adapter_file::FileStore;
+use adapter_file::{FileStore, JournalSettings};
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use domain::{Actor, UseCases};
@@ -220,6 +220,12 @@ pub fn temp_dir() -> TempDir {
     tempfile::tempdir().unwrap_or_else(|e| panic!("cannot create a temporary directory: {e}"))
 }
 
+/// The server's default compaction thresholds, written out.
+const SERVER_JOURNAL: JournalSettings = JournalSettings {
+    compact_bytes: 16 * 1024 * 1024,
+    compact_age: std::time::Duration::from_secs(600),
+};
+
 async fn open_storage(
     backend: Backend,
     dir: Option<&Path>,
@@ -227,7 +233,7 @@ async fn open_storage(
 ) -> Storage {
     match (backend, dir, database) {
         (Backend::File, Some(dir), _) => Storage::file(
-            FileStore::open(dir)
+            FileStore::open_with(dir, SERVER_JOURNAL)
                 .await
                 .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
         ),

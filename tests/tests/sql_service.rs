@@ -9,7 +9,7 @@ use poem::test::TestClient;
 use serde_json::json;
 
 use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock};
-use adapter_file::FileStore;
+use adapter_file::{FileStore, JournalSettings};
 use adapter_memory::MemoryStore;
 use domain::NewUser;
 use domain::{AuthType, Password, PasswordHash, UserId};
@@ -285,7 +285,11 @@ async fn import_into_memory() {
 #[tokio::test]
 async fn import_into_file_storage() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let store = FileStore::open(dir.path())
+    let journal = JournalSettings {
+        compact_bytes: 16 * 1024 * 1024,
+        compact_age: std::time::Duration::from_secs(600),
+    };
+    let store = FileStore::open_with(dir.path(), journal)
         .await
         .unwrap_or_else(|e| panic!("open: {e}"));
     import_takes_over_flask_files(Storage::of(store)).await;

@@ -19,6 +19,15 @@ use adapter_file::{FileStore, JOURNAL_PREFIX, JournalSettings};
 use integration_tests::storage_contract::{Backend, Stores};
 use tempfile::TempDir;
 
+/// The server's default compaction thresholds, written out: the
+/// `crashed` and `closed` checks never reach them.
+fn server_journal() -> JournalSettings {
+    JournalSettings {
+        compact_bytes: 16 * 1024 * 1024,
+        compact_age: Duration::from_secs(600),
+    }
+}
+
 async fn open(dir: &TempDir, settings: JournalSettings) -> Arc<FileStore> {
     match FileStore::open_with(dir.path(), settings).await {
         Ok(store) => Arc::new(store),
@@ -57,12 +66,12 @@ mod crashed {
     impl Backend for Crashed {
         async fn create() -> (Self, Stores) {
             let dir = temporary_dir();
-            let store = open(&dir, JournalSettings::default()).await;
+            let store = open(&dir, server_journal()).await;
             (Crashed { dir }, stores(&store))
         }
 
         async fn reopen(&self) -> Option<Stores> {
-            Some(stores(&open(&self.dir, JournalSettings::default()).await))
+            Some(stores(&open(&self.dir, server_journal()).await))
         }
     }
 
@@ -82,7 +91,7 @@ mod closed {
     impl Backend for Closed {
         async fn create() -> (Self, Stores) {
             let dir = temporary_dir();
-            let store = open(&dir, JournalSettings::default()).await;
+            let store = open(&dir, server_journal()).await;
             let stores = stores(&store);
             let backend = Closed {
                 dir,
@@ -104,7 +113,7 @@ mod closed {
                 drop(store);
             }
             assert_eq!(journal_files(&self.dir), 0, "a journal survived close");
-            Some(stores(&open(&self.dir, JournalSettings::default()).await))
+            Some(stores(&open(&self.dir, server_journal()).await))
         }
     }
 

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-/// A reason [`FileStore::open`](crate::FileStore::open) refused to start.
+/// A reason [`FileStore::open_with`](crate::FileStore::open_with) refused to start.
 ///
 /// Every variant names the path involved; none of them leaves a data file
 /// changed (opening never writes a data file).

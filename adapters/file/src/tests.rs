@@ -2,11 +2,19 @@
 //! coalescing of [`FileStore`]. The port semantics themselves are covered
 //! by the shared storage contract suite in `tests/`.
 
-use super::*;
-use chrono::TimeZone;
-use domain::{Password, PasswordHash, SessionId};
+use chrono::{DateTime, TimeZone, Utc};
 use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
+
+use domain::{
+    Email, Password, PasswordHash, RepositoryError, Session, SessionId, SessionKey,
+    SessionRepository, User, UserId, UserRepository,
+};
+
+use super::*;
 
 const ALICE_ID: &str = "1f0e9a8e-2c4b-4d6a-9f0e-3b2a1c4d5e6f";
 const BOB_ID: &str = "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
@@ -65,8 +73,19 @@ fn read_json(dir: &TempDir, name: &str) -> serde_json::Value {
     serde_json::from_slice(&fs::read(dir.path().join(name)).unwrap()).unwrap()
 }
 
+/// The server's default compaction thresholds, written out: no check
+/// here reaches them but those that give their own.
+const SETTINGS: JournalSettings = JournalSettings {
+    compact_bytes: 16 * 1024 * 1024,
+    compact_age: Duration::from_secs(600),
+};
+
+async fn open(dir: &Path) -> Result<FileStore, OpenError> {
+    FileStore::open_with(dir, SETTINGS).await
+}
+
 async fn open_err(dir: &TempDir) -> OpenError {
-    match FileStore::open(dir.path()).await {
+    match open(dir.path()).await {
         Ok(_) => panic!("opening {} should have failed", dir.path().display()),
         Err(e) => e,
     }
@@ -76,7 +95,7 @@ async fn open_err(dir: &TempDir) -> OpenError {
 async fn flask_user_file_loads_and_its_user_is_found_by_email() {
     let dir = TempDir::new().unwrap();
     write(&dir, USER_FILE, &flask_user_file());
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
 
     let email = Email::parse("alice@example.com").unwrap();
     let alice = store.find_by_email(&email).await.unwrap().unwrap();
@@ -121,7 +140,7 @@ async fn record_without_an_id_field_takes_its_key_and_fractional_seconds_are_dro
             r#"{{"{ALICE_ID}": {{"created_at": "2023-04-01T10:20:30.123456", "updated_at": "2023-04-01T10:20:30", "email": "a@b.c", "_password": null}}}}"#
         ),
     );
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = store
         .get(&UserId::parse(ALICE_ID).unwrap())
         .await
@@ -135,7 +154,7 @@ async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_
     let dir = TempDir::new().unwrap();
     write(&dir, USER_FILE, &flask_user_file());
     write(&dir, SESSION_FILE, &flask_session_file());
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
 
     let key = SessionKey::digest_of(RAW_TOKEN);
     let session = store.find(&key).await.unwrap().unwrap();
@@ -165,7 +184,7 @@ async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_
     );
     drop(store);
 
-    let reopened = FileStore::open(dir.path()).await.unwrap();
+    let reopened = open(dir.path()).await.unwrap();
     assert_eq!(reopened.find(&key).await.unwrap(), Some(session));
 }
 
@@ -310,7 +329,7 @@ async fn session_record_without_a_token_stops_the_start_naming_the_record() {
 #[tokio::test]
 async fn second_open_fails_while_the_first_store_lives_and_succeeds_after_it_is_dropped() {
     let dir = TempDir::new().unwrap();
-    let first = FileStore::open(dir.path()).await.unwrap();
+    let first = open(dir.path()).await.unwrap();
 
     let err = open_err(&dir).await;
     assert!(matches!(err, OpenError::Locked { .. }), "{err:?}");
@@ -323,14 +342,14 @@ async fn second_open_fails_while_the_first_store_lives_and_succeeds_after_it_is_
     assert_eq!(err.to_string(), expected);
 
     drop(first);
-    FileStore::open(dir.path()).await.unwrap();
+    open(dir.path()).await.unwrap();
 }
 
 #[tokio::test]
 async fn missing_directory_is_created_and_files_wait_for_the_first_write() {
     let parent = TempDir::new().unwrap();
     let dir = parent.path().join("nested").join("data");
-    let store = FileStore::open(&dir).await.unwrap();
+    let store = open(&dir).await.unwrap();
     assert_eq!(store.count().await.unwrap(), 0);
     assert!(!dir.join(USER_FILE).exists());
     assert!(!dir.join(SESSION_FILE).exists());
@@ -350,7 +369,7 @@ async fn missing_directory_is_created_and_files_wait_for_the_first_write() {
 #[tokio::test]
 async fn written_files_have_the_flask_structure() {
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     let session = session_of(alice.id, "token");
     UserRepository::insert(&store, &alice).await.unwrap();
@@ -395,7 +414,7 @@ async fn written_files_have_the_flask_structure() {
 #[tokio::test]
 async fn written_files_reload_into_equal_data() {
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let mut users = Vec::new();
     for (i, hash) in [
         PasswordHash::parse("$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA").unwrap(),
@@ -420,7 +439,7 @@ async fn written_files_reload_into_equal_data() {
     }
     drop(store);
 
-    let reopened = FileStore::open(dir.path()).await.unwrap();
+    let reopened = open(dir.path()).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), users);
     for s in &sessions {
         assert_eq!(reopened.find(&s.key).await.unwrap().as_ref(), Some(s));
@@ -430,7 +449,7 @@ async fn written_files_reload_into_equal_data() {
 #[tokio::test]
 async fn no_temporary_files_remain_after_writes() {
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     UserRepository::insert(&store, &alice).await.unwrap();
     SessionRepository::insert(&store, &session_of(alice.id, "t"))
@@ -450,7 +469,7 @@ async fn no_temporary_files_remain_after_writes() {
 #[tokio::test]
 async fn changes_that_change_nothing_write_nothing() {
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     UserRepository::insert(&store, &alice).await.unwrap();
     assert_eq!(store.journal_flushes(), 1);
@@ -485,7 +504,7 @@ async fn changes_that_change_nothing_write_nothing() {
 #[tokio::test]
 async fn deleting_a_user_with_sessions_writes_both_files_and_without_only_one() {
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     let bob = user("bob@example.com");
     UserRepository::insert(&store, &alice).await.unwrap();
@@ -509,7 +528,7 @@ async fn deleting_a_user_with_sessions_writes_both_files_and_without_only_one() 
 #[tokio::test]
 async fn concurrent_session_inserts_share_journal_flushes() {
     let dir = TempDir::new().unwrap();
-    let store = Arc::new(FileStore::open(dir.path()).await.unwrap());
+    let store = Arc::new(open(dir.path()).await.unwrap());
     let owner = UserId::generate();
 
     let mut tasks = tokio::task::JoinSet::new();
@@ -538,7 +557,7 @@ async fn concurrent_session_inserts_share_journal_flushes() {
 async fn failed_write_reports_unexpected_and_leaves_the_change_undone() {
     let parent = TempDir::new().unwrap();
     let dir = parent.path().join("data");
-    let store = FileStore::open(&dir).await.unwrap();
+    let store = open(&dir).await.unwrap();
     // The directory vanishing under the store makes every write fail.
     fs::remove_dir_all(&dir).unwrap();
 
@@ -556,7 +575,7 @@ async fn failed_write_reports_unexpected_and_leaves_the_change_undone() {
     UserRepository::insert(&store, &bob).await.unwrap();
     drop(store);
 
-    let reopened = FileStore::open(&dir).await.unwrap();
+    let reopened = open(&dir).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), [bob]);
 }
 
@@ -582,7 +601,7 @@ fn journal_paths(dir: &Path) -> Vec<PathBuf> {
 /// A store with two users and a session of alice's, dropped without
 /// closing: what a crash leaves.
 async fn crashed_store(dir: &Path) -> (User, User, Session) {
-    let store = FileStore::open(dir).await.unwrap();
+    let store = open(dir).await.unwrap();
     let alice = user("alice@example.com");
     let bob = user("bob@example.com");
     let session = session_of(alice.id, "t");
@@ -600,7 +619,7 @@ async fn a_change_is_journaled_not_written_to_the_flask_files_until_compaction()
     assert!(!dir.path().join(USER_FILE).exists());
     assert_eq!(journal_paths(dir.path()).len(), 1);
 
-    let reopened = FileStore::open(dir.path()).await.unwrap();
+    let reopened = open(dir.path()).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), [alice, bob]);
     assert_eq!(
         reopened.find(&session.key).await.unwrap().as_ref(),
@@ -612,7 +631,7 @@ async fn a_change_is_journaled_not_written_to_the_flask_files_until_compaction()
 async fn close_leaves_only_the_flask_files_and_they_hold_everything() {
     let dir = TempDir::new().unwrap();
     let (alice, bob, session) = crashed_store(dir.path()).await;
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     store.close().await.unwrap();
     drop(store);
     assert_eq!(names_in(dir.path()), [USER_FILE, SESSION_FILE, LOCK_FILE]);
@@ -639,7 +658,7 @@ async fn a_torn_last_entry_is_dropped_and_appending_continues_after_the_last_who
     torn.extend_from_slice(b"0badc0de [{\"delete_user\": \"");
     fs::write(&journal, &torn).unwrap();
 
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     assert_eq!(
         fs::read(&journal).unwrap(),
         whole,
@@ -654,7 +673,7 @@ async fn a_torn_last_entry_is_dropped_and_appending_continues_after_the_last_who
         "the torn bytes were cut off, the whole entries kept"
     );
 
-    let reopened = FileStore::open(dir.path()).await.unwrap();
+    let reopened = open(dir.path()).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), [alice]);
 }
 
@@ -668,7 +687,7 @@ async fn a_last_entry_failing_its_checksum_is_dropped_too() {
     bytes[last] ^= 0x20;
     fs::write(&journal, &bytes).unwrap();
 
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     assert_eq!(store.list().await.unwrap(), [alice, bob]);
     assert_eq!(store.find(&session.key).await.unwrap(), None);
 }
@@ -693,7 +712,7 @@ async fn replaying_a_journal_the_files_already_hold_changes_nothing() {
     // A crash after a compaction rewrote the files but before it deleted
     // the journal: the next start replays changes the files hold.
     let dir = TempDir::new().unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let alice = user("alice@example.com");
     let bob = user("bob@example.com");
     UserRepository::insert(&store, &alice).await.unwrap();
@@ -723,7 +742,7 @@ async fn replaying_a_journal_the_files_already_hold_changes_nothing() {
         fs::write(path, bytes).unwrap();
     }
 
-    let reopened = FileStore::open(dir.path()).await.unwrap();
+    let reopened = open(dir.path()).await.unwrap();
     assert_eq!(reopened.list().await.unwrap(), expected);
     assert_eq!(expected, [renamed.clone(), carol.clone()]);
     let email = Email::parse("alice@example.com").unwrap();
@@ -742,7 +761,7 @@ async fn temporary_files_of_an_interrupted_compaction_are_removed_at_start_and_n
     write(&dir, ".db_UserSession.json.Zz9yY8.tmp", "");
     write(&dir, "notes.tmp", "mine");
     write(&dir, ".db_User.json.bak", "mine");
-    let _store = FileStore::open(dir.path()).await.unwrap();
+    let _store = open(dir.path()).await.unwrap();
     assert_eq!(
         names_in(dir.path()),
         [".db_User.json.bak", LOCK_FILE, "notes.tmp"]
@@ -820,7 +839,7 @@ async fn a_key_repeated_in_a_file_keeps_its_first_place_and_its_last_value() {
         ),
     )
     .unwrap();
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     let listed: Vec<String> = UserRepository::list(&store)
         .await
         .unwrap()
@@ -840,12 +859,12 @@ async fn the_admin_flag_is_an_extra_key_written_only_when_true() {
     write(&dir, USER_FILE, &flask_user_file());
     let alice = UserId::parse(ALICE_ID).unwrap();
     {
-        let store = FileStore::open(dir.path()).await.unwrap();
+        let store = open(dir.path()).await.unwrap();
         assert!(!store.get(&alice).await.unwrap().unwrap().is_admin);
         store.set_admin(&alice, true, at(5)).await.unwrap();
         // Dropped without a clean shutdown: the change is in the journal only.
     }
-    let store = FileStore::open(dir.path()).await.unwrap();
+    let store = open(dir.path()).await.unwrap();
     assert!(store.get(&alice).await.unwrap().unwrap().is_admin);
     store.close().await.unwrap();
     drop(store);
