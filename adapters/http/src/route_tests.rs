@@ -321,7 +321,11 @@ async fn the_cores_refusals_become_the_contracts_answers() {
     );
     let cookie = format!("{COOKIE}=anything");
     let stats = server
-        .call(request(Method::GET, "/api/v1/stats").header("cookie", &cookie))
+        .call(
+            request(Method::GET, "/api/v1/stats")
+                .header("cookie", &cookie)
+                .finish(),
+        )
         .await
         .unwrap();
     assert_eq!(stats.status(), StatusCode::FORBIDDEN);
@@ -337,7 +341,11 @@ async fn the_cores_refusals_become_the_contracts_answers() {
     assert_eq!(create.status(), StatusCode::SERVICE_UNAVAILABLE);
     let id = UserId::generate();
     let delete = server
-        .call(request(Method::DELETE, &format!("/api/v1/users/{id}")).header("cookie", &cookie))
+        .call(
+            request(Method::DELETE, &format!("/api/v1/users/{id}"))
+                .header("cookie", &cookie)
+                .finish(),
+        )
         .await
         .unwrap();
     assert_eq!(delete.status(), StatusCode::CONFLICT);
@@ -349,7 +357,11 @@ async fn session_routes_hand_the_core_the_signed_in_actor_and_its_session() {
     let server = served(&stub);
     let cookie = format!("{COOKIE}=anything");
     let listed = server
-        .call(request(Method::GET, "/api/v1/auth_session/sessions").header("cookie", &cookie))
+        .call(
+            request(Method::GET, "/api/v1/auth_session/sessions")
+                .header("cookie", &cookie)
+                .finish(),
+        )
         .await
         .unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
@@ -361,7 +373,8 @@ async fn session_routes_hand_the_core_the_signed_in_actor_and_its_session() {
                 Method::DELETE,
                 "/api/v1/auth_session/sessions?keep_current=true",
             )
-            .header("cookie", &cookie),
+            .header("cookie", &cookie)
+            .finish(),
         )
         .await
         .unwrap();
@@ -369,7 +382,11 @@ async fn session_routes_hand_the_core_the_signed_in_actor_and_its_session() {
     assert!(kept.headers().get("set-cookie").is_none());
     assert_eq!(body(kept).await, serde_json::json!({"ended": 2}));
     let all = server
-        .call(request(Method::DELETE, "/api/v1/auth_session/sessions").header("cookie", &cookie))
+        .call(
+            request(Method::DELETE, "/api/v1/auth_session/sessions")
+                .header("cookie", &cookie)
+                .finish(),
+        )
         .await
         .unwrap();
     let expired = all.headers()["set-cookie"].to_str().unwrap().to_owned();
