@@ -1,4 +1,5 @@
-//! How to reach the database: the settings a caller gives, and the
+//! How to reach the database: the settings a caller gives (every one of
+//! them: the defaults are the command line's, in `app`), and the
 //! connections' fixed checking policy.
 
 use std::time::Duration;
@@ -6,7 +7,8 @@ use std::time::Duration;
 /// How long a connection may sit idle before it is checked at its next use.
 pub(crate) const IDLE_BEFORE_PING: Duration = Duration::from_secs(30);
 
-/// How to reach the database.
+/// How to reach the database. A plain set of values with no defaults of
+/// its own: the caller gives each one.
 #[derive(Clone, Debug)]
 pub struct SqlOptions {
     /// `postgres://…` or `sqlite://path?mode=rwc`.
@@ -23,18 +25,4 @@ pub struct SqlOptions {
     /// the database's change notifications (`SESSION_CACHE_SIZE`); 0: no
     /// cache. SQLite keeps none whatever this says.
     pub session_cache: usize,
-}
-
-impl SqlOptions {
-    /// Options with the default pool (10 connections, 5 s acquire timeout,
-    /// 5 s statement timeout, no session cache).
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            pool_size: 10,
-            acquire_timeout: Duration::from_secs(5),
-            statement_timeout: Duration::from_secs(5),
-            session_cache: 0,
-        }
-    }
 }
