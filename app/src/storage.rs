@@ -197,11 +197,15 @@ pub async fn connect_sql(args: &StorageArgs, session_cache: usize) -> Result<Sql
             ));
         }
     };
+    // No setting names it (none ever did): a request waits this long for a
+    // connection before it is answered 503.
+    const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
     Ok(SqlStore::connect(&SqlOptions {
+        url,
         pool_size: args.db_pool_size,
+        acquire_timeout: ACQUIRE_TIMEOUT,
         statement_timeout: std::time::Duration::from_secs(args.db_statement_timeout.into()),
         session_cache,
-        ..SqlOptions::new(url)
     })
     .await?)
 }

@@ -10,7 +10,21 @@ use domain::{
     UserRepository,
 };
 use sea_orm::{ConnectionTrait, Database};
+use std::time::Duration;
 use tempfile::TempDir;
+
+/// The tests' connection settings for `url`: a pool of 10 connections,
+/// 5 s to get one, 5 s per statement, no session cache. A test that needs
+/// another value says so: `SqlOptions { pool_size: 1, ..sql_options(url) }`.
+pub fn sql_options(url: impl Into<String>) -> SqlOptions {
+    SqlOptions {
+        url: url.into(),
+        pool_size: 10,
+        acquire_timeout: Duration::from_secs(5),
+        statement_timeout: Duration::from_secs(5),
+        session_cache: 0,
+    }
+}
 
 /// Noon on January `day`, 2024: the fixtures' dates.
 pub fn noon(day: u32) -> DateTime<Utc> {
@@ -113,7 +127,7 @@ impl TestDatabase {
 
     /// A connected store with the schema applied.
     pub async fn store(&self) -> SqlStore {
-        self.store_with(SqlOptions::new(self.url.clone())).await
+        self.store_with(sql_options(self.url.clone())).await
     }
 
     /// A connected store with the schema applied and, on PostgreSQL, a
@@ -121,7 +135,7 @@ impl TestDatabase {
     pub async fn cached_store(&self, size: usize) -> SqlStore {
         self.store_with(SqlOptions {
             session_cache: size,
-            ..SqlOptions::new(self.url.clone())
+            ..sql_options(self.url.clone())
         })
         .await
     }

@@ -298,6 +298,7 @@ async fn import_into_file_storage() {
 #[cfg(postgres_tests)]
 mod postgres {
     use super::*;
+    use integration_tests::sql_database::sql_options;
     use integration_tests::tcp_proxy::TcpProxy;
     use std::time::{Duration, Instant};
 
@@ -343,11 +344,9 @@ mod postgres {
             url.query_pairs_mut()
                 .append_pair("sslmode", mode)
                 .append_pair("application_name", &name);
-            let store = adapter_seaorm::SqlStore::connect(&adapter_seaorm::SqlOptions::new(
-                url.to_string(),
-            ))
-            .await
-            .unwrap_or_else(|e| panic!("connect with sslmode={mode}: {e}"));
+            let store = adapter_seaorm::SqlStore::connect(&sql_options(url.to_string()))
+                .await
+                .unwrap_or_else(|e| panic!("connect with sslmode={mode}: {e}"));
             // Opens a connection of the session look-up's own.
             let nobody = domain::SessionKey::digest_of("nobody");
             let found = domain::SessionRepository::find_with_user(&store, &nobody, &store)
@@ -401,7 +400,7 @@ mod postgres {
         let _ = url.set_port(Some(proxy.local.port()));
         let store = adapter_seaorm::SqlStore::connect(&adapter_seaorm::SqlOptions {
             acquire_timeout: Duration::from_secs(1),
-            ..adapter_seaorm::SqlOptions::new(url.to_string())
+            ..sql_options(url.to_string())
         })
         .await
         .unwrap_or_else(|e| panic!("connect through the proxy: {e}"));

@@ -351,6 +351,7 @@ mod postgres_limits {
     use super::*;
     use adapter_seaorm::SqlOptions;
     use domain::{RepositoryError, SessionId, SessionKey, UserId, UserRepository};
+    use integration_tests::sql_database::sql_options;
     use sea_orm::{Database, TransactionTrait};
     use std::time::{Duration, Instant};
 
@@ -361,7 +362,7 @@ mod postgres_limits {
         let (user, _) = user_with_session(&store, "blocked").await;
         let impatient = SqlStore::connect(&SqlOptions {
             statement_timeout: Duration::from_secs(1),
-            ..SqlOptions::new(db.url.clone())
+            ..sql_options(db.url.clone())
         })
         .await
         .expect("connect");

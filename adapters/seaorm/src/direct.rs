@@ -24,8 +24,8 @@ use sea_orm::sqlx::{
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
-use crate::IDLE_BEFORE_PING;
 use crate::entity::{session, user};
+use crate::options::IDLE_BEFORE_PING;
 
 /// The session with this digest and its user (absent when the user is
 /// gone). `$1`: the digest, as text (the type of `token_digest`).

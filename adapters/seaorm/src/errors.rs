@@ -1,4 +1,5 @@
-//! Translating `DbErr` into the port's errors.
+//! The crate's errors: `DbErr` translated into the port's errors, and the
+//! failure to connect (naming the URL without its password).
 
 use sea_orm::{DbErr, RuntimeErr, sqlx};
 
@@ -13,6 +14,19 @@ pub struct ConnectError {
     /// Why.
     #[source]
     pub source: DbErr,
+}
+
+/// The URL with any password replaced by `***`, for messages and logs.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            // Only fails for URLs that cannot have a password at all.
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(parsed) => parsed.to_string(),
+        Err(_) => "<unparsable database URL>".to_owned(),
+    }
 }
 
 /// Whether the statement broke a unique constraint.
@@ -65,4 +79,22 @@ pub(crate) fn classify(error: DbErr) -> RepositoryError {
 /// A row that cannot be a domain value.
 pub(crate) fn corrupt(what: &'static str) -> RepositoryError {
     RepositoryError::Unexpected(what.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_appear_in_a_redacted_url() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/auth"),
+            "postgres://app:***@db:5432/auth"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert!(!redact_url("not a url s3cret").contains("s3cret"));
+    }
 }

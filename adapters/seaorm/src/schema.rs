@@ -3,7 +3,7 @@
 use migration::{Migrator, MigratorTrait};
 use sea_orm::DbErr;
 
-use crate::SqlStore;
+use crate::store::SqlStore;
 
 /// Where the database's schema stands against the migrations this build
 /// knows.
@@ -83,36 +83,5 @@ impl SqlStore {
         Migrator::down(self.connection(), Some(steps))
             .await
             .map_err(SchemaError::Database)
-    }
-}
-
-/// The URL with any password replaced by `***`, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            // Only fails for URLs that cannot have a password at all.
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Ok(parsed) => parsed.to_string(),
-        Err(_) => "<unparsable database URL>".to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redact_url;
-
-    #[test]
-    fn passwords_never_appear_in_a_redacted_url() {
-        assert_eq!(
-            redact_url("postgres://app:s3cret@db:5432/auth"),
-            "postgres://app:***@db:5432/auth"
-        );
-        assert_eq!(
-            redact_url("postgres://postgres@127.0.0.1/test"),
-            "postgres://postgres@127.0.0.1/test"
-        );
-        assert!(!redact_url("not a url s3cret").contains("s3cret"));
     }
 }
