@@ -10,7 +10,7 @@ PGURL="${PGURL:-postgres://postgres@127.0.0.1:5432}"   # server, without a datab
 # sslmode=disable: no TLS on loopback (libpq's default, prefer, encrypts).
 PGPARAMS="${PGPARAMS:-sslmode=disable}"
 BIN="${BIN:-${CARGO_TARGET_DIR:-target}/release/session-auth}"
-[ -x "$BIN" ] || cargo build --release -p app
+[ -x "$BIN" ] || cargo build --locked --release -p session-auth
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 TICK=$(getconf CLK_TCK)
 WORK=$(mktemp -d)

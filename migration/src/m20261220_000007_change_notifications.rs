@@ -17,7 +17,7 @@
 //! `session_cache_listeners` lists the processes that keep a cache, each
 //! with the last time it proved its listener alive: a process that changed
 //! something waits for each of them to confirm it has heard the change
-//! before answering (see `adapters/seaorm/src/cache.rs`).
+//! before answering (see `adapters/seaorm/src/cache/`).
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::sea_orm::DatabaseBackend;
