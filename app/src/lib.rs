@@ -16,9 +16,9 @@ use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, S
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
 use domain::{
-    AccessRules, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths,
-    Gate, PasswordHasher, PasswordRules, Registration, SessionLifetime, SessionRepository,
-    SessionRules, ThrottleRules, TokenGenerator, UserRepository, UserRules, UserService,
+    AccessRules, AttemptLog, AuthPorts, AuthRules, AuthService, AuthType, Clock, Gate,
+    PasswordHasher, PasswordRules, SessionLifetime, SessionRepository, SessionRules, ThrottleRules,
+    TokenGenerator, UserRepository, UserRules, UserService,
 };
 
 use crate::config::{StorageArgs, StorageKind};
@@ -383,13 +383,7 @@ pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) 
         },
     ));
     let auth = Arc::new(AuthService::new(ports, rules));
-    let mut gate = Gate::new(
-        ExcludedPaths::standard(),
-        settings.auth_type.policy(auth.clone()),
-    );
-    if settings.access.registration == Registration::Open {
-        gate = gate.open_to_anyone("POST", "/api/v1/users");
-    }
+    let gate = Gate::new(settings.auth_type.policy(auth.clone()));
     Services { gate, auth, users }
 }
 

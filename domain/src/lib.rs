@@ -27,14 +27,14 @@ pub mod user;
 
 pub use access::{AccessPolicy, AccessRules, Creation, Registration, UnknownSetting};
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
-pub use credentials::{Credentials, EmailAndPassword};
+pub use credentials::{EmailAndPassword, Presented};
 pub use error::{
     AccessError, BoxError, ChangePasswordError, CreateUserError, CredentialFault, DeleteUserError,
     FORBIDDEN_ADMINS_ONLY, Failure, FieldError, HashError, InvalidPasswordHash, LoginError,
     PasswordRuleError, RepositoryError, SetAdminError, SetPasswordError, UnknownAuthType,
     UpdateUserError,
 };
-pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
+pub use gate::{Authentication, Caller, Gate, GateDecision};
 pub use password::{Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{

@@ -11,9 +11,9 @@ use poem::{Body, Endpoint, Request, Response};
 
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use domain::{
-    AuthPorts, AuthRules, AuthService, AuthType, Clock, ExcludedPaths, Gate, Password,
-    PasswordHash, PasswordHasher, PasswordRules, SessionLifetime, SessionRules, SessionToken,
-    ThrottleRules, TokenGenerator, UserService,
+    AuthPorts, AuthRules, AuthService, AuthType, Clock, Gate, Password, PasswordHash,
+    PasswordHasher, PasswordRules, SessionLifetime, SessionRules, SessionToken, ThrottleRules,
+    TokenGenerator, UserService,
 };
 use domain::{HashError, NewUser};
 
@@ -100,7 +100,7 @@ impl Server {
             .await
             .unwrap();
         let services = Services {
-            gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth.clone())),
+            gate: Gate::new(auth_type.policy(auth.clone())),
             auth,
             users,
         };
