@@ -9,9 +9,9 @@ use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock, ZxcvbnStrength
 use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, Services};
 use adapter_memory::MemoryStore;
 use domain::{
-    AccessRules, AuditLog, AuthService, AuthType, Clock, ExcludedPaths, Gate, PasswordHasher,
-    PasswordRules, Ports, Registration, Rules, SessionLifetime, SessionRepository, SessionRules,
-    ThrottleRules, TokenGenerator, UseCases,
+    AccessRules, AuditLog, AuthService, AuthType, Clock, Gate, PasswordHasher, PasswordRules,
+    Ports, Rules, SessionLifetime, SessionRepository, SessionRules, ThrottleRules, TokenGenerator,
+    UseCases,
 };
 
 use crate::config;
@@ -196,10 +196,7 @@ pub fn use_cases(
 /// use cases.
 pub fn services(settings: &Settings, storage: &Storage, infra: &Infrastructure) -> Services {
     let (use_cases, auth) = use_cases(settings, storage, infra);
-    let mut gate = Gate::new(ExcludedPaths::standard(), settings.auth_type.policy(auth));
-    if settings.access.registration == Registration::Open {
-        gate = gate.open_to_anyone("POST", "/api/v1/users");
-    }
+    let gate = Gate::new(settings.auth_type.policy(auth));
     Services { gate, use_cases }
 }
 

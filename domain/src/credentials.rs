@@ -1,33 +1,39 @@
-//! What a request presents to prove who it is: the raw credentials the gate
-//! looks at, and an email with a password once parsed.
+//! What a request presents to prove who it is, as the adapter that received
+//! it read it, and an email with a password once parsed.
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use std::fmt;
 
 use crate::error::LoginError;
 use crate::password::Password;
 use crate::user::Email;
 
-/// What a request presents: the raw `Authorization` header and the value of
-/// the session cookie, each as sent.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Credentials<'a> {
-    /// The `Authorization` header, if the request has one.
-    pub authorization: Option<&'a str>,
-    /// The session cookie (named by `SESSION_NAME`), if the request has one.
-    pub session_cookie: Option<&'a str>,
+/// What a request presents, already read by the adapter that received it.
+/// The gate's first question is whether it presents anything at all; the
+/// policy then looks only at the kind it accepts.
+#[derive(Debug, Default)]
+pub struct Presented<'a> {
+    /// An email and a password sent with the request itself (the
+    /// `basic_auth` policy's credential).
+    pub basic: Option<EmailAndPassword>,
+    /// The session token, as the request's session cookie carries it.
+    pub session_token: Option<&'a str>,
+    /// Whether the request presents a credential that reads as neither
+    /// (another scheme, an encoding the adapter cannot read, or one the
+    /// active policy does not take). It identifies no one, but it is not
+    /// nothing: a guarded route answers it as unknown credentials, not as
+    /// missing ones.
+    pub unreadable: bool,
 }
 
-impl Credentials<'_> {
+impl Presented<'_> {
     /// The gate's first question: does the request present anything at all?
     pub fn is_empty(&self) -> bool {
-        self.authorization.is_none() && self.session_cookie.is_none()
+        self.basic.is_none() && self.session_token.is_none() && !self.unreadable
     }
 }
 
-/// An email and a password, both non-empty: what the login form and an
-/// HTTP Basic header carry, and what every password check takes.
+/// An email and a password, both non-empty: what the login form and the
+/// `basic_auth` credential carry, and what every password check takes.
 pub struct EmailAndPassword {
     /// The account's email as typed.
     pub email: Email,
@@ -51,18 +57,6 @@ impl EmailAndPassword {
             .ok_or(LoginError::PasswordMissing)?;
         Ok(Self { email, password })
     }
-
-    /// Parses `Basic base64(email:password)`. `None` when the header does not
-    /// start with `Basic ` (with the space), is not valid base64, does not
-    /// decode to UTF-8, has no `:`, or has an empty email or password. The
-    /// password is everything after the first `:`.
-    pub fn from_basic_header(header: &str) -> Option<Self> {
-        let encoded = header.strip_prefix("Basic ")?;
-        let decoded = STANDARD.decode(encoded.trim()).ok()?;
-        let text = String::from_utf8(decoded).ok()?;
-        let (email, password) = text.split_once(':')?;
-        Self::parse(Some(email), Some(password)).ok()
-    }
 }
 
 impl fmt::Debug for EmailAndPassword {
@@ -78,50 +72,24 @@ impl fmt::Debug for EmailAndPassword {
 mod tests {
     use super::*;
 
-    fn header(raw: &str) -> String {
-        format!("Basic {}", STANDARD.encode(raw))
-    }
-
     #[test]
-    fn basic_header_splits_on_the_first_colon() {
-        let creds = EmailAndPassword::from_basic_header(&header("bob@x.io:pa:ss:word")).unwrap();
-        assert_eq!(creds.email.as_str(), "bob@x.io");
-        assert_eq!(creds.password.expose(), "pa:ss:word");
-    }
-
-    #[test]
-    fn basic_header_without_the_basic_prefix_is_rejected() {
-        let encoded = STANDARD.encode("bob@x.io:pw");
-        assert!(EmailAndPassword::from_basic_header(&encoded).is_none());
-        assert!(EmailAndPassword::from_basic_header(&format!("Basic{encoded}")).is_none());
-        assert!(EmailAndPassword::from_basic_header(&format!("Bearer {encoded}")).is_none());
-    }
-
-    #[test]
-    fn basic_header_with_bad_base64_is_rejected() {
-        assert!(EmailAndPassword::from_basic_header("Basic !!!not-base64!!!").is_none());
-    }
-
-    #[test]
-    fn basic_header_that_is_not_utf8_is_rejected() {
-        let encoded = STANDARD.encode([0xff, 0xfe, b':', b'x']);
-        assert!(EmailAndPassword::from_basic_header(&format!("Basic {encoded}")).is_none());
-    }
-
-    #[test]
-    fn basic_header_without_a_colon_is_rejected() {
-        assert!(EmailAndPassword::from_basic_header(&header("bob@x.io")).is_none());
-    }
-
-    #[test]
-    fn basic_header_with_empty_email_or_password_is_rejected() {
-        assert!(EmailAndPassword::from_basic_header(&header(":pw")).is_none());
-        assert!(EmailAndPassword::from_basic_header(&header("bob@x.io:")).is_none());
-    }
-
-    #[test]
-    fn basic_credentials_debug_hides_the_password() {
-        let creds = EmailAndPassword::from_basic_header(&header("bob@x.io:hunter2")).unwrap();
+    fn email_and_password_debug_hides_the_password() {
+        let creds = EmailAndPassword::parse(Some("bob@x.io"), Some("hunter2")).unwrap();
         assert!(!format!("{creds:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn presenting_anything_is_not_empty() {
+        assert!(Presented::default().is_empty());
+        let cookie = Presented {
+            session_token: Some(""),
+            ..Presented::default()
+        };
+        assert!(!cookie.is_empty());
+        let unreadable = Presented {
+            unreadable: true,
+            ..Presented::default()
+        };
+        assert!(!unreadable.is_empty());
     }
 }

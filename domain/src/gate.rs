@@ -1,75 +1,43 @@
 //! The authentication gate that runs before every route, and the
 //! [`Caller`] it hands to the route.
+//!
+//! The adapter that serves the routes says how much authentication each
+//! one asks for ([`Authentication`]) and reads what the request presents
+//! ([`Presented`]); the gate decides who is calling, or why no one may.
 
 use std::sync::Arc;
 
 use chrono::Duration;
 
-use crate::credentials::Credentials;
+use crate::credentials::Presented;
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, Identity};
 use crate::session::{ClientInfo, Session};
 use crate::user::User;
 
-/// Paths that never need authentication, with the Flask API's matching
-/// rules: slash tolerant, and a trailing `*` matches any path with that
-/// prefix.
-#[derive(Clone, Debug)]
-pub struct ExcludedPaths(Vec<String>);
-
-impl ExcludedPaths {
-    /// The Flask API's excluded paths, plus this service's own OpenAPI
-    /// document and Swagger UI.
-    pub fn standard() -> Self {
-        Self::new([
-            "/api/v1/status/",
-            "/api/v1/unauthorized/",
-            "/api/v1/forbidden/",
-            "/api/v1/auth_session/login/",
-            "/api/v1/openapi.json/",
-            "/api/v1/docs/",
-        ])
-    }
-
-    /// A custom list, each entry exact (slash tolerant) or ending in `*`.
-    pub fn new<I, S>(paths: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        Self(paths.into_iter().map(Into::into).collect())
-    }
-
-    /// Whether `path` needs authentication.
-    pub fn require_auth(&self, path: &str) -> bool {
-        !self
-            .0
-            .iter()
-            .any(|excluded| match excluded.strip_suffix('*') {
-                Some(prefix) => is_under(path, prefix),
-                None => same_path(excluded, path),
-            })
-    }
-}
-
-/// Whether `a` and `b` name the same path, one trailing slash aside
-/// (compared in place: this runs on every request).
-fn same_path(a: &str, b: &str) -> bool {
-    a.strip_suffix('/').unwrap_or(a) == b.strip_suffix('/').unwrap_or(b)
-}
-
-/// Whether `path`, with a trailing slash added when it has none, starts
-/// with `prefix`.
-fn is_under(path: &str, prefix: &str) -> bool {
-    path.starts_with(prefix) || (!path.ends_with('/') && prefix.strip_suffix('/') == Some(path))
+/// How much authentication a route asks for, as the adapter serving it
+/// declares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authentication {
+    /// None: anyone passes as an anonymous caller, and what the request
+    /// presents is not looked at (the service status, the login itself,
+    /// the API's documentation).
+    Skipped,
+    /// Anyone may call (registration under `REGISTRATION=open`).
+    /// Credentials that identify someone make them the caller; credentials
+    /// that identify no one (a stale cookie) make an anonymous caller
+    /// rather than a refusal.
+    Optional,
+    /// Only an identified caller passes.
+    Required,
 }
 
 /// Who is calling, as the gate worked it out: everything a route may need
 /// to know about the caller, so no route reads a credential itself.
 #[derive(Clone, Debug, Default)]
 pub struct Caller {
-    /// The current user; none on excluded paths and when authentication is
-    /// off.
+    /// The current user; none on routes that skip authentication and when
+    /// authentication is off.
     pub user: Option<User>,
     /// The session that authenticated the request; set only by the session
     /// policies, so a cookie sent under `basic_auth` is no session here.
@@ -87,68 +55,46 @@ pub struct Caller {
 pub enum GateDecision {
     /// The route runs, for this caller.
     Pass(Caller),
-    /// Neither an `Authorization` header nor the session cookie: 401.
+    /// Nothing presented where authentication is required: 401.
     Unauthorized,
     /// Credentials that resolve no user: 403.
     Forbidden,
-    /// Too many failed password checks (Basic): 429, retry after this long.
+    /// Too many failed password checks: 429, retry after this long.
     TooManyAttempts(Duration),
 }
 
-/// The gate: excluded paths plus the active policy (none when `AUTH_TYPE`
-/// is `none`).
+/// The gate: the active policy (none when `AUTH_TYPE` is `none`).
 #[derive(Clone)]
 pub struct Gate {
-    excluded: ExcludedPaths,
     policy: Option<Arc<dyn AuthPolicy>>,
-    /// Routes (method, path) that anonymous callers may reach too.
-    open_to_anyone: Vec<(String, String)>,
 }
 
 impl Gate {
-    /// A gate applying `policy` outside `excluded`.
-    pub fn new(excluded: ExcludedPaths, policy: Option<Arc<dyn AuthPolicy>>) -> Self {
-        Self {
-            excluded,
-            policy,
-            open_to_anyone: Vec::new(),
-        }
+    /// A gate applying `policy`; `None` lets every request through as an
+    /// anonymous caller.
+    pub fn new(policy: Option<Arc<dyn AuthPolicy>>) -> Self {
+        Self { policy }
     }
 
-    /// Lets anonymous callers reach the route of `method` (uppercase) and
-    /// `path` (slash tolerant), e.g. `POST /api/v1/users` under
-    /// `REGISTRATION=open`. Credentials sent there still identify the
-    /// caller; credentials that identify no one (a stale cookie) make an
-    /// anonymous caller rather than a 403, since anyone may call the route.
-    #[must_use]
-    pub fn open_to_anyone(mut self, method: &str, path: &str) -> Self {
-        self.open_to_anyone
-            .push((method.to_owned(), path.to_owned()));
-        self
+    /// Whether the active policy identifies callers by an email and a
+    /// password sent with each request (`basic_auth`), so that a refusal
+    /// for want of credentials should invite them.
+    pub fn accepts_basic(&self) -> bool {
+        self.policy
+            .as_ref()
+            .is_some_and(|policy| policy.accepts_basic())
     }
 
-    fn is_open_to_anyone(&self, method: &str, path: &str) -> bool {
-        self.open_to_anyone
-            .iter()
-            .any(|(m, p)| m.eq_ignore_ascii_case(method) && same_path(p, path))
-    }
-
-    /// The `WWW-Authenticate` challenge of a `401` under the active policy
-    /// (`basic_auth` invites Basic credentials).
-    pub fn challenge(&self) -> Option<&'static str> {
-        self.policy.as_ref().and_then(|policy| policy.challenge())
-    }
-
-    /// Decides whether the `method` request for `path`, presenting
-    /// `credentials` from `client`, may reach its route, and as whom.
+    /// Decides whether a request for a route asking for `authentication`,
+    /// presenting `presented` from `client`, may reach its route, and as
+    /// whom.
     ///
     /// # Errors
     /// Only infrastructure failures of the policy.
     pub async fn check(
         &self,
-        method: &str,
-        path: &str,
-        credentials: &Credentials<'_>,
+        authentication: Authentication,
+        presented: &Presented<'_>,
         client: ClientInfo,
     ) -> Result<GateDecision, Failure> {
         let anonymous = |client| {
@@ -161,18 +107,19 @@ impl Gate {
         let Some(policy) = &self.policy else {
             return anonymous(client);
         };
-        if !self.excluded.require_auth(path) {
-            return anonymous(client);
-        }
-        let open_to_anyone = self.is_open_to_anyone(method, path);
-        if credentials.is_empty() {
+        let open_to_anyone = match authentication {
+            Authentication::Skipped => return anonymous(client),
+            Authentication::Optional => true,
+            Authentication::Required => false,
+        };
+        if presented.is_empty() {
             return if open_to_anyone {
                 anonymous(client)
             } else {
                 Ok(GateDecision::Unauthorized)
             };
         }
-        Ok(match policy.identify(credentials, &client).await? {
+        Ok(match policy.identify(presented, &client).await? {
             Identity::User { user, session } => GateDecision::Pass(Caller {
                 user: Some(user),
                 session,
@@ -182,45 +129,5 @@ impl Gate {
             Identity::Nobody => GateDecision::Forbidden,
             Identity::Throttled(wait) => GateDecision::TooManyAttempts(wait),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn excluded_paths_are_slash_tolerant() {
-        let excluded = ExcludedPaths::standard();
-        assert!(!excluded.require_auth("/api/v1/status"));
-        assert!(!excluded.require_auth("/api/v1/status/"));
-        assert!(!excluded.require_auth("/api/v1/auth_session/login"));
-        assert!(excluded.require_auth("/api/v1/users"));
-        assert!(excluded.require_auth("/api/v1/stats"));
-    }
-
-    #[test]
-    fn excluded_path_without_trailing_slash_matches_too() {
-        let excluded = ExcludedPaths::new(["/api/v1/status"]);
-        assert!(!excluded.require_auth("/api/v1/status/"));
-        assert!(!excluded.require_auth("/api/v1/status"));
-    }
-
-    #[test]
-    fn wildcard_excludes_every_path_with_the_prefix() {
-        let excluded = ExcludedPaths::new(["/api/v1/stat*"]);
-        assert!(!excluded.require_auth("/api/v1/status"));
-        assert!(!excluded.require_auth("/api/v1/stats"));
-        assert!(!excluded.require_auth("/api/v1/stats/"));
-        assert!(excluded.require_auth("/api/v1/users"));
-        assert!(excluded.require_auth("/api/v1/sta"));
-    }
-
-    #[test]
-    fn a_prefix_of_an_excluded_path_is_not_excluded() {
-        let excluded = ExcludedPaths::standard();
-        assert!(excluded.require_auth("/api/v1/stat"));
-        assert!(excluded.require_auth("/api/v1/status/extra"));
-        assert!(excluded.require_auth("/"));
     }
 }

@@ -33,14 +33,14 @@ pub use access::{AccessPolicy, AccessRules, Creation, Registration, UnknownSetti
 pub use actor::{Actor, ActorLabel, Principal};
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
 pub use audit::{AuditEvent, AuditLog, NoAudit, Via};
-pub use credentials::{Credentials, EmailAndPassword};
+pub use credentials::{EmailAndPassword, Presented};
 pub use error::{
     AccessError, BoxError, ChangePasswordError, CreateUserError, CredentialFault, DeleteUserError,
     FORBIDDEN_ADMINS_ONLY, Failure, FieldError, HashError, InvalidPasswordHash, LoginError,
     PasswordRuleError, RepositoryError, SessionError, SetAdminError, SetPasswordError,
     UnknownAuthType, UpdateUserError,
 };
-pub use gate::{Caller, ExcludedPaths, Gate, GateDecision};
+pub use gate::{Authentication, Caller, Gate, GateDecision};
 pub use inbound::{
     Administration, Housekeeping, PasswordManagement, SessionManagement, SignIn, SignedIn,
     UserManagement,

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use crate::credentials::{Credentials, EmailAndPassword};
+use crate::credentials::Presented;
 use crate::error::{Failure, LoginError, UnknownAuthType};
 use crate::service::AuthService;
 use crate::session::{ClientInfo, Session, SessionToken};
@@ -38,21 +38,21 @@ pub enum Identity {
 /// Resolves the current user from a request's credentials.
 #[async_trait]
 pub trait AuthPolicy: Send + Sync {
-    /// Whom these credentials, sent by `client`, identify.
+    /// Whom what the request presents, sent by `client`, identifies.
     ///
     /// # Errors
     /// Only infrastructure failures; bad credentials are
     /// [`Identity::Nobody`].
     async fn identify(
         &self,
-        credentials: &Credentials<'_>,
+        presented: &Presented<'_>,
         client: &ClientInfo,
     ) -> Result<Identity, Failure>;
 
-    /// The challenge a `401` carries under this policy (the value of
-    /// `WWW-Authenticate`), when the policy has one to offer.
-    fn challenge(&self) -> Option<&'static str> {
-        None
+    /// Whether this policy identifies callers by an email and a password
+    /// sent with each request ([`Presented::basic`]).
+    fn accepts_basic(&self) -> bool {
+        false
     }
 }
 
@@ -63,7 +63,7 @@ pub enum AuthType {
     None,
     /// `auth`: the base policy, which never resolves a user.
     Auth,
-    /// `basic_auth`: HTTP Basic with email and password.
+    /// `basic_auth`: an email and a password sent with every request.
     BasicAuth,
     /// `session_auth`: cookie sessions in process memory, never expiring.
     SessionAuth,
@@ -164,12 +164,12 @@ struct DenyAll;
 
 #[async_trait]
 impl AuthPolicy for DenyAll {
-    async fn identify(&self, _: &Credentials<'_>, _: &ClientInfo) -> Result<Identity, Failure> {
+    async fn identify(&self, _: &Presented<'_>, _: &ClientInfo) -> Result<Identity, Failure> {
         Ok(Identity::Nobody)
     }
 }
 
-/// `basic_auth`: the user whose email and password the header carries.
+/// `basic_auth`: the user whose email and password the request carries.
 struct BasicAuthPolicy {
     auth: Arc<AuthService>,
 }
@@ -178,16 +178,13 @@ struct BasicAuthPolicy {
 impl AuthPolicy for BasicAuthPolicy {
     async fn identify(
         &self,
-        credentials: &Credentials<'_>,
+        presented: &Presented<'_>,
         client: &ClientInfo,
     ) -> Result<Identity, Failure> {
-        let Some(basic) = credentials
-            .authorization
-            .and_then(EmailAndPassword::from_basic_header)
-        else {
+        let Some(basic) = &presented.basic else {
             return Ok(Identity::Nobody);
         };
-        let checked = self.auth.check_basic(&basic, client).await;
+        let checked = self.auth.check_basic(basic, client).await;
         match checked {
             Ok(user) => Ok(Identity::User {
                 user,
@@ -199,8 +196,8 @@ impl AuthPolicy for BasicAuthPolicy {
         }
     }
 
-    fn challenge(&self) -> Option<&'static str> {
-        Some("Basic realm=\"session-auth\"")
+    fn accepts_basic(&self) -> bool {
+        true
     }
 }
 
@@ -214,10 +211,10 @@ struct SessionPolicy {
 impl AuthPolicy for SessionPolicy {
     async fn identify(
         &self,
-        credentials: &Credentials<'_>,
+        presented: &Presented<'_>,
         _: &ClientInfo,
     ) -> Result<Identity, Failure> {
-        let Some(cookie) = credentials.session_cookie else {
+        let Some(cookie) = presented.session_token else {
             return Ok(Identity::Nobody);
         };
         let token = SessionToken::from_cookie(cookie);

@@ -162,7 +162,10 @@ impl Api {
 
 #[OpenApi(prefix_path = "/api/v1")]
 impl Api {
-    /// Whether the service is up.
+    /// Service status
+    ///
+    /// Answers `{"status": "OK"}` while the process runs. Needs no
+    /// credentials.
     #[oai(path = "/status", method = "get", tag = "Tag::Index")]
     async fn status(&self) -> ApiResult<Ok200<StatusBody>> {
         ok(StatusBody {
@@ -170,6 +173,8 @@ impl Api {
         })
     }
 
+    /// Count users
+    ///
     /// How many users exist.
     #[oai(path = "/stats", method = "get", tag = "Tag::Index")]
     async fn stats(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<StatsBody>> {
@@ -178,26 +183,36 @@ impl Api {
         })
     }
 
-    /// Always answers 401 (a target for clients' error handling).
+    /// Always 401
+    ///
+    /// Always answers 401, a target for testing a client's error handling.
+    /// Needs no credentials.
     #[oai(path = "/unauthorized", method = "get", tag = "Tag::Index")]
     async fn unauthorized(&self) -> UnauthorizedOnly {
         UnauthorizedOnly::Unauthorized(Json(ErrorBody::new("Unauthorized")))
     }
 
-    /// Always answers 403 (a target for clients' error handling).
+    /// Always 403
+    ///
+    /// Always answers 403, a target for testing a client's error handling.
+    /// Needs no credentials.
     #[oai(path = "/forbidden", method = "get", tag = "Tag::Index")]
     async fn forbidden(&self) -> ForbiddenOnly {
         ForbiddenOnly::Forbidden(Json(ErrorBody::new("Forbidden")))
     }
 
-    /// Every user.
+    /// List users
+    ///
+    /// Every user, in creation order.
     #[oai(path = "/users", method = "get", tag = "Tag::Users")]
     async fn list_users(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<Vec<UserBody>>> {
         let users = self.services.use_cases.users.list_users(&actor).await?;
         ok(users.iter().map(|user| self.user_body(user)).collect())
     }
 
-    /// One user by id, or the current user for the id `me`.
+    /// Get a user
+    ///
+    /// One user by id; the id `me` names the current user.
     #[oai(path = "/users/:user_id", method = "get", tag = "Tag::Users")]
     async fn get_user(
         &self,
@@ -218,7 +233,11 @@ impl Api {
         ok(self.user_body(&user))
     }
 
-    /// Creates a user.
+    /// Create a user
+    ///
+    /// Creates a user from a JSON body; `email` and `password` are required,
+    /// the email must be unused and the password within the configured
+    /// length limits.
     #[oai(path = "/users", method = "post", tag = "Tag::Users")]
     async fn create_user(
         &self,
@@ -238,8 +257,10 @@ impl Api {
         Ok(Created::Created(Json(self.user_body(&user))))
     }
 
-    /// Changes a user's names (only `first_name` and `last_name` apply),
-    /// and under `ACCESS_POLICY=owner` the administrator flag.
+    /// Rename a user
+    ///
+    /// Changes `first_name` and/or `last_name`; other fields are ignored, an
+    /// absent or null name is left as it is.
     #[oai(path = "/users/:user_id", method = "put", tag = "Tag::Users")]
     async fn update_user(
         &self,
@@ -269,7 +290,9 @@ impl Api {
         ok(self.user_body(&user))
     }
 
-    /// Deletes a user and ends their sessions.
+    /// Delete a user
+    ///
+    /// Deletes a user and ends all of their sessions.
     #[oai(path = "/users/:user_id", method = "delete", tag = "Tag::Users")]
     async fn delete_user(
         &self,
@@ -285,8 +308,13 @@ impl Api {
         ok(EmptyBody::default())
     }
 
-    /// Logs in with the form fields `email` and `password`; sets the session
-    /// cookie. Only under the session `AUTH_TYPE`s (404 otherwise).
+    /// Log in
+    ///
+    /// Checks the email and password (form fields) and answers the user
+    /// with a `Set-Cookie` header holding a new session. In Swagger UI,
+    /// "Try it out" here logs the page in: the browser keeps the cookie and
+    /// sends it with the other operations. Only under the session policies
+    /// (404 otherwise).
     #[oai(path = "/auth_session/login", method = "post", tag = "Tag::Session")]
     async fn login(
         &self,
@@ -307,7 +335,9 @@ impl Api {
         ))
     }
 
-    /// Ends the session of the request's cookie.
+    /// Log out
+    ///
+    /// Ends the session of the request's cookie and expires the cookie.
     #[oai(path = "/auth_session/logout", method = "delete", tag = "Tag::Session")]
     async fn logout(&self, Guarded(actor): Guarded) -> ApiResult<LoggedOut> {
         self.services.use_cases.sessions.logout(&actor).await?;
@@ -317,8 +347,10 @@ impl Api {
         ))
     }
 
-    /// The current user's live sessions, oldest first. Only under the
-    /// session `AUTH_TYPE`s (404 otherwise).
+    /// List my sessions
+    ///
+    /// The current user's live sessions, oldest first; `current` marks the
+    /// request's own. Only under the session policies (404 otherwise).
     #[oai(path = "/auth_session/sessions", method = "get", tag = "Tag::Session")]
     async fn list_sessions(&self, Guarded(actor): Guarded) -> ApiResult<Ok200<Vec<SessionBody>>> {
         let sessions = self
@@ -334,9 +366,11 @@ impl Api {
             .collect())
     }
 
+    /// End my sessions
+    ///
     /// Ends all of the current user's sessions, or all but the request's own
-    /// with `keep_current=true`. When the request's own session ends, the
-    /// answer also expires its cookie.
+    /// with `keep_current=true`; when the request's own session ends, its
+    /// cookie is expired too.
     #[oai(
         path = "/auth_session/sessions",
         method = "delete",
@@ -359,9 +393,11 @@ impl Api {
         Ok(SessionsEnded::Ok(Json(EndedBody { ended }), cookie))
     }
 
-    /// Ends one of the current user's sessions by its handle; another
-    /// user's handle is unknown here (404). Ending the request's own session
-    /// also expires its cookie.
+    /// End one of my sessions
+    ///
+    /// Ends one of the current user's sessions by the handle
+    /// `GET /auth_session/sessions` lists; another user's handle is unknown
+    /// here (404). Ending the request's own session also expires its cookie.
     #[oai(
         path = "/auth_session/sessions/:handle",
         method = "delete",
@@ -388,9 +424,11 @@ impl Api {
         Ok(SessionsEnded::Ok(Json(EmptyBody::default()), cookie))
     }
 
-    /// Changes the current user's password after checking the current one,
-    /// and ends their other sessions (the request's own stays). Under
-    /// `AUTH_TYPE=none` there is no current user (404).
+    /// Change my password
+    ///
+    /// Checks `current_password`, sets `new_password` (within the configured
+    /// length limits) and ends the user's other sessions (the request's own
+    /// stays). Under `AUTH_TYPE=none` there is no current user (404).
     #[oai(path = "/users/me/password", method = "put", tag = "Tag::Users")]
     async fn change_password(
         &self,

@@ -1,12 +1,12 @@
-//! What an operator watches: the Prometheus metrics, the request id, the
-//! probes (`/healthz`, `/readyz`) and the security events.
+//! What an operator watches: the Prometheus metrics, the probes'
+//! answers (`/healthz`, `/readyz`) and the security events.
 //!
 //! The probes and the metrics are answered before the gate: a load
 //! balancer or a scraper holds no credentials.
 
-use poem::http::header::{self, HeaderValue};
+use poem::http::header;
 use poem::http::{Method, StatusCode};
-use poem::{Body, Request, Response};
+use poem::{Body, Response};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -282,13 +282,20 @@ pub(crate) fn route_label(path: &str) -> &'static str {
     if let Some(fixed) = FIXED.iter().find(|fixed| **fixed == path) {
         return fixed;
     }
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match segments.as_slice() {
-        ["api", "v1", "users", id] if !id.is_empty() => "/api/v1/users/:user_id",
-        ["api", "v1", "auth_session", "sessions", handle] if !handle.is_empty() => {
-            "/api/v1/auth_session/sessions/:handle"
-        }
-        _ => "other",
+    // One non-empty segment after a prefix, read in place: this runs on
+    // every request.
+    let relative = path.trim_start_matches('/');
+    let one_segment_after = |prefix: &str| {
+        relative
+            .strip_prefix(prefix)
+            .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
+    };
+    if one_segment_after("api/v1/users/") {
+        "/api/v1/users/:user_id"
+    } else if one_segment_after("api/v1/auth_session/sessions/") {
+        "/api/v1/auth_session/sessions/:handle"
+    } else {
+        "other"
     }
 }
 
@@ -305,29 +312,6 @@ fn method_label(method: &Method) -> &'static str {
     }
 }
 
-/// The request id: the client's `X-Request-Id` when it is sane (1 to 128
-/// visible ASCII characters from a conservative set, so it cannot forge
-/// log fields), a new UUID otherwise.
-pub(crate) fn request_id(req: &Request) -> String {
-    req.headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .filter(|id| is_sane_request_id(id))
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned)
-}
-
-fn is_sane_request_id(id: &str) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.:/+=@".contains(&b))
-}
-
-/// The response header that echoes the request id.
-pub(crate) fn request_id_header(id: &str) -> Option<HeaderValue> {
-    HeaderValue::from_str(id).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,14 +325,11 @@ mod tests {
         assert_eq!(route_label("/api/v1/users/me"), "/api/v1/users/me");
         assert_eq!(route_label("/api/v1/nothing/here"), "other");
         assert_eq!(route_label("/wp-admin"), "other");
-    }
-
-    #[test]
-    fn only_sane_request_ids_are_kept() {
-        assert!(is_sane_request_id("abc-123_x.y:z"));
-        assert!(!is_sane_request_id(""));
-        assert!(!is_sane_request_id("a b"));
-        assert!(!is_sane_request_id("a\"b"));
-        assert!(!is_sane_request_id(&"x".repeat(129)));
+        assert_eq!(
+            route_label("/api/v1/auth_session/sessions/abc"),
+            "/api/v1/auth_session/sessions/:handle"
+        );
+        assert_eq!(route_label("/api/v1/users/a/b"), "other");
+        assert_eq!(route_label("/api/v1/users/"), "other");
     }
 }

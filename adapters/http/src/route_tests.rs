@@ -12,11 +12,11 @@ use poem::{Endpoint, Request, Response};
 
 use domain::{
     AccessError, AccessRules, Actor, Administration, AuthPolicy, ChangePasswordError, ClientInfo,
-    CreateUserError, Credentials, DeleteUserError, Email, ExcludedPaths, Failure, Gate,
-    Housekeeping, Identity, LoginError, NewUser, Password, PasswordChange, PasswordHash,
-    PasswordManagement, Session, SessionError, SessionId, SessionLifetime, SessionManagement,
-    SessionToken, SetAdminError, SetPasswordError, SignIn, SignedIn, UpdateUserError, UseCases,
-    User, UserChange, UserId, UserManagement,
+    CreateUserError, DeleteUserError, Email, Failure, Gate, Housekeeping, Identity, LoginError,
+    NewUser, Password, PasswordChange, PasswordHash, PasswordManagement, Presented, Session,
+    SessionError, SessionId, SessionLifetime, SessionManagement, SessionToken, SetAdminError,
+    SetPasswordError, SignIn, SignedIn, UpdateUserError, UseCases, User, UserChange, UserId,
+    UserManagement,
 };
 
 use crate::{HttpSettings, Services, endpoint};
@@ -208,10 +208,10 @@ struct AnyCookie(User);
 impl AuthPolicy for AnyCookie {
     async fn identify(
         &self,
-        credentials: &Credentials<'_>,
+        presented: &Presented<'_>,
         _: &ClientInfo,
     ) -> Result<Identity, Failure> {
-        Ok(match credentials.session_cookie {
+        Ok(match presented.session_token {
             Some(_) => Identity::User {
                 user: self.0.clone(),
                 session: Some(session_of(&self.0)),
@@ -230,10 +230,7 @@ fn served(stub: &Arc<Stub>) -> crate::ServiceEndpoint {
         admin: stub.clone(),
         housekeeping: stub.clone(),
     };
-    let gate = Gate::new(
-        ExcludedPaths::standard(),
-        Some(Arc::new(AnyCookie(stub.user.clone()))),
-    );
+    let gate = Gate::new(Some(Arc::new(AnyCookie(stub.user.clone()))));
     endpoint(
         Services { gate, use_cases },
         HttpSettings {

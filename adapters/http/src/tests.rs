@@ -11,9 +11,9 @@ use poem::{Body, Endpoint, Request, Response};
 
 use adapter_memory::{MemoryAttemptLog, MemoryStore};
 use domain::{
-    Actor, AuthType, Clock, ExcludedPaths, Gate, NoAudit, Password, PasswordHash, PasswordHasher,
-    PasswordRules, Ports, Rules, SessionLifetime, SessionRules, SessionToken, ThrottleRules,
-    TokenGenerator, UseCases,
+    Actor, AuthType, Clock, Gate, NoAudit, Password, PasswordHash, PasswordHasher, PasswordRules,
+    Ports, Rules, SessionLifetime, SessionRules, SessionToken, ThrottleRules, TokenGenerator,
+    UseCases,
 };
 use domain::{HashError, NewUser};
 
@@ -104,7 +104,7 @@ impl Server {
             .await
             .unwrap();
         let services = Services {
-            gate: Gate::new(ExcludedPaths::standard(), auth_type.policy(auth)),
+            gate: Gate::new(auth_type.policy(auth)),
             use_cases,
         };
         let mut http = HttpSettings {

@@ -2,16 +2,15 @@
 
 use crate::{
     AccessRules, AccountKey, Actor, AdminFlagRequest, AttemptLog, AuditEvent, AuditLog,
-    AuthService, AuthType, ChangePasswordError, ClientInfo, Clock, CreateUserError,
-    CredentialFault, Credentials, DeleteUserError, Email, ExcludedPaths, FailedAttempt, Failure,
+    AuthService, AuthType, Authentication, ChangePasswordError, ClientInfo, Clock, CreateUserError,
+    CredentialFault, DeleteUserError, Email, EmailAndPassword, FailedAttempt, Failure,
     FailureWindow, Gate, GateDecision, HashError, LoginError, LoginErrors, NameChange, NewUser,
     Password, PasswordChange, PasswordHash, PasswordHasher, PasswordRuleError, PasswordRules,
-    PasswordStrength, Ports, Principal, RepositoryError, Rules, Session, SessionError, SessionId,
-    SessionLifetime, SessionRepository, SessionRules, SessionToken, SetPasswordError,
+    PasswordStrength, Ports, Presented, Principal, RepositoryError, Rules, Session, SessionError,
+    SessionId, SessionLifetime, SessionRepository, SessionRules, SessionToken, SetPasswordError,
     ThrottleRules, TokenGenerator, UseCases, User, UserChange, UserId, UserRepository,
 };
 use async_trait::async_trait;
-use base64::Engine as _;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -565,15 +564,13 @@ async fn login_bob(w: &World) -> SessionToken {
     token
 }
 
-fn basic(raw: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
+/// Bob's email and `password`, as the `basic_auth` credential.
+fn basic(password: &str) -> Option<EmailAndPassword> {
+    Some(EmailAndPassword::parse(Some("bob@hbtn.io"), Some(password)).unwrap())
 }
 
 fn gate(w: &World, auth_type: AuthType) -> Gate {
-    Gate::new(ExcludedPaths::standard(), auth_type.policy(w.auth.clone()))
+    Gate::new(auth_type.policy(w.auth.clone()))
 }
 
 fn passed_user(decision: GateDecision) -> Option<User> {
@@ -588,27 +585,38 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
     let w = world(SessionLifetime::Unlimited);
     let bob = bob(&w).await;
     let gate = gate(&w, AuthType::BasicAuth);
-    let good = basic("bob@hbtn.io:H0lberton:School");
-    let creds = Credentials {
-        authorization: Some(&good),
-        session_cookie: None,
+    assert!(gate.accepts_basic());
+    let creds = Presented {
+        basic: basic("H0lberton:School"),
+        ..Presented::default()
     };
     assert_eq!(
         passed_user(
-            gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
+            gate.check(Authentication::Required, &creds, ClientInfo::default())
                 .await
                 .unwrap()
         ),
         Some(bob)
     );
 
-    let bad = basic("bob@hbtn.io:wrong");
-    let creds = Credentials {
-        authorization: Some(&bad),
-        session_cookie: None,
+    let creds = Presented {
+        basic: basic("wrong"),
+        ..Presented::default()
     };
     assert!(matches!(
-        gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
+        gate.check(Authentication::Required, &creds, ClientInfo::default())
+            .await
+            .unwrap(),
+        GateDecision::Forbidden
+    ));
+    // A credential the adapter could not read identifies no one, but it
+    // was presented: 403, not 401.
+    let unreadable = Presented {
+        unreadable: true,
+        ..Presented::default()
+    };
+    assert!(matches!(
+        gate.check(Authentication::Required, &unreadable, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -616,25 +624,34 @@ async fn basic_auth_policy_resolves_the_user_with_the_right_password_only() {
 }
 
 #[tokio::test]
-async fn gate_without_credentials_is_unauthorized_and_excluded_paths_pass() {
+async fn gate_without_credentials_is_unauthorized_and_skipped_routes_pass() {
     let w = world(SessionLifetime::Unlimited);
     let gate = gate(&w, AuthType::SessionAuth);
-    let none = Credentials::default();
+    assert!(!gate.accepts_basic());
+    let none = Presented::default();
     assert!(matches!(
-        gate.check("GET", "/api/v1/users", &none, ClientInfo::default())
-            .await
-            .unwrap(),
-        GateDecision::Unauthorized
-    ));
-    assert!(matches!(
-        gate.check("GET", "/nowhere", &none, ClientInfo::default())
+        gate.check(Authentication::Required, &none, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Unauthorized
     ));
     assert!(
         passed_user(
-            gate.check("GET", "/api/v1/status", &none, ClientInfo::default())
+            gate.check(Authentication::Skipped, &none, ClientInfo::default())
+                .await
+                .unwrap()
+        )
+        .is_none()
+    );
+    // What a request presents is not looked at where authentication is
+    // skipped.
+    let junk = Presented {
+        session_token: Some("junk"),
+        ..Presented::default()
+    };
+    assert!(
+        passed_user(
+            gate.check(Authentication::Skipped, &junk, ClientInfo::default())
                 .await
                 .unwrap()
         )
@@ -643,18 +660,47 @@ async fn gate_without_credentials_is_unauthorized_and_excluded_paths_pass() {
 }
 
 #[tokio::test]
+async fn optional_authentication_identifies_whom_it_can_and_lets_the_rest_in_anonymously() {
+    let w = world(SessionLifetime::Unlimited);
+    let bob = bob(&w).await;
+    let token = login_bob(&w).await;
+    let gate = gate(&w, AuthType::SessionDbAuth);
+    let anonymous = |presented| {
+        let gate = gate.clone();
+        async move {
+            passed_user(
+                gate.check(Authentication::Optional, &presented, ClientInfo::default())
+                    .await
+                    .unwrap(),
+            )
+        }
+    };
+    assert_eq!(anonymous(Presented::default()).await, None);
+    let stale = Presented {
+        session_token: Some("stale"),
+        ..Presented::default()
+    };
+    assert_eq!(anonymous(stale).await, None);
+    let good = Presented {
+        session_token: Some(token.expose()),
+        ..Presented::default()
+    };
+    assert_eq!(anonymous(good).await, Some(bob));
+}
+
+#[tokio::test]
 async fn auth_policy_never_resolves_anyone() {
     let w = world(SessionLifetime::Unlimited);
     bob(&w).await;
     let token = login_bob(&w).await;
     let gate = gate(&w, AuthType::Auth);
-    let good = basic("bob@hbtn.io:H0lberton:School");
-    let creds = Credentials {
-        authorization: Some(&good),
-        session_cookie: Some(token.expose()),
+    let creds = Presented {
+        basic: basic("H0lberton:School"),
+        session_token: Some(token.expose()),
+        unreadable: false,
     };
     assert!(matches!(
-        gate.check("GET", "/api/v1/users", &creds, ClientInfo::default())
+        gate.check(Authentication::Required, &creds, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
@@ -665,12 +711,12 @@ async fn auth_policy_never_resolves_anyone() {
 async fn none_policy_lets_everything_through_without_a_user() {
     let w = world(SessionLifetime::Unlimited);
     let gate = gate(&w, AuthType::None);
+    assert!(!gate.accepts_basic());
     assert!(
         passed_user(
             gate.check(
-                "GET",
-                "/api/v1/users",
-                &Credentials::default(),
+                Authentication::Required,
+                &Presented::default(),
                 ClientInfo::default()
             )
             .await
@@ -686,37 +732,36 @@ async fn session_policy_resolves_the_cookie_and_ignores_basic_credentials() {
     let bob = bob(&w).await;
     let token = login_bob(&w).await;
     let gate = gate(&w, AuthType::SessionDbAuth);
-    let creds = Credentials {
-        authorization: None,
-        session_cookie: Some(token.expose()),
+    let creds = Presented {
+        session_token: Some(token.expose()),
+        ..Presented::default()
     };
     assert_eq!(
         passed_user(
-            gate.check("GET", "/api/v1/users/me", &creds, ClientInfo::default())
+            gate.check(Authentication::Required, &creds, ClientInfo::default())
                 .await
                 .unwrap()
         ),
         Some(bob)
     );
 
-    let good = basic("bob@hbtn.io:H0lberton:School");
-    let only_basic = Credentials {
-        authorization: Some(&good),
-        session_cookie: None,
+    let only_basic = Presented {
+        basic: basic("H0lberton:School"),
+        ..Presented::default()
     };
     assert!(matches!(
-        gate.check("GET", "/api/v1/users", &only_basic, ClientInfo::default())
+        gate.check(Authentication::Required, &only_basic, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
     ));
 
-    let unknown = Credentials {
-        authorization: None,
-        session_cookie: Some("not-a-session"),
+    let unknown = Presented {
+        session_token: Some("not-a-session"),
+        ..Presented::default()
     };
     assert!(matches!(
-        gate.check("GET", "/api/v1/users", &unknown, ClientInfo::default())
+        gate.check(Authentication::Required, &unknown, ClientInfo::default())
             .await
             .unwrap(),
         GateDecision::Forbidden
