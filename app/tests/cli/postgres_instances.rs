@@ -4,7 +4,7 @@
 //! `TEST_DATABASE_URL` is set (then an unreachable server fails them).
 #![cfg(postgres_tests)]
 
-mod support;
+use crate::support;
 
 use sea_orm::{ConnectionTrait, Database};
 use support::{Finished, QUICK, Server, data_dir, free_port, run, run_with_input, session_auth};

@@ -1,7 +1,7 @@
 //! Security properties of the real binary: what its logs never contain,
 //! and (on PostgreSQL) a brute-force limit shared by instances.
 
-mod support;
+use crate::support;
 
 use support::{QUICK, Server, data_dir, run_with_input, session_auth};
 

@@ -3,7 +3,7 @@
 //! lifetime and the sweeper (2), fixation and logout (3), a user's own
 //! sessions (4), password change (5), headers and the body limit (6), and
 //! Part A unchanged for a well-behaved client. Time only moves with the
-//! fake clock. (Item 7, secrets in logs, is `app/tests/security.rs`.)
+//! fake clock. (Item 7, secrets in logs, is `app/tests/cli/security.rs`.)
 
 use chrono::Duration;
 use serde_json::{Value, json};
