@@ -2,6 +2,7 @@
 //! share: [`storage_contract`] is the contract every storage adapter passes.
 
 pub mod http_harness;
+pub mod postgres_template;
 pub mod sql_database;
 pub mod storage_contract;
 pub mod tcp_proxy;

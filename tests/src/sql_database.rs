@@ -1,7 +1,8 @@
 //! A fresh SQL database per test: a SQLite file in a temporary folder, or a
 //! new PostgreSQL database on the server named by `TEST_DATABASE_URL`,
-//! dropped when the test ends. Tests therefore run in parallel without
-//! seeing each other's rows.
+//! cloned from a template of the current schema
+//! ([`crate::postgres_template`]) and dropped when the test ends. Tests
+//! therefore run in parallel without seeing each other's rows.
 
 use adapter_seaorm::{SqlOptions, SqlStore};
 use chrono::{DateTime, TimeZone, Utc};
@@ -11,6 +12,8 @@ use domain::{
 };
 use sea_orm::{ConnectionTrait, Database};
 use tempfile::TempDir;
+
+use crate::postgres_template::{database_url, migrated_template};
 
 /// Noon on January `day`, 2024: the fixtures' dates.
 pub fn noon(day: u32) -> DateTime<Utc> {
@@ -63,12 +66,38 @@ pub struct TestDatabase {
     /// The URL the service connects to.
     pub url: String,
     postgres: Option<PostgresDatabase>,
+    /// Cloned from the template, so already at this build's schema.
+    migrated: bool,
     _dir: Option<TempDir>,
 }
 
 struct PostgresDatabase {
     admin_url: String,
     name: String,
+}
+
+impl PostgresDatabase {
+    async fn drop_database(self) {
+        if let Ok(admin) = Database::connect(&self.admin_url).await {
+            let _ = admin
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+/// `TEST_DATABASE_URL`.
+///
+/// # Panics
+/// When it is unset.
+pub fn test_database_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("TEST_DATABASE_URL must name a PostgreSQL database for this test")
+    })
 }
 
 impl TestDatabase {
@@ -80,38 +109,70 @@ impl TestDatabase {
         Self {
             url,
             postgres: None,
+            migrated: false,
             _dir: Some(dir),
         }
     }
 
-    /// A new database on the PostgreSQL server of `TEST_DATABASE_URL`.
+    /// A new database on the PostgreSQL server of `TEST_DATABASE_URL`,
+    /// with the schema of this build already applied (a copy of the
+    /// template, see [`crate::postgres_template`]).
     ///
     /// # Panics
     /// When the variable is unset or the server cannot be reached: a
     /// PostgreSQL test must fail, never skip, when its database is missing.
     pub async fn postgres() -> Self {
-        let admin_url = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
-            panic!("TEST_DATABASE_URL must name a PostgreSQL database for this test")
-        });
+        let admin_url = test_database_url();
+        let template = migrated_template(&admin_url).await;
+        Self::create_postgres(admin_url, Some(template)).await
+    }
+
+    /// A new, empty database on the PostgreSQL server of
+    /// `TEST_DATABASE_URL`: no schema, for what migrates it itself (the
+    /// real binary at start, `session-auth migrate`).
+    ///
+    /// # Panics
+    /// As [`Self::postgres`].
+    pub async fn postgres_empty() -> Self {
+        Self::create_postgres(test_database_url(), None).await
+    }
+
+    async fn create_postgres(admin_url: String, template: Option<&str>) -> Self {
         let name = format!("session_auth_test_{}", uuid::Uuid::new_v4().simple());
         let admin = Database::connect(&admin_url)
             .await
             .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at TEST_DATABASE_URL: {e}"));
         admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .execute_unprepared(&match template {
+                Some(template) => format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""),
+                None => format!("CREATE DATABASE \"{name}\""),
+            })
             .await
             .unwrap_or_else(|e| panic!("cannot create test database {name}: {e}"));
-        let mut url = url::Url::parse(&admin_url)
-            .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not a URL: {e}"));
-        url.set_path(&format!("/{name}"));
+        let _ = admin.close().await;
         Self {
-            url: url.to_string(),
+            url: database_url(&admin_url, &name),
             postgres: Some(PostgresDatabase { admin_url, name }),
+            migrated: template.is_some(),
             _dir: None,
         }
     }
 
-    /// A connected store with the schema applied.
+    /// The PostgreSQL database's name (`None` for SQLite).
+    pub fn postgres_name(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|pg| pg.name.as_str())
+    }
+
+    /// Drops the PostgreSQL database now, even while connections to it are
+    /// open (what the end of the test does otherwise).
+    pub async fn drop_now(mut self) {
+        if let Some(pg) = self.postgres.take() {
+            pg.drop_database().await;
+        }
+    }
+
+    /// A connected store with the schema applied (by cloning the template,
+    /// or by migrating now).
     pub async fn store(&self) -> SqlStore {
         self.store_with(SqlOptions::new(self.url.clone())).await
     }
@@ -130,10 +191,12 @@ impl TestDatabase {
         let store = SqlStore::connect(&options)
             .await
             .unwrap_or_else(|e| panic!("cannot connect to {}: {e}", self.url));
-        store
-            .migrate_up()
-            .await
-            .unwrap_or_else(|e| panic!("cannot migrate {}: {e}", self.url));
+        if !self.migrated {
+            store
+                .migrate_up()
+                .await
+                .unwrap_or_else(|e| panic!("cannot migrate {}: {e}", self.url));
+        }
         store
     }
 }
@@ -152,16 +215,7 @@ impl Drop for TestDatabase {
             else {
                 return;
             };
-            runtime.block_on(async {
-                if let Ok(admin) = Database::connect(&pg.admin_url).await {
-                    let _ = admin
-                        .execute_unprepared(&format!(
-                            "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                            pg.name
-                        ))
-                        .await;
-                }
-            });
+            runtime.block_on(pg.drop_database());
         })
         .join();
     }
