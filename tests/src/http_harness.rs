@@ -1,6 +1,7 @@
 //! A harness for black-box tests of the HTTP service: the real endpoint
-//! (`session_auth::http_endpoint`) over real storage, the real Argon2 hasher and
-//! real session tokens, driven in process without a socket.
+//! (`session_auth::http_endpoint`) over real storage, Argon2id at the least
+//! cost ([`QuickHasher`]) and real session tokens, driven in process
+//! without a socket.
 //!
 //! Only time is faked: [`FakeClock`] starts at [`START`] and moves when a
 //! test says so, which makes session expiry and timestamps exact.
@@ -26,13 +27,14 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use tempfile::TempDir;
 
-use adapter_crypto::{Argon2Hasher, OsTokenGenerator};
+use adapter_crypto::OsTokenGenerator;
 use adapter_file::FileStore;
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use domain::AuthService;
 use session_auth::{Infrastructure, Settings, Storage};
 
+use crate::quick_hasher::QuickHasher;
 use crate::sql_database::TestDatabase;
 use domain::{AuthType, Clock, NewUser};
 
@@ -178,7 +180,7 @@ impl ServiceBuilder {
     pub async fn start(self) -> Service {
         let clock = Arc::new(FakeClock::new(start_instant()));
         let infra = Infrastructure {
-            hasher: Arc::new(Argon2Hasher::new(2, 64)),
+            hasher: Arc::new(QuickHasher::new()),
             clock: clock.clone(),
             tokens: Arc::new(OsTokenGenerator),
         };

@@ -3,6 +3,7 @@
 
 pub mod http_harness;
 pub mod postgres_template;
+pub mod quick_hasher;
 pub mod sql_database;
 pub mod storage_contract;
 pub mod tcp_proxy;
