@@ -7,3 +7,4 @@ pub mod quick_hasher;
 pub mod sql_database;
 pub mod storage_contract;
 pub mod tcp_proxy;
+pub mod wire;

@@ -8,13 +8,10 @@ use std::collections::BTreeSet;
 
 use integration_tests::http_harness::{Backend, Credential, GUARDED, Reply, Service, USER_KEYS};
 use integration_tests::http_tests;
+use integration_tests::wire::{assert_cors, method_not_allowed};
 
 const OPENAPI: &str = "/api/v1/openapi.json";
 const DOCS: &str = "/api/v1/docs";
-
-fn method_not_allowed() -> Value {
-    json!({"error": "Method not allowed"})
-}
 
 /// The methods of the `Allow` header.
 #[track_caller]
@@ -45,17 +42,6 @@ fn assert_allows(reply: &Reply, methods: &[&str]) {
         !allow.contains(requested),
         "{}: Allow {allow:?} lists the refused method",
         reply.request
-    );
-}
-
-#[track_caller]
-fn assert_cors(reply: &Reply) {
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("*"),
-        "{}: {} without Access-Control-Allow-Origin",
-        reply.request,
-        reply.status
     );
 }
 

@@ -11,14 +11,7 @@ use integration_tests::http_harness::{
     SetCookie, temp_dir, user_json,
 };
 use integration_tests::http_tests;
-
-const LOGIN: &str = "/api/v1/auth_session/login";
-const LOGOUT: &str = "/api/v1/auth_session/logout";
-const ME: &str = "/api/v1/users/me";
-
-fn forbidden() -> Value {
-    json!({"error": "Forbidden"})
-}
+use integration_tests::wire::{LOGIN, LOGOUT, ME, forbidden};
 
 async fn with_alice(backend: Backend, auth_type: &str) -> (Service, Account) {
     let service = Service::start(backend, auth_type).await;
