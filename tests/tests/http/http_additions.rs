@@ -1,6 +1,7 @@
-//! This project's additions (CONTRACT.md Part B) through the real router:
-//! `405` with `Allow`, CORS on every answer and preflights before the gate,
-//! and the OpenAPI document and Swagger UI outside the gate.
+//! This project's additions (`docs/contract.md`, Part B) through the real
+//! router: `405` with `Allow` (#b8-methods), CORS on every answer (#a6-cors)
+//! and preflights before the gate (#b7-preflight), and the OpenAPI document
+//! and Swagger UI outside the gate (#b6-docs).
 
 use poem::http::Method;
 use serde_json::{Value, json};

@@ -1,6 +1,7 @@
-//! The compatible API (CONTRACT.md, Part A): the gate and every route of the
-//! routes table, through the real router, under every `AUTH_TYPE`, for the
-//! memory and the file storage. Bodies are compared as parsed JSON.
+//! The compatible API (`docs/contract.md`, Part A): the gate and every
+//! route of the routes table, through the real router, under every
+//! `AUTH_TYPE`, for the memory and the file storage. Bodies are compared as
+//! parsed JSON.
 //!
 //! Logins, logouts and session lifetimes are in `http_sessions.rs`; this
 //! project's additions (Part B) in `http_additions.rs`; the Flask files in

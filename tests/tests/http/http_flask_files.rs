@@ -2,8 +2,8 @@
 //! file storage through the real router: its users keep logging in (and
 //! their SHA-256 hashes become Argon2id), its sessions keep resolving (and
 //! their raw tokens leave the disk), and what the service writes keeps the
-//! same structure (CONTRACT.md Part A "On-disk format", Part B hashing and
-//! token storage).
+//! same structure (`docs/contract.md#a7-files`, and Part B's hashing,
+//! #b2-hashing, and token storage, #b3-tokens).
 
 use serde_json::{Value, json};
 use std::path::Path;

@@ -1,8 +1,8 @@
 //! Cookie sessions through the real router: `POST /auth_session/login`,
 //! `DELETE /auth_session/logout`, the session cookie's attributes,
 //! `SESSION_NAME`, `SESSION_DURATION` with a fake clock, and which sessions
-//! survive a restart (CONTRACT.md Part A, and Part B's cookie attributes
-//! and token storage).
+//! survive a restart (`docs/contract.md`, Part A, and Part B's cookie
+//! attributes, #b4-cookie, and token storage, #b3-tokens).
 
 use serde_json::{Value, json};
 
