@@ -10,7 +10,8 @@ use domain::{
     Email, PasswordHash, Session, SessionId, SessionKey, SessionRepository, User, UserId,
     UserRepository,
 };
-use sea_orm::{ConnectionTrait, Database};
+use sea_orm::{ConnectionTrait, Database, DatabaseBackend, Statement};
+use std::time::Duration;
 use tempfile::TempDir;
 
 use crate::postgres_template::{database_url, migrated_template};
@@ -77,27 +78,64 @@ struct PostgresDatabase {
 }
 
 impl PostgresDatabase {
+    /// Drops the database. The test's connections may still be open (a
+    /// dropped pool closes them lazily): they are ended first, and their
+    /// end awaited in steps of 5 ms, since `DROP DATABASE … WITH (FORCE)`
+    /// waits for them in steps of 100 ms.
     async fn drop_database(self) {
-        if let Ok(admin) = Database::connect(&self.admin_url).await {
-            let _ = admin
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
+        let Ok(admin) = Database::connect(&self.admin_url).await else {
+            return;
+        };
+        let connected = |sql: &str| {
+            Statement::from_sql_and_values(
+                DatabaseBackend::Postgres,
+                sql,
+                [self.name.as_str().into()],
+            )
+        };
+        let _ = admin
+            .execute_raw(connected(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            ))
+            .await;
+        for _ in 0..400 {
+            let left = admin
+                .query_one_raw(connected(
+                    "SELECT 1 FROM pg_stat_activity WHERE datname = $1 LIMIT 1",
                 ))
                 .await;
-            let _ = admin.close().await;
+            if !matches!(left, Ok(Some(_))) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
+        let _ = admin
+            .execute_unprepared(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ))
+            .await;
+        let _ = admin.close().await;
     }
 }
 
-/// `TEST_DATABASE_URL`.
+/// `TEST_DATABASE_URL`, with `sslmode=disable` added unless it says
+/// `sslmode` itself: in a debug build a TLS handshake took about 90 ms,
+/// most of what each of a test's many connections cost, and no test but
+/// the one that sets `sslmode` itself is about TLS.
 ///
 /// # Panics
-/// When it is unset.
+/// When it is unset or not a URL.
 pub fn test_database_url() -> String {
-    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
+    let text = std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| {
         panic!("TEST_DATABASE_URL must name a PostgreSQL database for this test")
-    })
+    });
+    let mut url =
+        url::Url::parse(&text).unwrap_or_else(|e| panic!("TEST_DATABASE_URL is not a URL: {e}"));
+    if !url.query_pairs().any(|(key, _)| key == "sslmode") {
+        url.query_pairs_mut().append_pair("sslmode", "disable");
+    }
+    url.to_string()
 }
 
 impl TestDatabase {
