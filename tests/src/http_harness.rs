@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tempfile::TempDir;
 
 use adapter_crypto::OsTokenGenerator;
-use adapter_file::FileStore;
+use adapter_file::{FileStore, OpenError};
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use domain::AuthService;
@@ -226,15 +226,28 @@ async fn open_storage(
     database: Option<&TestDatabase>,
 ) -> Storage {
     match (backend, dir, database) {
-        (Backend::File, Some(dir), _) => Storage::file(
-            FileStore::open(dir)
-                .await
-                .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
-        ),
+        (Backend::File, Some(dir), _) => Storage::file(open_file_store(dir).await),
         (Backend::Sqlite | Backend::Postgres, _, Some(database)) => {
             Storage::sql(database.cached_store(SESSION_CACHE).await)
         }
         _ => Storage::of(MemoryStore::new()),
+    }
+}
+
+/// Opens the file store of `dir`. A store just dropped by a restart may
+/// hold the directory's lock a little longer, until its last background
+/// write ends (as a stopping process holds it until it exits): that is
+/// waited for, up to 10 s.
+async fn open_file_store(dir: &Path) -> FileStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match FileStore::open(dir).await {
+            Ok(store) => return store,
+            Err(OpenError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("the file storage did not open: {e}"),
+        }
     }
 }
 
