@@ -1,6 +1,7 @@
 //! A harness for black-box tests of the HTTP service: the real endpoint
-//! (`session_auth::http_endpoint`) over real storage, the real Argon2 hasher and
-//! real session tokens, driven in process without a socket.
+//! (`session_auth::http_endpoint`) over real storage, Argon2id at the least
+//! cost ([`QuickHasher`]) and real session tokens, driven in process
+//! without a socket.
 //!
 //! Only time is faked: [`FakeClock`] starts at [`START`] and moves when a
 //! test says so, which makes session expiry and timestamps exact.
@@ -27,13 +28,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 use tempfile::TempDir;
 
 use adapter_audit::TracingAudit;
-use adapter_crypto::{Argon2Hasher, OsTokenGenerator};
-use adapter_file::{FileStore, JournalSettings};
+use adapter_crypto::OsTokenGenerator;
+use adapter_file::{FileStore, JournalSettings, OpenError};
 use adapter_http::ServiceEndpoint;
 use adapter_memory::MemoryStore;
 use domain::{Actor, UseCases};
 use session_auth::{Infrastructure, Settings, Storage};
 
+use crate::quick_hasher::QuickHasher;
 use crate::sql_database::TestDatabase;
 use domain::{AuthType, Clock, NewUser};
 
@@ -179,7 +181,7 @@ impl ServiceBuilder {
     pub async fn start(self) -> Service {
         let clock = Arc::new(FakeClock::new(start_instant()));
         let infra = Infrastructure {
-            hasher: Arc::new(Argon2Hasher::new(2, 64)),
+            hasher: Arc::new(QuickHasher::new()),
             clock: clock.clone(),
             tokens: Arc::new(OsTokenGenerator),
             audit: Arc::new(TracingAudit),
@@ -232,15 +234,28 @@ async fn open_storage(
     database: Option<&TestDatabase>,
 ) -> Storage {
     match (backend, dir, database) {
-        (Backend::File, Some(dir), _) => Storage::file(
-            FileStore::open_with(dir, SERVER_JOURNAL)
-                .await
-                .unwrap_or_else(|e| panic!("the file storage did not open: {e}")),
-        ),
+        (Backend::File, Some(dir), _) => Storage::file(open_file_store(dir).await),
         (Backend::Sqlite | Backend::Postgres, _, Some(database)) => {
             Storage::sql(database.cached_store(SESSION_CACHE).await)
         }
         _ => Storage::of(MemoryStore::new()),
+    }
+}
+
+/// Opens the file store of `dir`. A store just dropped by a restart may
+/// hold the directory's lock a little longer, until its last background
+/// write ends (as a stopping process holds it until it exits): that is
+/// waited for, up to 10 s.
+async fn open_file_store(dir: &Path) -> FileStore {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        match FileStore::open_with(dir, SERVER_JOURNAL).await {
+            Ok(store) => return store,
+            Err(OpenError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            Err(e) => panic!("the file storage did not open: {e}"),
+        }
     }
 }
 

@@ -2,6 +2,9 @@
 //! share: [`storage_contract`] is the contract every storage adapter passes.
 
 pub mod http_harness;
+pub mod postgres_template;
+pub mod quick_hasher;
 pub mod sql_database;
 pub mod storage_contract;
 pub mod tcp_proxy;
+pub mod wire;

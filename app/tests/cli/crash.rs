@@ -5,7 +5,7 @@
 //! acknowledged change is present, every acknowledged delete absent, the
 //! Flask files parse and no temporary file is left.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::collections::HashSet;

@@ -1,6 +1,7 @@
-//! The compatible API (CONTRACT.md, Part A): the gate and every route of the
-//! routes table, through the real router, under every `AUTH_TYPE`, for the
-//! memory and the file storage. Bodies are compared as parsed JSON.
+//! The compatible API (`docs/contract.md`, Part A): the gate and every
+//! route of the routes table, through the real router, under every
+//! `AUTH_TYPE`, for the memory and the file storage. Bodies are compared as
+//! parsed JSON.
 //!
 //! Logins, logouts and session lifetimes are in `http_sessions.rs`; this
 //! project's additions (Part B) in `http_additions.rs`; the Flask files in
@@ -14,36 +15,10 @@ use integration_tests::http_harness::{
     Service, assert_user_shape, basic, basic_raw, user_json,
 };
 use integration_tests::http_tests;
+use integration_tests::wire::{assert_cors, forbidden, not_found, unauthorized, wrong_format};
 
 /// Every route is slash tolerant.
 const SLASHES: [&str; 2] = ["", "/"];
-
-fn unauthorized() -> Value {
-    json!({"error": "Unauthorized"})
-}
-
-fn forbidden() -> Value {
-    json!({"error": "Forbidden"})
-}
-
-fn not_found() -> Value {
-    json!({"error": "Not found"})
-}
-
-fn wrong_format() -> Value {
-    json!({"error": "Wrong format"})
-}
-
-/// Part A: every `/api/v1/*` response carries `Access-Control-Allow-Origin`.
-#[track_caller]
-fn assert_cors(reply: &Reply) {
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("*"),
-        "{}: no CORS header",
-        reply.request
-    );
-}
 
 /// A service under `auth_type` with one user, alice, and what lets her in.
 async fn with_alice(backend: Backend, auth_type: &str) -> (Service, Account, Credential) {

@@ -10,12 +10,9 @@ use serde_json::json;
 use domain::AccessPolicy;
 use integration_tests::http_harness::{Backend, Service};
 use integration_tests::http_tests;
+use integration_tests::wire::{LOGIN, PASSWORD, USERS, login_reply};
 use session_auth::Settings;
 use session_auth::config::{Cli, Command, PasswordPolicy};
-
-const LOGIN: &str = "/api/v1/auth_session/login";
-const USERS: &str = "/api/v1/users";
-const PASSWORD: &str = "/api/v1/users/me/password";
 
 /// The settings `session-auth serve` gives for these flags.
 fn serve_settings(flags: &[&str]) -> Settings {
@@ -40,15 +37,6 @@ async fn start_with(backend: Backend, flags: &[&str]) -> Service {
         })
         .start()
         .await
-}
-
-async fn login_reply(service: &Service, email: &str, password: &str) -> (u16, serde_json::Value) {
-    let reply = service
-        .post(LOGIN)
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await;
-    (reply.status.as_u16(), reply.json())
 }
 
 http_tests! {

@@ -3,7 +3,7 @@
 //! lifetime and the sweeper (2), fixation and logout (3), a user's own
 //! sessions (4), password change (5), headers and the body limit (6), and
 //! Part A unchanged for a well-behaved client. Time only moves with the
-//! fake clock. (Item 7, secrets in logs, is `app/tests/security.rs`.)
+//! fake clock. (Item 7, secrets in logs, is `app/tests/cli/security.rs`.)
 
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -14,14 +14,10 @@ use integration_tests::http_harness::{
     auth_type, start_instant, user_json,
 };
 use integration_tests::http_tests;
+use integration_tests::wire::{
+    LOGIN, LOGOUT, ME, PASSWORD, SESSIONS, USERS, forbidden, no_user, wrong_password,
+};
 use session_auth::Settings;
-
-const LOGIN: &str = "/api/v1/auth_session/login";
-const LOGOUT: &str = "/api/v1/auth_session/logout";
-const SESSIONS: &str = "/api/v1/auth_session/sessions";
-const ME: &str = "/api/v1/users/me";
-const PASSWORD: &str = "/api/v1/users/me/password";
-const USERS: &str = "/api/v1/users";
 
 /// The back-off of [`small_limits`], seconds.
 const BACKOFF: u64 = 60;
@@ -38,18 +34,6 @@ fn small_limits(settings: &mut Settings) {
         backoff: Duration::seconds(60),
     };
     settings.trust_forwarded_for = true;
-}
-
-fn forbidden() -> Value {
-    json!({"error": "Forbidden"})
-}
-
-fn wrong_password() -> Value {
-    json!({"error": "wrong password"})
-}
-
-fn no_user() -> Value {
-    json!({"error": "no user found for this email"})
 }
 
 /// A service with [`small_limits`] and alice.

@@ -3,23 +3,16 @@
 //! `user create` command, `--help`, and a server that answers over TCP and
 //! stops cleanly on SIGTERM.
 //!
-//! # Where the binary comes from
-//!
-//! Cargo builds a package's binaries only for that package's own
-//! integration tests, and this crate is not `session-auth`. The binary is therefore
-//! looked up where cargo puts it, next to this test's executable
-//! (`<target dir>/<profile>/session-auth`), after running
-//! `cargo build -p session-auth --bin session-auth` once for the same target dir
-//! and profile (a no-op when it is up to date, so a stale binary is never
-//! tested). Set `SESSION_AUTH_BIN` to test a given binary instead. If the
-//! binary cannot be found or built, every test here fails saying so.
+//! The binary is the one cargo builds for this package's integration
+//! tests (`CARGO_BIN_EXE_session-auth`, see [`support::binary`]), so it is
+//! never stale.
 //!
 //! Requests go over a plain `TcpStream` (HTTP/1.1, `Connection: close`);
 //! no HTTP client is needed.
 
 #![cfg(unix)]
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::time::Duration;

@@ -1,8 +1,8 @@
 //! Cookie sessions through the real router: `POST /auth_session/login`,
 //! `DELETE /auth_session/logout`, the session cookie's attributes,
 //! `SESSION_NAME`, `SESSION_DURATION` with a fake clock, and which sessions
-//! survive a restart (CONTRACT.md Part A, and Part B's cookie attributes
-//! and token storage).
+//! survive a restart (`docs/contract.md`, Part A, and Part B's cookie
+//! attributes, #b4-cookie, and token storage, #b3-tokens).
 
 use serde_json::{Value, json};
 
@@ -11,14 +11,7 @@ use integration_tests::http_harness::{
     SetCookie, temp_dir, user_json,
 };
 use integration_tests::http_tests;
-
-const LOGIN: &str = "/api/v1/auth_session/login";
-const LOGOUT: &str = "/api/v1/auth_session/logout";
-const ME: &str = "/api/v1/users/me";
-
-fn forbidden() -> Value {
-    json!({"error": "Forbidden"})
-}
+use integration_tests::wire::{LOGIN, LOGOUT, ME, forbidden};
 
 async fn with_alice(backend: Backend, auth_type: &str) -> (Service, Account) {
     let service = Service::start(backend, auth_type).await;

@@ -2,8 +2,8 @@
 //! file storage through the real router: its users keep logging in (and
 //! their SHA-256 hashes become Argon2id), its sessions keep resolving (and
 //! their raw tokens leave the disk), and what the service writes keeps the
-//! same structure (CONTRACT.md Part A "On-disk format", Part B hashing and
-//! token storage).
+//! same structure (`docs/contract.md#a7-files`, and Part B's hashing,
+//! #b2-hashing, and token storage, #b3-tokens).
 
 use serde_json::{Value, json};
 use std::path::Path;
@@ -11,6 +11,8 @@ use tempfile::TempDir;
 
 use domain::{Password, PasswordHash};
 use integration_tests::http_harness::{Account, Backend, START, Service, temp_dir};
+// The same form login as elsewhere, named here for what these tests do.
+use integration_tests::wire::{ME, login_reply as login_as};
 
 const BOB_ID: &str = "5a6c4f8e-2a0c-4b8e-9a53-0c1c8f5e3d21";
 const ANN_ID: &str = "0b7e8d3c-1f2a-4c5d-8e9f-a0b1c2d3e4f5";
@@ -22,7 +24,6 @@ const RAW_TOKEN: &str = "9f4c1a2b-7d3e-4f5a-8b6c-1d2e3f4a5b6c";
 
 const USER_FILE: &str = ".db_User.json";
 const SESSION_FILE: &str = ".db_UserSession.json";
-const ME: &str = "/api/v1/users/me";
 
 fn sha256_hex(password: &str) -> String {
     let password = Password::parse(password).unwrap_or_else(|| panic!("empty password"));
@@ -431,15 +432,6 @@ fn flask_users_differing_in_case() -> String {
         record(DANA_UPPER_ID, "Dana@HBTN.io", "upper-pw"),
         record(LEGACY_ID, "legacy-user", "legacy-pw"),
     )
-}
-
-async fn login_as(service: &Service, email: &str, password: &str) -> (u16, Value) {
-    let reply = service
-        .post("/api/v1/auth_session/login")
-        .form(&[("email", email), ("password", password)])
-        .send()
-        .await;
-    (reply.status.as_u16(), reply.json())
 }
 
 /// The rule for emails that differ only in case (README, Security): an

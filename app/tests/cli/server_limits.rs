@@ -3,7 +3,7 @@
 //! large headers is refused, and connections beyond the limit wait until a
 //! slot frees instead of being served all at once.
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

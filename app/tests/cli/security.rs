@@ -1,7 +1,7 @@
 //! Security properties of the real binary: what its logs never contain,
 //! and (on PostgreSQL) a brute-force limit shared by instances.
 
-mod support;
+use crate::support;
 
 use support::{QUICK, Server, data_dir, run_with_input, session_auth};
 
@@ -127,24 +127,15 @@ fn a_full_login_flow_at_trace_level_logs_no_secret() {
 #[cfg(postgres_tests)]
 mod postgres {
     use super::*;
-    use sea_orm::{ConnectionTrait, Database};
+    use integration_tests::sql_database::TestDatabase;
 
     /// Failures spread over two instances add up to one account limit, and
     /// restarting an instance does not reset the count; the owner, from
     /// another address, gets in after at most one back-off.
     #[tokio::test(flavor = "multi_thread")]
     async fn the_account_limit_is_shared_by_instances_and_survives_a_restart() {
-        let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set");
-        let name = format!("session_auth_throttle_{}", uuid::Uuid::new_v4().simple());
-        let conn = Database::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL unreachable: {e}"));
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("database");
-        let mut url = url::Url::parse(&admin).expect("URL");
-        url.set_path(&format!("/{name}"));
-        let url = url.to_string();
+        let db = TestDatabase::postgres_empty().await;
+        let url = db.url.clone();
         let env = [
             ("STORAGE", "postgres"),
             ("DATABASE_URL", url.as_str()),
@@ -205,8 +196,6 @@ mod postgres {
         let owner = attempt(&second, "198.51.100.7", "right-pw");
         assert_eq!(owner.status, 200, "{}", owner.body);
         drop((first, second));
-        let _ = conn
-            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await;
+        db.drop_now().await;
     }
 }

@@ -4,49 +4,11 @@
 //! `TEST_DATABASE_URL` is set (then an unreachable server fails them).
 #![cfg(postgres_tests)]
 
-mod support;
+use crate::support;
 
+use integration_tests::sql_database::{TestDatabase, test_database_url};
 use sea_orm::{ConnectionTrait, Database};
 use support::{Finished, QUICK, Server, data_dir, free_port, run, run_with_input, session_auth};
-
-/// A fresh database on the test server, dropped at the end.
-struct FreshDatabase {
-    admin: String,
-    name: String,
-    url: String,
-}
-
-impl FreshDatabase {
-    async fn new() -> Self {
-        let admin =
-            std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL is set for these tests");
-        let name = format!("session_auth_proc_{}", uuid::Uuid::new_v4().simple());
-        let conn = Database::connect(&admin)
-            .await
-            .unwrap_or_else(|e| panic!("PostgreSQL unreachable: {e}"));
-        conn.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .expect("database created");
-        let mut url = url::Url::parse(&admin).expect("TEST_DATABASE_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Self {
-            admin,
-            name,
-            url: url.to_string(),
-        }
-    }
-
-    async fn drop_now(self) {
-        if let Ok(conn) = Database::connect(&self.admin).await {
-            let _ = conn
-                .execute_unprepared(&format!(
-                    "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                    self.name
-                ))
-                .await;
-        }
-    }
-}
 
 /// Runs `session-auth ARGS` with `env` to its end.
 fn command(args: &[&str], env: &[(&str, &str)]) -> Finished {
@@ -69,7 +31,7 @@ fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)
 
 #[tokio::test(flavor = "multi_thread")]
 async fn two_instances_share_users_logins_and_logouts() {
-    let db = FreshDatabase::new().await;
+    let db = TestDatabase::postgres_empty().await;
     let dir = data_dir();
     let env = env(&db.url);
     let mut create = session_auth(&[
@@ -138,7 +100,7 @@ async fn two_instances_share_users_logins_and_logouts() {
 /// keeps sessions in memory by default on PostgreSQL).
 #[tokio::test(flavor = "multi_thread")]
 async fn the_clis_changes_reach_a_running_servers_sessions_at_once() {
-    let db = FreshDatabase::new().await;
+    let db = TestDatabase::postgres_empty().await;
     let dir = data_dir();
     let env = env(&db.url);
     let cli = |args: &[&str], input: Option<&str>| {
@@ -221,7 +183,7 @@ async fn an_unreachable_database_stops_the_start_naming_the_url_without_its_pass
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_schema_newer_than_the_build_stops_the_start() {
-    let db = FreshDatabase::new().await;
+    let db = TestDatabase::postgres_empty().await;
     let env = env(&db.url);
     let migrated = command(&["migrate"], &as_refs(&env));
     assert!(migrated.status.success(), "{}", migrated.describe());
@@ -238,7 +200,7 @@ async fn a_schema_newer_than_the_build_stops_the_start() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn without_auto_migrate_an_outdated_schema_stops_the_start_and_migrate_fixes_it() {
-    let db = FreshDatabase::new().await;
+    let db = TestDatabase::postgres_empty().await;
     let dir = data_dir();
     let mut env = env(&db.url);
     env.push(("AUTO_MIGRATE", "false".into()));
@@ -263,7 +225,7 @@ async fn without_auto_migrate_an_outdated_schema_stops_the_start_and_migrate_fix
 /// metrics count the storage errors.
 #[tokio::test(flavor = "multi_thread")]
 async fn readiness_follows_the_database() {
-    let db = FreshDatabase::new().await;
+    let db = TestDatabase::postgres_empty().await;
     let dir = data_dir();
     let mut env = env(&db.url);
     env.push(("METRICS", "true".into()));
@@ -271,8 +233,8 @@ async fn readiness_follows_the_database() {
     let ready = server.get("/readyz", &[]);
     assert_eq!(ready.status, 200, "{ready:?}");
 
-    let admin = db.admin.clone();
-    let name = db.name.clone();
+    let admin = test_database_url();
+    let name = db.postgres_name().unwrap_or_default().to_owned();
     db.drop_now().await;
     let conn = Database::connect(&admin)
         .await

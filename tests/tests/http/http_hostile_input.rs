@@ -8,10 +8,7 @@ use serde_json::{Value, json};
 
 use integration_tests::http_harness::Service;
 use integration_tests::http_tests;
-
-fn error(message: &str) -> Value {
-    json!({ "error": message })
-}
+use integration_tests::wire::error;
 
 http_tests! {
     /// `POST /users` with a NUL or an overlong email or name is a 400 that

@@ -1,6 +1,7 @@
-//! This project's additions (CONTRACT.md Part B) through the real router:
-//! `405` with `Allow`, CORS on every answer and preflights before the gate,
-//! and the OpenAPI document and Swagger UI outside the gate.
+//! This project's additions (`docs/contract.md`, Part B) through the real
+//! router: `405` with `Allow` (#b8-methods), CORS on every answer (#a6-cors)
+//! and preflights before the gate (#b7-preflight), and the OpenAPI document
+//! and Swagger UI outside the gate (#b6-docs).
 
 use poem::http::Method;
 use serde_json::{Value, json};
@@ -8,13 +9,10 @@ use std::collections::BTreeSet;
 
 use integration_tests::http_harness::{Backend, Credential, GUARDED, Reply, Service, USER_KEYS};
 use integration_tests::http_tests;
+use integration_tests::wire::{assert_cors, method_not_allowed};
 
 const OPENAPI: &str = "/api/v1/openapi.json";
 const DOCS: &str = "/api/v1/docs";
-
-fn method_not_allowed() -> Value {
-    json!({"error": "Method not allowed"})
-}
 
 /// The methods of the `Allow` header.
 #[track_caller]
@@ -45,17 +43,6 @@ fn assert_allows(reply: &Reply, methods: &[&str]) {
         !allow.contains(requested),
         "{}: Allow {allow:?} lists the refused method",
         reply.request
-    );
-}
-
-#[track_caller]
-fn assert_cors(reply: &Reply) {
-    assert_eq!(
-        reply.header("access-control-allow-origin"),
-        Some("*"),
-        "{}: {} without Access-Control-Allow-Origin",
-        reply.request,
-        reply.status
     );
 }
 
