@@ -104,13 +104,11 @@ fn user_id(path: &str) -> ApiResult<UserId> {
 pub struct Api {
     services: Services,
     settings: HttpSettings,
-    /// Whether users are shown with their administrator flag
-    /// (`ACCESS_POLICY=owner`).
+    /// Whether users show their administrator flag (`ACCESS_POLICY=owner`).
     shows_admin_flag: bool,
 }
 
-/// The signed-in user of a route about "me"; under `AUTH_TYPE=none` there
-/// is none (404).
+/// The signed-in user's id (404 under `AUTH_TYPE=none`, where there is none).
 fn own_id(actor: &Actor) -> ApiResult<UserId> {
     actor
         .user()
