@@ -261,6 +261,13 @@ fn request(method: Method, uri: &str) -> poem::RequestBuilder {
         .header("x-request-id", "req-42")
 }
 
+/// A login form, as a client posts it.
+fn login_form() -> Request {
+    request(Method::POST, "/api/v1/auth_session/login")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("email=bob%40example.com&password=x")
+}
+
 #[tokio::test]
 async fn a_login_sets_the_cookie_of_the_token_the_core_made() {
     let stub = stub();
@@ -270,14 +277,7 @@ async fn a_login_sets_the_cookie_of_the_token_the_core_made() {
         token: token.clone(),
     }));
     let server = served(&stub);
-    let response = server
-        .call(
-            request(Method::POST, "/api/v1/auth_session/login")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("email=bob%40example.com&password=x"),
-        )
-        .await
-        .unwrap();
+    let response = server.call(login_form()).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let cookie = response.headers()["set-cookie"]
         .to_str()
@@ -303,14 +303,7 @@ async fn the_cores_refusals_become_the_contracts_answers() {
     let stub = stub();
     *stub.login.lock().unwrap() = Some(Err(LoginError::WrongPassword));
     let server = served(&stub);
-    let refused = server
-        .call(
-            request(Method::POST, "/api/v1/auth_session/login")
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body("email=bob%40example.com&password=x"),
-        )
-        .await
-        .unwrap();
+    let refused = server.call(login_form()).await.unwrap();
     assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         body(refused).await,
