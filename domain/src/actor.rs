@@ -1,13 +1,27 @@
 //! Who is acting on a use case: a signed-in user (with the session that
 //! signed them in, when one did), an operator at the command line, or an
 //! anonymous client; with where the request came from. Every inbound port
-//! takes an [`Actor`] and decides access from it.
+//! takes an [`Actor`] and decides access from it. The gate's answer, a
+//! [`Caller`], is the raw material of a request's actor.
 
 use std::fmt;
 
-use crate::gate::Caller;
 use crate::session::{ClientInfo, Session};
 use crate::user::User;
+
+/// Who is calling, as the gate worked it out: everything a route may need
+/// to know about the caller, so no route reads a credential itself.
+#[derive(Clone, Debug, Default)]
+pub struct Caller {
+    /// The current user; none on routes that skip authentication and when
+    /// authentication is off.
+    pub user: Option<User>,
+    /// The session that authenticated the request; set only by the session
+    /// policies, so a cookie sent under `basic_auth` is no session here.
+    pub session: Option<Session>,
+    /// The client's address and `User-Agent`.
+    pub client: ClientInfo,
+}
 
 /// Whom an action is done by.
 #[derive(Clone, Debug, Default)]

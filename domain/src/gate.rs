@@ -9,11 +9,11 @@ use std::sync::Arc;
 
 use chrono::Duration;
 
+use crate::actor::Caller;
 use crate::credentials::Presented;
 use crate::error::Failure;
 use crate::policy::{AuthPolicy, Identity};
-use crate::session::{ClientInfo, Session};
-use crate::user::User;
+use crate::session::ClientInfo;
 
 /// How much authentication a route asks for, as the adapter serving it
 /// declares.
@@ -30,20 +30,6 @@ pub enum Authentication {
     Optional,
     /// Only an identified caller passes.
     Required,
-}
-
-/// Who is calling, as the gate worked it out: everything a route may need
-/// to know about the caller, so no route reads a credential itself.
-#[derive(Clone, Debug, Default)]
-pub struct Caller {
-    /// The current user; none on routes that skip authentication and when
-    /// authentication is off.
-    pub user: Option<User>,
-    /// The session that authenticated the request; set only by the session
-    /// policies, so a cookie sent under `basic_auth` is no session here.
-    pub session: Option<Session>,
-    /// The client's address and `User-Agent`.
-    pub client: ClientInfo,
 }
 
 /// What the gate decided for a request.

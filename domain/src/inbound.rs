@@ -14,8 +14,8 @@ use crate::error::{
     AccessError, ChangePasswordError, CreateUserError, DeleteUserError, Failure, LoginError,
     SessionError, SetAdminError, SetPasswordError, UpdateUserError,
 };
+use crate::input::{NewUser, PasswordChange, UserChange};
 use crate::password::Password;
-use crate::service::{NewUser, PasswordChange, UserChange};
 use crate::session::{Session, SessionId, SessionLifetime, SessionToken};
 use crate::user::{User, UserId};
 

@@ -21,6 +21,7 @@ pub mod credentials;
 pub mod error;
 pub mod gate;
 pub mod inbound;
+pub mod input;
 pub mod password;
 pub mod policy;
 pub mod ports;
@@ -30,7 +31,7 @@ pub mod throttle;
 pub mod user;
 
 pub use access::{AccessPolicy, AccessRules, Creation, Registration, UnknownSetting};
-pub use actor::{Actor, ActorLabel, Principal};
+pub use actor::{Actor, ActorLabel, Caller, Principal};
 pub use attempt::{AccountKey, FailedAttempt, FailureWindow};
 pub use audit::{AuditEvent, AuditLog, NoAudit, Via};
 pub use credentials::{EmailAndPassword, Presented};
@@ -40,21 +41,19 @@ pub use error::{
     PasswordRuleError, RepositoryError, SessionError, SetAdminError, SetPasswordError,
     UnknownAuthType, UpdateUserError,
 };
-pub use gate::{Authentication, Caller, Gate, GateDecision};
+pub use gate::{Authentication, Gate, GateDecision};
 pub use inbound::{
     Administration, Housekeeping, PasswordManagement, SessionManagement, SignIn, SignedIn,
     UserManagement,
 };
+pub use input::{AdminFlagRequest, NewUser, PasswordChange, UserChange};
 pub use password::{PASSWORD_MAX, Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{
     AttemptLog, Clock, PasswordHasher, PasswordStrength, SessionBatchOutcome, SessionRepository,
     TokenGenerator, UserBatchOutcome, UserRepository,
 };
-pub use service::{
-    AdminFlagRequest, AuthService, LoginErrors, NewUser, PasswordChange, Ports, Rules, UseCases,
-    UserChange,
-};
+pub use service::{AuthService, LoginErrors, Ports, Rules, UseCases};
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,
 };

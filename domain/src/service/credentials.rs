@@ -12,7 +12,7 @@ use crate::credentials::EmailAndPassword;
 use crate::error::{CredentialFault, Failure, LoginError};
 use crate::password::Password;
 use crate::ports::{Clock, PasswordHasher, UserRepository};
-use crate::service::wiring::{Ports, Rules};
+use crate::service::context::{Ports, Rules};
 use crate::throttle::Throttle;
 use crate::user::User;
 

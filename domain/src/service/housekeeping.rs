@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::error::Failure;
 use crate::inbound::Housekeeping;
 use crate::ports::{Clock, SessionRepository, UserRepository};
-use crate::service::wiring::{Ports, Rules};
+use crate::service::context::{Ports, Rules};
 use crate::session::SessionRules;
 use crate::throttle::Throttle;
 

@@ -2,10 +2,11 @@
 //! ([`sessions`]), passwords ([`passwords`]), users ([`users`]) and the
 //! administrator right ([`admin`]), the service's own housekeeping
 //! ([`housekeeping`]), the password check they share ([`credentials`]),
-//! and their wiring ([`wiring`]). Each implements a port in
-//! ([`crate::inbound`]).
+//! what they are built from ([`context`]) and their wiring ([`wiring`]).
+//! Each implements a port in ([`crate::inbound`]).
 
 pub mod admin;
+pub mod context;
 pub mod credentials;
 pub mod housekeeping;
 pub mod passwords;
@@ -14,13 +15,14 @@ pub mod sign_in;
 pub mod users;
 pub mod wiring;
 
+pub use context::{Ports, Rules};
 pub use credentials::LoginErrors;
 pub use housekeeping::Maintenance;
-pub use passwords::{PasswordChange, PasswordService};
+pub use passwords::PasswordService;
 pub use sessions::SessionService;
 pub use sign_in::AuthService;
-pub use users::{AdminFlagRequest, NewUser, UserChange, UserService};
-pub use wiring::{Ports, Rules, UseCases};
+pub use users::UserService;
+pub use wiring::UseCases;
 
 #[cfg(test)]
 mod tests;

@@ -10,39 +10,13 @@ use crate::audit::{AuditEvent, AuditLog, Via};
 use crate::credentials::EmailAndPassword;
 use crate::error::{ChangePasswordError, Failure, LoginError, SetPasswordError};
 use crate::inbound::PasswordManagement;
+use crate::input::PasswordChange;
 use crate::password::{Password, PasswordRules};
 use crate::ports::{Clock, PasswordHasher, PasswordStrength, SessionRepository, UserRepository};
+use crate::service::context::{Ports, Rules};
 use crate::service::credentials::PasswordCheck;
-use crate::service::wiring::{Ports, Rules};
 use crate::truncate_to_seconds;
 use crate::user::{User, UserId};
-
-/// A password change as a client asks for it: the password in use and the
-/// one to set.
-pub struct PasswordChange {
-    /// The password in use now.
-    pub current: Password,
-    /// The password to set.
-    pub new: Password,
-}
-
-impl PasswordChange {
-    /// The two fields, checked in order: the current password, then the
-    /// new one.
-    ///
-    /// # Errors
-    /// [`ChangePasswordError::CurrentMissing`] or
-    /// [`ChangePasswordError::NewMissing`] for an absent or empty field.
-    pub fn parse(current: Option<&str>, new: Option<&str>) -> Result<Self, ChangePasswordError> {
-        let current = current
-            .and_then(Password::parse)
-            .ok_or(ChangePasswordError::CurrentMissing)?;
-        let new = new
-            .and_then(Password::parse)
-            .ok_or(ChangePasswordError::NewMissing)?;
-        Ok(Self { current, new })
-    }
-}
 
 /// The password use cases.
 pub struct PasswordService {

@@ -11,7 +11,7 @@ use crate::audit::{AuditEvent, AuditLog};
 use crate::error::SessionError;
 use crate::inbound::SessionManagement;
 use crate::ports::{Clock, SessionRepository};
-use crate::service::wiring::{Ports, Rules};
+use crate::service::context::{Ports, Rules};
 use crate::session::{Session, SessionId, SessionRules};
 use crate::user::UserId;
 

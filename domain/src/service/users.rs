@@ -12,95 +12,13 @@ use crate::attempt::{AccountKey, UNKNOWN_ADDRESS};
 use crate::audit::{AuditEvent, AuditLog};
 use crate::error::{AccessError, CreateUserError, DeleteUserError, Failure, UpdateUserError};
 use crate::inbound::UserManagement;
-use crate::password::{Password, PasswordRules};
+use crate::input::{AdminFlagRequest, NewUser, UserChange};
+use crate::password::PasswordRules;
 use crate::ports::{Clock, PasswordHasher, PasswordStrength, SessionRepository, UserRepository};
-use crate::service::wiring::{Ports, Rules};
+use crate::service::context::{Ports, Rules};
 use crate::throttle::Throttle;
 use crate::truncate_to_seconds;
-use crate::user::{Email, NameChange, User, UserId, check_names, own_words};
-
-/// The fields of a new user, checked.
-#[derive(Debug, Clone)]
-pub struct NewUser {
-    /// The login name.
-    pub email: Email,
-    /// Hashed before it is stored.
-    pub password: Password,
-    /// Optional.
-    pub first_name: Option<String>,
-    /// Optional.
-    pub last_name: Option<String>,
-    /// Whether the new user is an administrator; [`NewUser::parse`] makes
-    /// none.
-    pub is_admin: bool,
-}
-
-impl NewUser {
-    /// The same user, made an administrator (`user create --admin`, the
-    /// bootstrap user).
-    #[must_use]
-    pub fn administrator(self) -> Self {
-        Self {
-            is_admin: true,
-            ..self
-        }
-    }
-
-    /// A new user from the fields a client sent, checked in the Flask API's
-    /// order: the email first, then the password; then whether storage can
-    /// keep the email and names.
-    ///
-    /// # Errors
-    /// [`CreateUserError::EmailMissing`] or
-    /// [`CreateUserError::PasswordMissing`] for an absent or empty field,
-    /// [`CreateUserError::Field`] for one no storage could keep.
-    pub fn parse(
-        email: Option<String>,
-        password: Option<String>,
-        first_name: Option<String>,
-        last_name: Option<String>,
-    ) -> Result<Self, CreateUserError> {
-        let email = email
-            .and_then(Email::parse)
-            .ok_or(CreateUserError::EmailMissing)?;
-        let password = password
-            .and_then(Password::parse)
-            .ok_or(CreateUserError::PasswordMissing)?;
-        email.check_new()?;
-        check_names(first_name.as_deref(), last_name.as_deref())?;
-        Ok(Self {
-            email,
-            password,
-            first_name,
-            last_name,
-            is_admin: false,
-        })
-    }
-}
-
-/// A change of a user as `PUT /users/<id>` asks for it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct UserChange {
-    /// The names to set.
-    pub names: NameChange,
-    /// The administrator flag asked for. Only `ACCESS_POLICY=owner` reads
-    /// it (the Flask API applied the names only and ignored every other
-    /// field, whatever its value), and only an administrator may change
-    /// the stored flag.
-    pub is_admin: AdminFlagRequest,
-}
-
-/// The administrator flag a change asks for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AdminFlagRequest {
-    /// Absent or null: the flag stays.
-    #[default]
-    Absent,
-    /// This value.
-    Set(bool),
-    /// Something that is no boolean.
-    Malformed,
-}
+use crate::user::{Email, User, UserId, own_words};
 
 /// User management.
 pub struct UserService {
