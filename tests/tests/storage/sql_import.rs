@@ -1,13 +1,12 @@
-//! Importing a large Flask data folder into SQL storage: the cost grows
-//! with the number of records, not with its square (ten times the records
-//! cost at most fifteen times the time), the progress shows, and a second
-//! run finds everything present.
+//! Importing a large Flask data folder into SQL storage: every record
+//! arrives, the progress shows, and a second run finds everything present
+//! and imports nothing.
 //!
-//! The sizes are kept modest (1,000 and 10,000 users, each with a session)
-//! so the suite stays fast; `bench/import.sh` measures 100,000.
+//! How the time grows with the folder is a speed goal, measured by
+//! `bench/import.sh` at 100,000 users, not asserted here: a timed
+//! assertion fails on a busy machine without a fault in the code.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
@@ -50,55 +49,33 @@ fn flask_folder(count: usize) -> tempfile::TempDir {
     dir
 }
 
-/// Imports `folder` into `storage`: how long it took, and the progress
-/// lines.
-async fn timed_import(folder: &Path, storage: &Storage, count: usize) -> (Duration, Vec<String>) {
+/// Imports `folder` into `storage`, checks that every user and session
+/// arrived, and returns the progress lines.
+async fn import_all(folder: &Path, storage: &Storage, count: usize) -> Vec<String> {
     let mut lines = Vec::new();
-    let started = Instant::now();
     let report = import(folder, storage, |line| lines.push(line.to_owned()))
         .await
         .unwrap_or_else(|e| panic!("import failed: {e}"));
-    let took = started.elapsed();
     assert_eq!(
         (report.users_imported, report.sessions_imported),
         (count as u64, count as u64),
         "{report}"
     );
     assert!(report.skipped.is_empty(), "{report}");
-    (took, lines)
+    lines
 }
 
-/// Ten times the records cost at most fifteen times the time; progress is
-/// reported on the large folder; a second run imports nothing and finds
-/// every record present.
-async fn import_time_grows_linearly<F, Fut>(open: F)
+/// 10,000 users with a session each arrive whole; progress is reported
+/// half-way and at the end; a second run imports nothing and finds every
+/// record present.
+async fn large_import_is_complete_and_idempotent<F, Fut>(open: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = (TestDatabase, Storage)>,
 {
-    let small = flask_folder(1_000);
     let large = flask_folder(10_000);
-
-    // The best of two runs of each, each into a fresh database, so that a
-    // stall on a busy machine (other builds, other tests) does not count.
-    let mut small_time = Duration::MAX;
-    for _ in 0..2 {
-        let (_db, storage) = open().await;
-        let (took, _) = timed_import(small.path(), &storage, 1_000).await;
-        small_time = small_time.min(took);
-    }
-    let (first_time, _) = {
-        let (_db, storage) = open().await;
-        timed_import(large.path(), &storage, 10_000).await
-    };
     let (_db, storage) = open().await;
-    let (second_time, lines) = timed_import(large.path(), &storage, 10_000).await;
-    let large_time = first_time.min(second_time);
-    eprintln!("import of 1,000 users and sessions: {small_time:?}; of 10,000: {large_time:?}");
-    assert!(
-        large_time <= small_time * 15,
-        "10,000 records took {large_time:?}, 1,000 took {small_time:?}: more than 15 times as long"
-    );
+    let lines = import_all(large.path(), &storage, 10_000).await;
     assert!(
         lines.iter().any(|l| l == "users: 5000/10000")
             && lines.iter().any(|l| l == "sessions: 10000/10000"),
@@ -122,8 +99,8 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn import_into_sqlite_grows_linearly() {
-    import_time_grows_linearly(|| async {
+async fn large_import_into_sqlite_is_complete() {
+    large_import_is_complete_and_idempotent(|| async {
         let db = TestDatabase::sqlite();
         let storage = Storage::sql(db.store().await);
         (db, storage)
@@ -133,8 +110,8 @@ async fn import_into_sqlite_grows_linearly() {
 
 #[cfg(postgres_tests)]
 #[tokio::test(flavor = "multi_thread")]
-async fn import_into_postgres_grows_linearly() {
-    import_time_grows_linearly(|| async {
+async fn large_import_into_postgres_is_complete() {
+    large_import_is_complete_and_idempotent(|| async {
         let db = TestDatabase::postgres().await;
         let storage = Storage::sql(db.store().await);
         (db, storage)
