@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use session_auth::commands::{maintenance, sessions, users};
+use session_auth::commands::{config_check, maintenance, sessions, users};
 use session_auth::config::{Cli, Command, ConfigCommand, LogFormat, SessionsCommand, UserCommand};
 use session_auth::serve;
 
@@ -58,7 +58,7 @@ async fn main() -> ExitCode {
             report(sessions::revoke_sessions(args).await)
         }
         Command::Config(ConfigCommand::Check(args)) => {
-            report(maintenance::check_config(args).await)
+            report(config_check::check_config(args).await)
         }
         Command::Completions { shell } => report(maintenance::completions(shell)),
         Command::Import(args) => report(maintenance::import_flask(args).await),

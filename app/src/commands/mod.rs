@@ -8,6 +8,7 @@
 //! commands then refuse with a message saying to stop the server or to
 //! make the change through the API, and change nothing.
 
+pub mod config_check;
 pub mod maintenance;
 pub mod prompt;
 pub mod sessions;
