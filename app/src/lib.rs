@@ -8,6 +8,7 @@ pub mod config;
 pub mod import;
 pub mod serve;
 pub mod server;
+pub mod start_line;
 pub mod storage;
 pub mod wiring;
 

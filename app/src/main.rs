@@ -17,7 +17,17 @@ const COMMAND_LOG_LEVEL: &str = "warn,session_auth::security=info";
 async fn main() -> ExitCode {
     let cli = match Cli::parse_from_env_and(std::env::args_os()) {
         Ok(cli) => cli,
-        Err(error) => return refuse(&error),
+        Err(error) => {
+            let argv: Vec<_> = std::env::args_os().collect();
+            if let Some(bad) = config_check::every_bad_setting(&argv) {
+                eprintln!("session-auth: error: {} invalid setting(s):", bad.len());
+                for line in bad {
+                    eprintln!("  {line}");
+                }
+                return ExitCode::from(2);
+            }
+            return refuse(&error);
+        }
     };
     let command = match cli.command {
         None => Command::Serve(cli.serve),

@@ -36,8 +36,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let (infra, queue_depth) = Infrastructure::real_with_queue_depth(args.hash_niceness);
     let services = services(&settings, &storage, &infra);
     crate::bootstrap::bootstrap_user(&args, &services.use_cases).await?;
+    let housekeeping = services.use_cases.housekeeping.clone();
     let sweeper = tokio::spawn(sweep(
-        services.use_cases.housekeeping.clone(),
+        housekeeping.clone(),
         Duration::from_secs(args.sweep_interval.into()),
     ));
     let endpoint = adapter_http::endpoint(services, http_settings(&settings));
@@ -49,10 +50,11 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
             address: address.clone(),
             source,
         })?;
-    let local = listener.local_addr().map_or(address, |a| a.to_string());
+    let bound = listener.local_addr().ok();
     if args.auth_type == AuthType::None {
+        let reach = bound.map_or(address, |a| a.to_string());
         tracing::warn!(
-            "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {local}"
+            "AUTH_TYPE=none: AUTHENTICATION IS OFF, every route is open to anyone who can reach {reach}"
         );
         if settings.access.policy == domain::AccessPolicy::Owner {
             tracing::warn!(
@@ -60,18 +62,7 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
             );
         }
     }
-    tracing::info!(
-        address = %local,
-        auth_type = %args.auth_type,
-        security_profile = ?args.security_profile,
-        access_policy = %settings.access.policy,
-        registration = %args.registration,
-        storage = ?args.storage.storage,
-        data_dir = %args.storage.data_dir.display(),
-        session_duration = args.session_duration,
-        session_idle_timeout = args.session_idle_timeout,
-        "session-auth listening; API docs at /api/v1/docs"
-    );
+    crate::start_line::announce(&args, bound, housekeeping.as_ref()).await;
     crate::server::serve(
         listener,
         endpoint,

@@ -220,7 +220,12 @@ impl Metrics {
     pub(crate) async fn readiness(&self) -> Response {
         let reason = match tokio::time::timeout(READY_TIMEOUT, self.housekeeping.ping()).await {
             Ok(Ok(())) => return probe_json(StatusCode::OK, "ready", None),
-            Ok(Err(failure)) => failure.to_string(),
+            // "storage unavailable: connection refused (…)": the cause the
+            // storage adapter names, so an operator knows what to fix.
+            Ok(Err(failure)) => match std::error::Error::source(&failure) {
+                Some(cause) => format!("{failure}: {cause}"),
+                None => failure.to_string(),
+            },
             Err(_) => format!(
                 "storage did not answer within {} s",
                 READY_TIMEOUT.as_secs()

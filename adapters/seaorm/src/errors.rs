@@ -1,5 +1,8 @@
-//! The crate's errors: `DbErr` translated into the port's errors, and the
-//! failure to connect (naming the URL without its password).
+//! The crate's errors: `DbErr` translated into the port's errors, the
+//! failure to connect (naming the URL without its password), and the
+//! cause of an unreachable database in an operator's words (connection
+//! refused, database does not exist, authentication failed, TLS required,
+//! timed out), said at start, by `config check` and by `/readyz`.
 
 use sea_orm::{DbErr, RuntimeErr, sqlx};
 
@@ -7,7 +10,7 @@ use domain::RepositoryError;
 
 /// The database could not be reached at start.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot connect to the database at {url}")]
+#[error("cannot connect to the database at {url}: {}", Cause::of(source))]
 pub struct ConnectError {
     /// The URL with its password replaced.
     pub url: String,
@@ -27,6 +30,163 @@ pub fn redact_url(url: &str) -> String {
         Ok(parsed) => parsed.to_string(),
         Err(_) => "<unparsable database URL>".to_owned(),
     }
+}
+
+/// Why the database cannot be reached, as an operator fixes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cause {
+    /// Nothing listens at the URL's host and port.
+    ConnectionRefused,
+    /// The server has no database of the URL's name.
+    DatabaseDoesNotExist,
+    /// The server refused the URL's user or password.
+    AuthenticationFailed,
+    /// `sslmode` asks for TLS and the server offers none.
+    TlsRequiredByClient,
+    /// The server accepts only TLS connections and the URL asks for none.
+    TlsRequiredByServer,
+    /// TLS could not be set up (certificate, handshake).
+    Tls(String),
+    /// No answer in time (a host that drops packets, a server that hangs).
+    TimedOut,
+    /// The host name does not resolve.
+    UnknownHost,
+    /// Anything else, in the driver's words.
+    Other(String),
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ConnectionRefused => write!(
+                f,
+                "connection refused (is the server running, and on this host and port?)"
+            ),
+            Self::DatabaseDoesNotExist => write!(
+                f,
+                "database does not exist (create it, or fix the name at the end of the URL)"
+            ),
+            Self::AuthenticationFailed => {
+                write!(f, "authentication failed (check the user and password)")
+            }
+            Self::TlsRequiredByClient => write!(
+                f,
+                "TLS required by the URL (sslmode) but the server does not offer it"
+            ),
+            Self::TlsRequiredByServer => write!(
+                f,
+                "TLS required by the server: add sslmode=require to the URL"
+            ),
+            Self::Tls(detail) => write!(f, "TLS failed: {detail}"),
+            Self::TimedOut => write!(
+                f,
+                "timed out (no answer from the host: firewall, wrong address, or a server that hangs)"
+            ),
+            Self::UnknownHost => write!(f, "unknown host (the host name does not resolve)"),
+            Self::Other(detail) => write!(f, "{detail}"),
+        }
+    }
+}
+
+impl Cause {
+    /// The cause of `error`.
+    pub fn of(error: &DbErr) -> Self {
+        match error {
+            DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout) => Self::TimedOut,
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => Self::of_sqlx(e),
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// The cause of a driver error.
+    pub fn of_sqlx(error: &sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::Io(io) => match io.kind() {
+                std::io::ErrorKind::ConnectionRefused => Self::ConnectionRefused,
+                std::io::ErrorKind::TimedOut => Self::TimedOut,
+                _ if io.to_string().contains("failed to lookup address")
+                    || io.to_string().contains("Name or service not known") =>
+                {
+                    Self::UnknownHost
+                }
+                _ => Self::Other(format!("network error: {io}")),
+            },
+            sqlx::Error::PoolTimedOut => Self::TimedOut,
+            sqlx::Error::Tls(tls) if tls.to_string().contains("does not support TLS") => {
+                Self::TlsRequiredByClient
+            }
+            sqlx::Error::Tls(tls) => Self::Tls(tls.to_string()),
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("3D000") => Self::DatabaseDoesNotExist,
+                Some("28P01") => Self::AuthenticationFailed,
+                Some("28000") if db.message().contains("no encryption") => {
+                    Self::TlsRequiredByServer
+                }
+                Some("28000") => Self::AuthenticationFailed,
+                // SQLite: SQLITE_CANTOPEN.
+                Some("14") => Self::DatabaseDoesNotExist,
+                _ => Self::Other(db.message().to_owned()),
+            },
+            // The URL itself is wrong: its text may hold the password, so
+            // only the kind of problem is said.
+            sqlx::Error::Configuration(_) => {
+                Self::Other("the URL is not valid for this database".to_owned())
+            }
+            other => Self::Other(other.to_string()),
+        }
+    }
+}
+
+/// A database that does not answer, with its cause: what a failed
+/// statement is reported as (`/readyz` says it after "storage
+/// unavailable").
+#[derive(Debug, thiserror::Error)]
+#[error("{cause}")]
+pub struct Unreachable {
+    /// Why, in an operator's words.
+    pub cause: Cause,
+    /// The driver's error.
+    #[source]
+    pub source: DbErr,
+}
+
+/// Opens one connection to `url` and closes it, within `timeout`: the
+/// pool retries a refused connection until its own timeout and then says
+/// only that it timed out, where one attempt fails at once with the cause.
+///
+/// # Errors
+/// Why no connection could be opened.
+pub(crate) async fn first_contact(url: &str, timeout: std::time::Duration) -> Result<(), DbErr> {
+    use sqlx::{ConnectOptions as _, Connection as _};
+    let wrap = |e: sqlx::Error| DbErr::Conn(RuntimeErr::SqlxError(std::sync::Arc::new(e)));
+    let attempt = async {
+        if url.starts_with("sqlite:") {
+            let options: sqlx::sqlite::SqliteConnectOptions = url.parse().map_err(wrap)?;
+            options
+                .connect()
+                .await
+                .map_err(wrap)?
+                .close()
+                .await
+                .map_err(wrap)
+        } else {
+            let options: sqlx::postgres::PgConnectOptions = url.parse().map_err(wrap)?;
+            options
+                .connect()
+                .await
+                .map_err(wrap)?
+                .close()
+                .await
+                .map_err(wrap)
+        }
+    };
+    tokio::time::timeout(timeout, attempt)
+        .await
+        .unwrap_or(Err(DbErr::ConnectionAcquire(
+            sea_orm::error::ConnAcquireErr::Timeout,
+        )))
 }
 
 /// Whether the statement broke a unique constraint.
@@ -70,7 +230,10 @@ pub(crate) fn is_unavailable(error: &DbErr) -> bool {
 /// The port error for a failed statement.
 pub(crate) fn classify(error: DbErr) -> RepositoryError {
     if is_unavailable(&error) {
-        RepositoryError::Unavailable(Box::new(error))
+        RepositoryError::Unavailable(Box::new(Unreachable {
+            cause: Cause::of(&error),
+            source: error,
+        }))
     } else {
         RepositoryError::Unexpected(Box::new(error))
     }

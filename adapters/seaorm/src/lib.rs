@@ -34,7 +34,7 @@ mod sql;
 mod store;
 mod users;
 
-pub use errors::{ConnectError, redact_url};
+pub use errors::{Cause, ConnectError, Unreachable, redact_url};
 pub use options::SqlOptions;
 pub use schema::{SchemaError, SchemaState};
 pub use store::SqlStore;

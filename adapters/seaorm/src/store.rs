@@ -72,6 +72,12 @@ impl SqlStore {
                 url: redact_url(&options.url),
                 source: DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
             })?;
+        crate::errors::first_contact(&options.url, options.acquire_timeout)
+            .await
+            .map_err(|source| ConnectError {
+                url: redact_url(&options.url),
+                source,
+            })?;
         let db = Database::connect(connect)
             .await
             .map_err(|source| ConnectError {

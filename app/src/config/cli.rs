@@ -86,9 +86,24 @@ pub enum Command {
 /// `session-auth config …`.
 #[derive(Subcommand, Debug)]
 pub enum ConfigCommand {
-    /// Validate every setting `serve` reads and connect to the storage
-    /// (read-only); exits 0, or names the problem.
-    Check(ServeArgs),
+    /// Validate every setting `serve` reads and reach the storage
+    /// read-only, changing nothing; reports every problem at once. Exit
+    /// status: 0 serve would start, 1 a check failed, 2 a setting is
+    /// invalid.
+    Check(ConfigCheckArgs),
+}
+
+/// `session-auth config check`.
+#[derive(Parser, Debug)]
+#[command(name = "check")]
+pub struct ConfigCheckArgs {
+    /// Accept a DATA_DIR (or SQLite database file) that does not exist yet,
+    /// as for a first start: a warning instead of an error.
+    #[arg(long)]
+    pub allow_empty: bool,
+    /// Every setting of `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
 }
 
 /// `session-auth sessions …`. Sessions in the storage are those of
