@@ -8,8 +8,10 @@ mod support;
 
 mod admin_cli;
 mod cli;
+mod config_check;
 mod crash;
 mod operations;
 mod postgres_instances;
 mod security;
 mod server_limits;
+mod start_line;
