@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
 """Drives a real headless Chromium through Swagger UI at /api/v1/docs.
 
-As a user would: log in with "Try it out" on the login operation (the
-answer sets the session cookie in the browser), call GET /users/{user_id}
-with `me` and see the user, log out, and see /users/me refused afterwards.
+As a user would, under a session policy: the page offers nothing in
+Authorize (a pasted cookie would show "Authorized" and then get 401) and
+says to run Log in; log in with "Try it out" on the login operation (the
+answer sets the session cookie in the browser), call GET /users/me (an
+operation of its own) and see the user, list the users, log out, and see
+/users/me refused afterwards. Then under basic_auth: Authorize offers
+only Basic, and with it GET /users/me answers 200: every scheme the page
+offers works.
 
 Usage: swagger_ui.py PATH/TO/session-auth
 
@@ -40,18 +45,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(binary, data_dir):
+def start_server(binary, data_dir, auth_type="session_db_auth"):
     port = free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "STORAGE": "file",
         "DATA_DIR": data_dir,
-        "AUTH_TYPE": "session_db_auth",
+        "AUTH_TYPE": auth_type,
         "API_HOST": "127.0.0.1",
         "API_PORT": str(port),
         "LOG_LEVEL": "warn",
     }
-    created = subprocess.run(
+    existing = subprocess.run([binary, "user", "show", EMAIL], env=env,
+                              capture_output=True, text=True, timeout=60)
+    created = existing if existing.returncode == 0 else subprocess.run(
         [binary, "user", "create", "--email", EMAIL, "--first-name", "Swagger",
          "--password-stdin"],
         input=PASSWORD, env=env, capture_output=True, text=True, timeout=60)
@@ -145,10 +152,20 @@ def check(condition, message):
         raise AssertionError(message)
 
 
+def authorize_button(driver):
+    return driver.find_elements(By.CSS_SELECTOR, "button.authorize")
+
+
 def scenario(driver, base):
     driver.get(f"{base}/api/v1/docs")
     WebDriverWait(driver, WAIT).until(
         EC.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
+
+    # Nothing to paste a token into: a page cannot send a Cookie header.
+    check(not authorize_button(driver),
+          "Authorize is offered under a session policy (a pasted cookie would get 401)")
+    intro = driver.find_element(By.CSS_SELECTOR, ".info").text
+    check("Log in" in intro, f"the page does not say how to sign in: {intro[:300]}")
 
     # Log in with "Try it out": the form's email and password fields.
     login = operation(driver, "post", "/api/v1/auth_session/login")
@@ -163,12 +180,17 @@ def scenario(driver, base):
     cookies = [c["name"] for c in driver.get_cookies()]
     check("_my_session_id" in cookies, f"no session cookie in the browser: {cookies}")
 
-    # GET /users/{user_id} with `me`: the browser sends the cookie.
-    get_user = operation(driver, "get", "/api/v1/users/{user_id}")
-    fill(get_user, "tr[data-param-name='user_id'] input", "me")
-    code, body = execute(driver, get_user)
+    # GET /users/me, its own operation: the browser sends the cookie.
+    me = operation(driver, "get", "/api/v1/users/me")
+    code, body = execute(driver, me)
     check(code == "200", f"GET /users/me answered {code}: {body}")
     check(EMAIL in body and "Swagger" in body, f"GET /users/me is not the user: {body}")
+
+    # A user list.
+    users = operation(driver, "get", "/api/v1/users")
+    code, body = execute(driver, users)
+    check(code == "200", f"GET /users answered {code}: {body}")
+    check(EMAIL in body, f"GET /users does not list the user: {body}")
 
     # Log out: the cookie is expired, so the same call has no credentials.
     logout = operation(driver, "delete", "/api/v1/auth_session/logout")
@@ -176,8 +198,35 @@ def scenario(driver, base):
     check(code == "200", f"log out answered {code}: {body}")
     cookies = [c["name"] for c in driver.get_cookies()]
     check("_my_session_id" not in cookies, f"the session cookie outlived log out: {cookies}")
-    code, body = execute(driver, get_user)
+    code, body = execute(driver, me)
     check(code == "401", f"GET /users/me after log out answered {code}: {body}")
+
+
+def basic_scenario(driver, base):
+    """Under basic_auth, Authorize offers Basic only, and it works."""
+    driver.delete_all_cookies()
+    driver.get(f"{base}/api/v1/docs")
+    WebDriverWait(driver, WAIT).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".opblock")))
+    buttons = authorize_button(driver)
+    check(buttons, "no Authorize under basic_auth")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", buttons[0])
+    buttons[0].click()
+    modal = WebDriverWait(driver, WAIT).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, ".modal-ux")))
+    offered = [h.text for h in modal.find_elements(By.CSS_SELECTOR, ".auth-container h4")]
+    check(len(offered) == 1 and "basic" in offered[0].lower(),
+          f"Authorize offers more than Basic: {offered}")
+    modal.find_element(By.CSS_SELECTOR, ".auth-container input[type='text']").send_keys(EMAIL)
+    modal.find_element(By.CSS_SELECTOR, ".auth-container input[type='password']").send_keys(PASSWORD)
+    modal.find_element(By.CSS_SELECTOR, "button.modal-btn.auth.authorize").click()
+    WebDriverWait(driver, WAIT).until(
+        lambda d: d.find_elements(By.CSS_SELECTOR, ".modal-ux button.btn-done"))
+    driver.find_element(By.CSS_SELECTOR, ".modal-ux button.btn-done").click()
+    me = operation(driver, "get", "/api/v1/users/me")
+    code, body = execute(driver, me)
+    check(code == "200", f"GET /users/me with Authorize (Basic) answered {code}: {body}")
+    check(EMAIL in body, f"GET /users/me with Basic is not the user: {body}")
 
 
 def main():
@@ -189,31 +238,33 @@ def main():
             sys.exit(f"missing: {path}")
     started = time.time()
     with tempfile.TemporaryDirectory() as data_dir:
-        server, base = start_server(binary, data_dir)
-        driver = None
-        try:
-            driver = browser()
-            scenario(driver, base)
-        except Exception as error:  # report what the page showed, then fail
-            if driver is not None:
-                shot = os.path.join(tempfile.gettempdir(), "swagger_ui_failure.png")
-                try:
-                    driver.save_screenshot(shot)
-                    print(f"screenshot: {shot}", file=sys.stderr)
-                except Exception:
-                    pass
+        for auth_type, run in (("session_db_auth", scenario), ("basic_auth", basic_scenario)):
+            server, base = start_server(binary, data_dir, auth_type)
+            driver = None
+            try:
+                driver = browser()
+                run(driver, base)
+            except Exception as error:  # report what the page showed, then fail
+                if driver is not None:
+                    shot = os.path.join(tempfile.gettempdir(), "swagger_ui_failure.png")
+                    try:
+                        driver.save_screenshot(shot)
+                        print(f"screenshot: {shot}", file=sys.stderr)
+                    except Exception:
+                        pass
+                server.terminate()
+                server.wait(timeout=10)
+                with open(os.path.join(data_dir, "server.log"), encoding="utf-8",
+                          errors="replace") as log:
+                    print(f"--- server log\n{log.read()[-4000:]}", file=sys.stderr)
+                sys.exit(f"FAILED ({auth_type}): {error}")
+            finally:
+                if driver is not None:
+                    driver.quit()
             server.terminate()
             server.wait(timeout=10)
-            with open(os.path.join(data_dir, "server.log"), encoding="utf-8",
-                      errors="replace") as log:
-                print(f"--- server log\n{log.read()[-4000:]}", file=sys.stderr)
-            sys.exit(f"FAILED: {error}")
-        finally:
-            if driver is not None:
-                driver.quit()
-        server.terminate()
-        server.wait(timeout=10)
-    print(f"swagger ui: log in, GET /users/me, log out: ok ({time.time() - started:.1f} s)")
+    print("swagger ui: no Authorize under sessions, log in, GET /users/me, GET /users, "
+          f"log out; Basic through Authorize: ok ({time.time() - started:.1f} s)")
 
 
 if __name__ == "__main__":

@@ -604,3 +604,44 @@ async fn every_operation_has_an_id_a_description_and_its_own_errors() {
         "internal notes in the document"
     );
 }
+
+/// Swagger UI offers nothing to paste a session cookie into (a page cannot
+/// send a `Cookie` header, so it would show "Authorized" and get 401) and
+/// says to run Log in instead; the served document keeps the cookie scheme
+/// for other clients. `GET /users/me` is documented as its own operation.
+#[tokio::test]
+async fn swagger_ui_offers_no_cookie_to_paste_and_documents_users_me() {
+    let server = Server::start(AuthType::SessionDbAuth, |_| {}).await;
+    let page = server
+        .send(Request::builder().uri_str("/api/v1/docs").finish())
+        .await
+        .into_body()
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        !page.contains("\"session_cookie\""),
+        "the page names the cookie scheme"
+    );
+    assert!(page.contains("Needs a session"));
+    assert!(page.contains("/api/v1/users/me\""));
+
+    let doc = json(
+        server
+            .send(Request::builder().uri_str("/api/v1/openapi.json").finish())
+            .await,
+    )
+    .await;
+    assert!(doc["components"]["securitySchemes"]["session_cookie"].is_object());
+    let me = &doc["paths"]["/api/v1/users/me"]["get"];
+    assert_eq!(me["operationId"], "getCurrentUser");
+    assert!(me.get("parameters").is_none(), "{me}");
+    assert_eq!(
+        me["responses"]["200"]["content"]["application/json"]["example"]["email"],
+        "bob@example.com"
+    );
+    assert_eq!(
+        me["security"],
+        serde_json::json!([{ "session_cookie": [] }])
+    );
+}

@@ -74,6 +74,13 @@ fn routes_table() -> Vec<(&'static str, &'static str, Vec<&'static str>, bool)> 
             vec!["201", "400", "401", "403"],
             true,
         ),
+        // `/users/{user_id}` with `me`, documented as its own operation.
+        (
+            "/api/v1/users/me",
+            "get",
+            vec!["200", "401", "403", "404"],
+            true,
+        ),
         (
             "/api/v1/users/{}",
             "get",

@@ -66,12 +66,37 @@ impl AllowedMethods {
                         })
             })
             .flat_map(|(_, methods)| methods.iter().cloned())
-            .collect::<Vec<_>>();
+            .fold(Vec::new(), |mut unique, method| {
+                // `/users/me` is documented twice: as itself and as
+                // `/users/{user_id}`.
+                if !unique.contains(&method) {
+                    unique.push(method);
+                }
+                unique
+            });
         // poem answers HEAD wherever GET is routed; the document lists GET
         // only.
         if methods.contains(&Method::GET) && !methods.contains(&Method::HEAD) {
             methods.push(Method::HEAD);
         }
         methods
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_documented_twice_lists_each_method_once() {
+        let doc = serde_json::json!({ "paths": {
+            "/api/v1/users/me": { "get": {} },
+            "/api/v1/users/{user_id}": { "get": {}, "put": {}, "delete": {} },
+        }});
+        let allowed = AllowedMethods::from_document(&doc);
+        assert_eq!(
+            allowed.for_path("/api/v1/users/me"),
+            [Method::GET, Method::PUT, Method::DELETE, Method::HEAD]
+        );
     }
 }

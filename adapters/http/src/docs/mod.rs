@@ -11,6 +11,7 @@
 
 mod access;
 mod allowed;
+mod current_user;
 mod operations;
 mod schemas;
 mod security;
@@ -33,6 +34,7 @@ pub(crate) const SERVICE: &str =
 /// Makes the generated document tell the truth for `auth`, the session
 /// cookie `session_name` and `access`.
 fn refine(doc: &mut Value, auth: DocAuth, session_name: &str, access: AccessRules) {
+    current_user::add(doc);
     operations::describe(doc, access);
     security::keep_working_schemes(doc, auth);
     schemas::refine(doc, access);
@@ -67,18 +69,20 @@ impl Documents {
     ) -> Self {
         let raw = service.spec();
         let generated = raw.replace(COOKIE_NAME_PLACEHOLDER, session_name);
-        let (spec, allowed) = match serde_json::from_str::<Value>(&generated) {
+        let (spec, page_spec, allowed) = match serde_json::from_str::<Value>(&generated) {
             Ok(mut doc) => {
                 refine(&mut doc, auth, session_name, access);
                 let allowed = AllowedMethods::from_document(&doc);
                 let spec = serde_json::to_string_pretty(&doc).unwrap_or(generated);
-                (spec, allowed)
+                security::for_the_page(&mut doc, auth);
+                let page_spec = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| spec.clone());
+                (spec, page_spec, allowed)
             }
-            Err(_) => (generated, AllowedMethods::default()),
+            Err(_) => (generated.clone(), generated, AllowedMethods::default()),
         };
         // poem-openapi's page (its assets inlined, nothing fetched from
-        // elsewhere) showing this document instead of the generated one.
-        let swagger_html = service.swagger_ui_html().replace(&raw, &spec);
+        // elsewhere) showing the page's copy of this document.
+        let swagger_html = service.swagger_ui_html().replace(&raw, &page_spec);
         Self {
             spec,
             swagger_html,

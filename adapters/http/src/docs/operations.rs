@@ -88,6 +88,12 @@ const OPERATIONS: &[Operation] = &[
             BAD_BODY,
         ],
     ),
+    operation(
+        "get",
+        super::current_user::PATH,
+        "getCurrentUser",
+        &[NOT_FOUND],
+    ),
     operation("get", "/api/v1/users/{user_id}", "getUser", &[NOT_FOUND]),
     operation(
         "put",

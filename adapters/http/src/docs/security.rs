@@ -1,6 +1,8 @@
-//! The security the document declares: only the scheme that works from a
-//! browser page under the active `AUTH_TYPE`, and the introduction that
-//! says how to authenticate from Swagger UI.
+//! The security the document declares: only the scheme that works under
+//! the active `AUTH_TYPE`, and the introduction that says how to
+//! authenticate from Swagger UI. The page goes one step further than the
+//! document: it offers in Authorize only what a browser page can send
+//! ([`for_the_page`]).
 
 use serde_json::{Value, json};
 
@@ -86,5 +88,42 @@ pub(super) fn keep_working_schemes(doc: &mut Value, auth: DocAuth) {
         if requirements.is_empty() {
             operation.remove("security");
         }
+    }
+}
+
+/// What Swagger UI's page shows of `doc` (a copy of the served document):
+/// under a session policy nothing in Authorize, because a page cannot set
+/// a `Cookie` header, so a pasted token would show "Authorized" and then
+/// be answered 401. Each guarded operation says instead to run Log in
+/// first; the browser then sends the cookie by itself. The document at
+/// `/api/v1/openapi.json` keeps the cookie scheme, which other clients
+/// (curl, generated clients, schemathesis) can use.
+pub(super) fn for_the_page(doc: &mut Value, auth: DocAuth) {
+    if auth != DocAuth::Session {
+        return;
+    }
+    if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
+        components.remove("securitySchemes");
+    }
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let operations = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(Value::as_object_mut);
+    for operation in operations {
+        if operation.remove("security").is_none() {
+            continue;
+        }
+        let own = operation
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let said = format!(
+            "{own}\n\n**Needs a session:** run **Log in** (`POST /api/v1/auth_session/login`) first; this page then sends its cookie by itself."
+        );
+        operation.insert("description".into(), json!(said.trim_start()));
     }
 }
