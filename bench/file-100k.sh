@@ -29,7 +29,7 @@ journal_entries="${JOURNAL_ENTRIES:-10000}"
 starts="${STARTS:-3}"
 startup_only="${STARTUP_ONLY:-0}"
 bin="${BIN:-target/release/session-auth}"
-[ -x "$bin" ] || cargo build --release -p session-auth
+[ -x "$bin" ] || cargo build --locked --release -p session-auth
 argon2_rate="${CARGO_TARGET_DIR:-target}/release/examples/argon2_rate"
 [ "$startup_only" = 1 ] || cargo build --release -q -p adapter-crypto --example argon2_rate
 [ "$startup_only" = 1 ] || command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }

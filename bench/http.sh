@@ -10,7 +10,7 @@ storage="${1:-file}"
 duration="${DURATION:-10s}"
 port="${PORT:-5077}"
 bin="${BIN:-target/release/session-auth}"
-[ -x "$bin" ] || cargo build --release -p session-auth
+[ -x "$bin" ] || cargo build --locked --release -p session-auth
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 2; }
 
 work=$(mktemp -d)
