@@ -1,5 +1,9 @@
 //! What an operator watches: the Prometheus metrics, the probes'
-//! answers (`/healthz`, `/readyz`) and the security events.
+//! answers (`/healthz`, `/readyz`) and the security events. The
+//! `process_*` families (CPU, memory, descriptors, start time) come from
+//! the prometheus crate's own process collector, under their standard
+//! names; `live_sessions` is exported only when the session store counted
+//! them (every store in the tree does), never as a 0 that means nothing.
 //!
 //! The probes and the metrics are answered before the gate: a load
 //! balancer or a scraper holds no credentials.
@@ -46,6 +50,10 @@ pub(crate) struct Metrics {
     throttled: IntCounter,
     storage_errors: IntCounter,
     live_sessions: IntGauge,
+    /// Only `live_sessions`, gathered when the store counted them.
+    counted: Registry,
+    /// The process collector, under the standard unprefixed names.
+    process: Registry,
     argon2_queue: IntGauge,
     queue_depth: Option<QueueDepth>,
     housekeeping: Arc<dyn Housekeeping>,
@@ -117,13 +125,22 @@ impl Metrics {
                 "Requests and probes that failed because the storage did not answer.",
             ),
         );
+        let counted = Registry::new_custom(Some("session_auth".into()), None)
+            .unwrap_or_else(|_| Registry::new());
         let live_sessions = registered(
-            &registry,
+            &counted,
             IntGauge::new(
                 "live_sessions",
                 "Sessions that are neither expired nor idle.",
             ),
         );
+        let process = Registry::new();
+        #[cfg(target_os = "linux")]
+        if let Err(error) = process.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        )) {
+            tracing::warn!(error = %error, "metrics: no process metrics");
+        }
         let argon2_queue = registered(
             &registry,
             IntGauge::new(
@@ -139,6 +156,8 @@ impl Metrics {
             throttled,
             storage_errors,
             live_sessions,
+            counted,
+            process,
             argon2_queue,
             queue_depth: None,
             housekeeping,
@@ -185,10 +204,13 @@ impl Metrics {
 
     /// The exposition in the Prometheus text format, gauges refreshed.
     pub(crate) async fn render(&self) -> Response {
+        let mut families = Vec::new();
         match self.housekeeping.live_sessions().await {
-            Ok(Some(live)) => self
-                .live_sessions
-                .set(i64::try_from(live).unwrap_or(i64::MAX)),
+            Ok(Some(live)) => {
+                self.live_sessions
+                    .set(i64::try_from(live).unwrap_or(i64::MAX));
+                families.extend(self.counted.gather());
+            }
             Ok(None) => {}
             Err(error) => {
                 self.storage_errors.inc();
@@ -201,7 +223,10 @@ impl Metrics {
         }
         let encoder = TextEncoder::new();
         let mut text = Vec::new();
-        if let Err(error) = encoder.encode(&self.registry.gather(), &mut text) {
+        families.extend(self.registry.gather());
+        families.extend(self.process.gather());
+        families.sort_by(|a, b| a.name().cmp(b.name()));
+        if let Err(error) = encoder.encode(&families, &mut text) {
             tracing::error!(error = %error, "metrics: cannot encode");
             return plain(
                 StatusCode::INTERNAL_SERVER_ERROR,

@@ -12,6 +12,7 @@ mod config_check;
 mod crash;
 mod operations;
 mod postgres_instances;
+mod process_metrics;
 mod security;
 mod server_limits;
 mod start_line;
