@@ -14,9 +14,9 @@ mod subset;
 mod tests;
 
 pub use cli::{
-    Cli, Command, ConfigCommand, CreateUserArgs, ImportArgs, MigrateArgs, PasswordInput,
-    SessionsCommand, SessionsListArgs, SessionsRevokeArgs, SetPasswordArgs, UserCommand,
-    UserRefArgs,
+    Cli, Command, ConfigCommand, CreateUserArgs, DeleteUserArgs, ImportArgs, MigrateArgs,
+    PasswordInput, SessionsCommand, SessionsListArgs, SessionsRevokeArgs, SetPasswordArgs,
+    UserCommand, UserRefArgs,
 };
 pub use settings::{
     LogFormat, LoginErrorsSetting, MAX_DURATION_SECONDS, PasswordPolicy, SecurityProfile,
