@@ -8,8 +8,10 @@ mod support;
 
 mod admin_cli;
 mod cli;
+mod completions;
 mod crash;
 mod operations;
 mod postgres_instances;
 mod security;
 mod server_limits;
+mod while_serving;
