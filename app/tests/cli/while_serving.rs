@@ -445,3 +445,73 @@ fn a_socket_left_by_a_killed_server_is_replaced() {
     assert_eq!(second.login("b@example.com", "pw").status, 200);
     second.stop();
 }
+
+/// The admin socket answers a request it cannot read with an error, and
+/// keeps serving the commands that follow.
+#[test]
+fn the_admin_socket_refuses_what_is_not_a_command_and_keeps_serving() {
+    use std::io::{Read, Write};
+    let dir = data_dir();
+    let env = file_env(dir.path());
+    let env = as_refs(&env);
+    let server = Server::start(dir.path(), &[]);
+    let socket = dir.path().join(".session-auth.admin.sock");
+    for request in [
+        "not json\n".to_owned(),
+        "{\"operation\":\"drop_everything\"}\n".to_owned(),
+        format!("{}\n", "x".repeat(100_000)),
+    ] {
+        let mut stream =
+            std::os::unix::net::UnixStream::connect(&socket).expect("the socket answers");
+        let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+        // The server may answer an over-long request before reading it all.
+        let _ = stream.write_all(request.as_bytes());
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        let answer: serde_json::Value = serde_json::from_str(&answer)
+            .unwrap_or_else(|e| panic!("not a JSON answer ({e}): {answer:?}"));
+        assert!(answer["error"].is_string(), "{answer}");
+    }
+    let listed = succeeded(command(&["user", "list"], &env, ""));
+    assert_eq!(listed.lines().count(), 1, "{listed}");
+    server.stop();
+}
+
+/// Another user who reaches the socket (its mode loosened by hand) is
+/// refused by the server, which checks the peer's uid.
+#[test]
+fn the_admin_socket_serves_only_the_servers_user() {
+    let dir = data_dir();
+    let server = Server::start(dir.path(), &[]);
+    for (path, mode) in [
+        (dir.path().to_path_buf(), 0o755),
+        (dir.path().join(".session-auth.lock"), 0o666),
+        (dir.path().join(".session-auth.admin.sock"), 0o666),
+    ] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .expect("loosen the mode");
+    }
+    // The test runs as root (the server's user); `nobody` is another.
+    let mut as_nobody = std::process::Command::new("setpriv");
+    as_nobody
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(binary())
+        .args(["user", "list"])
+        .env_clear()
+        .env("STORAGE", "file")
+        .env("DATA_DIR", dir.path())
+        .stdin(Stdio::null());
+    let refused = run(as_nobody, QUICK);
+    assert!(!refused.status.success(), "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("only to the user it runs as"),
+        "{}",
+        refused.describe()
+    );
+    let log = server.stop();
+    assert!(
+        log.contains("refused a connection from another user"),
+        "{log}"
+    );
+}

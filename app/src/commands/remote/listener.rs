@@ -97,37 +97,40 @@ async fn serve(listener: UnixListener, use_cases: Arc<UseCases>, owner: u32, tim
     }
 }
 
-/// Reads one operation, carries it out, answers.
+/// Reads one operation, carries it out, answers. The request is read
+/// before the peer is judged, so that a refused peer reads the refusal
+/// (a socket closed with its request unread would reset the connection).
 async fn answer(mut stream: UnixStream, use_cases: &UseCases, owner: u32, timeout: Duration) {
     let peer = stream.peer_cred().map(|cred| cred.uid());
-    let reply = match peer {
-        Ok(uid) if uid == owner || uid == 0 => {
-            match tokio::time::timeout(timeout, read_request(&mut stream)).await {
-                Ok(Ok(Some(operation))) => {
-                    let name = operation.name();
-                    tracing::debug!(command = name, "admin socket: carrying out a command");
-                    match operation.perform(use_cases).await {
-                        Ok(output) => Reply::Output(output),
-                        Err(error) => Reply::Error(error.describe()),
-                    }
-                }
-                // Connected and closed without a request: a command
-                // checking that the server answers.
-                Ok(Ok(None)) => return,
-                Ok(Err(error)) => Reply::Error(format!("admin socket: {error}")),
-                Err(_) => Reply::Error(format!(
-                    "admin socket: no request within ADMIN_SOCKET_TIMEOUT ({} s)",
-                    timeout.as_secs()
-                )),
-            }
-        }
-        Ok(uid) => {
+    let request = tokio::time::timeout(timeout, read_request(&mut stream)).await;
+    let reply = match (peer, request) {
+        (Ok(uid), _) if uid != owner && uid != 0 => {
             tracing::warn!(uid, "admin socket: refused a connection from another user");
             Reply::Error(
                 "the server serves its admin socket only to the user it runs as".to_owned(),
             )
         }
-        Err(error) => Reply::Error(format!("admin socket: cannot tell who connected: {error}")),
+        (Err(error), _) => {
+            Reply::Error(format!("admin socket: cannot tell who connected: {error}"))
+        }
+        (Ok(_), Ok(Ok(Some(operation)))) => {
+            tracing::debug!(
+                command = operation.name(),
+                "admin socket: carrying out a command"
+            );
+            match operation.perform(use_cases).await {
+                Ok(output) => Reply::Output(output),
+                Err(error) => Reply::Error(error.describe()),
+            }
+        }
+        // Connected and closed without a request: a command checking that
+        // the server answers.
+        (Ok(_), Ok(Ok(None))) => return,
+        (Ok(_), Ok(Err(error))) => Reply::Error(format!("admin socket: {error}")),
+        (Ok(_), Err(_)) => Reply::Error(format!(
+            "admin socket: no request within ADMIN_SOCKET_TIMEOUT ({} s)",
+            timeout.as_secs()
+        )),
     };
     let mut line = serde_json::to_vec(&reply).unwrap_or_else(|_| b"{\"error\":\"\"}".to_vec());
     line.push(b'\n');
