@@ -6,10 +6,10 @@ use adapter_seaorm::SchemaState;
 use crate::bootstrap::read_secret_file;
 use adapter_file::{SESSION_FILE, USER_FILE};
 
-use crate::commands::CommandError;
+use crate::commands::{CommandError, open_for_command};
 use crate::config::{ImportArgs, MigrateArgs, ServeArgs, StorageKind};
 use crate::import::{ImportReport, import};
-use crate::storage::{StartError, connect_sql, open_storage};
+use crate::storage::connect_sql;
 
 /// `session-auth migrate`: applies pending migrations (or rolls back, or
 /// reports); returns what to print.
@@ -59,15 +59,7 @@ pub async fn import_flask(args: ImportArgs) -> Result<ImportReport, CommandError
             args.from.display()
         )));
     }
-    let storage = match open_storage(&args.storage).await {
-        Ok(storage) => storage,
-        Err(StartError::File(locked @ adapter_file::OpenError::Locked { .. })) => {
-            return Err(CommandError::InUse(format!(
-                "{locked}. An import loads the records in bulk, which the running server does not take over its admin socket: stop the server, import, and start it again"
-            )));
-        }
-        Err(error) => return Err(error.into()),
-    };
+    let storage = open_for_command(&args.storage).await?;
     let report = import(&args.from, &storage, |line| eprintln!("importing… {line}")).await;
     storage.close().await;
     let report = report?;

@@ -23,9 +23,9 @@ use domain::{Actor, AuthType, CreateUserError, UseCases, User};
 pub use operation::Operation;
 pub use route::Route;
 
-use crate::config::ServeArgs;
+use crate::config::{ServeArgs, StorageArgs};
 use crate::import::ImportError;
-use crate::storage::{StartError, Storage};
+use crate::storage::{StartError, Storage, open_storage};
 use crate::wiring::{Infrastructure, Settings, use_cases};
 
 /// Why an operator command failed.
@@ -151,6 +151,25 @@ pub fn operator_use_cases(settings: &ServeArgs, storage: &Storage) -> UseCases {
         ..settings.settings()
     };
     use_cases(&settings, storage, &Infrastructure::real()).0
+}
+
+/// Opens the storage for a command that needs it itself rather than an
+/// [`Operation`] a server could carry out (`import`).
+///
+/// # Errors
+/// [`CommandError::InUse`] when a server holds the file storage's folder
+/// (saying to stop it: the user and session commands work while it runs,
+/// this one does not), or why the storage could not be opened.
+pub async fn open_for_command(args: &StorageArgs) -> Result<Storage, CommandError> {
+    match open_storage(args).await {
+        Ok(storage) => Ok(storage),
+        Err(StartError::File(locked @ adapter_file::OpenError::Locked { .. })) => {
+            Err(CommandError::InUse(format!(
+                "{locked}. This command needs the folder to itself (the user and sessions commands work while a server runs; this one does not): stop the server, run it, and start the server again"
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The user an operator names by email or id.

@@ -84,11 +84,6 @@ impl Route {
         }
     }
 
-    /// Whether a server carries the operations out.
-    pub fn is_server(&self) -> bool {
-        !matches!(self, Self::Here { .. })
-    }
-
     /// Ends the command: after a change here, closes the storage, so a
     /// file store leaves plain Flask files behind (its journal compacted)
     /// as the server does at shutdown. A read leaves the folder as it was.

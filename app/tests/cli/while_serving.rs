@@ -515,3 +515,29 @@ fn the_admin_socket_serves_only_the_servers_user() {
         "{log}"
     );
 }
+
+/// `import` needs the folder to itself: while a server holds it, the
+/// import changes nothing and says to stop the server (no API call).
+#[test]
+fn an_import_into_a_served_folder_says_to_stop_the_server() {
+    let source = data_dir();
+    std::fs::write(
+        source.path().join(".db_User.json"),
+        r#"{"User.1": {"id": "1", "email": "old@example.com", "_password": "x", "first_name": null, "last_name": null, "created_at": "2020-01-01T00:00:00", "updated_at": "2020-01-01T00:00:00"}}"#,
+    )
+    .expect("a Flask users file");
+    let dir = data_dir();
+    let env = file_env(dir.path());
+    let server = Server::start(dir.path(), &[]);
+    let from = source.path().display().to_string();
+    let refused = command(&["import", "--from", &from], &as_refs(&env), "");
+    assert!(!refused.status.success(), "{}", refused.describe());
+    assert!(
+        refused.stderr.contains("stop the server") && !refused.stderr.contains("/api/"),
+        "{}",
+        refused.describe()
+    );
+    let listed = succeeded(command(&["user", "list"], &as_refs(&env), ""));
+    assert_eq!(listed.lines().count(), 1, "nothing imported: {listed}");
+    server.stop();
+}
