@@ -329,8 +329,34 @@ fn writers_on_both_sides(env: Vec<(&'static str, String)>, data_dir: &Path) {
     };
     let listed = succeeded(command(&["user", "list"], &as_refs(&env), ""));
     assert_eq!(emails(&listed), expected, "the CLI sees the API's changes");
-    // The CLI's users log in over HTTP.
-    assert_eq!(server.login("cli-0@example.com", "cli secret").status, 200);
+    // The CLI's users log in over HTTP, and the CLI ends one of their
+    // sessions by its handle: the server refuses it at the next request.
+    let first = server.login("cli-0@example.com", "cli secret");
+    assert_eq!(first.status, 200, "{first:?}");
+    let second = server.login("cli-0@example.com", "cli secret");
+    assert_eq!(second.status, 200, "{second:?}");
+    let (one, other) = (first.cookie_pair(), second.cookie_pair());
+    let me = |cookie: &str| {
+        server
+            .request("GET", "/api/v1/users/me", &[("Cookie", cookie)], "")
+            .status
+    };
+    assert_eq!((me(&one), me(&other)), (200, 200));
+    let sessions = succeeded(command(
+        &["sessions", "list", "--user", "cli-0@example.com"],
+        &as_refs(&env),
+        "",
+    ));
+    let listed = handles(&sessions, "cli-0@example.com");
+    assert_eq!(listed.len(), 2, "{sessions}");
+    succeeded(command(
+        &["sessions", "revoke", "--handle", &listed[0]],
+        &as_refs(&env),
+        "",
+    ));
+    let mut statuses = [me(&one), me(&other)];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 403], "exactly one session ended");
 
     server.stop();
     let stored = succeeded(command(&["user", "list"], &as_refs(&env), ""));
@@ -539,5 +565,61 @@ fn an_import_into_a_served_folder_says_to_stop_the_server() {
     );
     let listed = succeeded(command(&["user", "list"], &as_refs(&env), ""));
     assert_eq!(listed.lines().count(), 1, "nothing imported: {listed}");
+    server.stop();
+}
+
+/// `user delete` on a terminal shows the user and deletes only on `y`
+/// (here through the server that holds the folder).
+#[test]
+fn user_delete_on_a_terminal_asks_first() {
+    let dir = data_dir();
+    let env = file_env(dir.path());
+    let env = as_refs(&env);
+    let server = Server::start(dir.path(), &[]);
+    succeeded(command(
+        &[
+            "user",
+            "create",
+            "--email",
+            "d@example.com",
+            "--password-stdin",
+        ],
+        &env,
+        "pw\n",
+    ));
+    // script(1) gives the command a terminal, fed with `answer`.
+    let on_a_terminal = |answer: &str| {
+        let line = format!("{} user delete d@example.com", binary().display());
+        let mut script = std::process::Command::new("script");
+        script
+            .args(["--quiet", "--return", "--command", &line, "/dev/null"])
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("STORAGE", "file")
+            .env("DATA_DIR", dir.path());
+        run_with_input(script, answer, SLOW)
+    };
+    let declined = on_a_terminal("n\n");
+    assert!(!declined.status.success(), "{}", declined.describe());
+    assert!(
+        declined.stdout.contains("d@example.com") && declined.stdout.contains("[y/N]"),
+        "the user is shown before the question: {}",
+        declined.describe()
+    );
+    assert!(
+        declined.stdout.contains("nothing was deleted"),
+        "{}",
+        declined.describe()
+    );
+    assert_eq!(server.login("d@example.com", "pw").status, 200);
+
+    let confirmed = on_a_terminal("y\n");
+    assert!(confirmed.status.success(), "{}", confirmed.describe());
+    assert!(
+        confirmed.stdout.contains("deleted d@example.com"),
+        "{}",
+        confirmed.describe()
+    );
+    assert_eq!(server.login("d@example.com", "pw").status, 404);
     server.stop();
 }
