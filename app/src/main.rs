@@ -2,10 +2,12 @@
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use std::fmt::Display;
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use session_auth::commands::{config_check, maintenance, sessions, users};
+use session_auth::StartError;
+use session_auth::commands::{CommandError, config_check, maintenance, sessions, users};
 use session_auth::config::{Cli, Command, ConfigCommand, LogFormat, SessionsCommand, UserCommand};
 use session_auth::serve;
 
@@ -35,7 +37,7 @@ async fn main() -> ExitCode {
     };
     if let Command::Serve(args) = command {
         serve::init_logging(&args.log_level, args.log_format);
-        return report(serve::serve(args).await.map(|()| ""));
+        return report_start(serve::serve(args).await);
     }
     // Operator commands print their result; warnings and the audit trail
     // of what they changed are logged, in LOG_FORMAT.
@@ -56,11 +58,9 @@ async fn main() -> ExitCode {
             report(users::set_admin(args, false).await)
         }
         Command::Migrate(args) => report(maintenance::migrate(args).await),
-        Command::Sessions(SessionsCommand::Prune(args)) => report(
-            sessions::prune_sessions(args.0)
-                .await
-                .map(|removed| format!("removed {removed} expired session(s)")),
-        ),
+        Command::Sessions(SessionsCommand::Prune(args)) => {
+            report(sessions::prune_sessions(args).await)
+        }
         Command::Sessions(SessionsCommand::List(args)) => {
             report(sessions::list_sessions(args).await)
         }
@@ -109,29 +109,32 @@ fn refuse(error: &clap::Error) -> ExitCode {
 }
 
 /// Prints a command's result, or its error with every cause not already
-/// said, and gives the exit code.
-fn report<T: Display, E: std::error::Error>(result: Result<T, E>) -> ExitCode {
+/// said, and gives the exit code. A reader that stops early (`| head`)
+/// closes the pipe: that is a normal end, not a failure.
+fn report<T: Display>(result: Result<T, CommandError>) -> ExitCode {
     match result {
         Ok(output) => {
             let output = output.to_string();
-            if !output.is_empty() {
-                println!("{}", output.trim_end());
+            if output.is_empty() {
+                return ExitCode::SUCCESS;
             }
-            ExitCode::SUCCESS
+            let mut out = std::io::stdout().lock();
+            match writeln!(out, "{}", output.trim_end()).and_then(|()| out.flush()) {
+                Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+                    eprintln!("session-auth: error: cannot write the output: {error}");
+                    ExitCode::FAILURE
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(error) => {
-            let mut said = error.to_string();
-            eprintln!("session-auth: error: {said}");
-            let mut source = error.source();
-            while let Some(cause) = source {
-                let text = cause.to_string();
-                if !said.contains(&text) {
-                    eprintln!("  caused by: {text}");
-                    said.push_str(&text);
-                }
-                source = cause.source();
-            }
+            eprintln!("session-auth: error: {}", error.describe());
             ExitCode::FAILURE
         }
     }
+}
+
+/// [`report`] for the server, whose start fails with a [`StartError`].
+fn report_start(result: Result<(), StartError>) -> ExitCode {
+    report(result.map(|()| "").map_err(CommandError::from))
 }

@@ -37,6 +37,9 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let services = services(&settings, &storage, &infra);
     crate::bootstrap::bootstrap_user(&args, &services.use_cases).await?;
     let housekeeping = services.use_cases.housekeeping.clone();
+    // The CLI's way in while this server holds the file storage's folder.
+    #[cfg(unix)]
+    let admin_socket = crate::commands::remote::AdminSocket::open(&args, &storage);
     let sweeper = tokio::spawn(sweep(
         housekeeping.clone(),
         Duration::from_secs(args.sweep_interval.into()),
@@ -74,6 +77,10 @@ pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     sweeper.abort();
     if let Some(metrics_server) = metrics_server {
         metrics_server.abort();
+    }
+    #[cfg(unix)]
+    if let Some(admin_socket) = admin_socket {
+        admin_socket.close();
     }
     storage.close().await;
     tracing::info!("session-auth stopped");

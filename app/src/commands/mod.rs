@@ -1,20 +1,28 @@
 //! The operator commands: the command line's front door to the same use
 //! cases the API reaches, as an operator ([`Actor::operator`]), so every
 //! change they make is checked by the same rules and audited the same way.
-//! This module holds what they share: their error, how they open the
-//! storage and name a user.
+//! This module holds what they share: their error, the use cases they
+//! reach, and how they name a user.
 //!
-//! With file storage a running server holds the data folder's lock: the
-//! commands then refuse with a message saying to stop the server or to
-//! make the change through the API, and change nothing.
+//! Each user and session command is an [`Operation`] carried out where the
+//! data is ([`Route`]): here, over the storage; or, when a server holds
+//! the file storage's folder, by that server through its admin socket
+//! ([`remote`]), so the CLI works while the server runs.
 
 pub mod config_check;
 pub mod maintenance;
+pub mod operation;
 pub mod prompt;
+#[cfg(unix)]
+pub mod remote;
+pub mod route;
 pub mod sessions;
 pub mod users;
 
 use domain::{Actor, AuthType, CreateUserError, UseCases, User};
+
+pub use operation::Operation;
+pub use route::Route;
 
 use crate::config::{ServeArgs, StorageArgs};
 use crate::import::ImportError;
@@ -44,17 +52,42 @@ pub enum CommandError {
     /// The storage failed.
     #[error("storage failure")]
     Storage(#[from] domain::Failure),
-    /// A server holds the file storage's lock.
-    #[error(
-        "{0}. While a server runs on this folder, stop the server first, or make the change through its API (POST /api/v1/users, DELETE /api/v1/users/<id>, PUT /api/v1/users/me/password, DELETE /api/v1/auth_session/sessions)"
-    )]
+    /// A server holds the file storage's folder and this command cannot
+    /// be carried out by it (`import`): the message says what to do.
+    #[error("{0}")]
     InUse(String),
+    /// A server holds the file storage's folder but does not answer on its
+    /// admin socket.
+    #[error(
+        "{locked}, and that server did not answer on its admin socket {socket} within ADMIN_SOCKET_TIMEOUT ({cause}). A server of this version answers there once it has loaded the folder; stop the server (or wait for its start to finish) and run the command again"
+    )]
+    Unanswered {
+        /// Who holds the folder.
+        locked: String,
+        /// The socket tried.
+        socket: String,
+        /// Why it did not answer.
+        cause: String,
+    },
+    /// The server carrying out the command stopped answering midway.
+    #[error(
+        "the server on this folder stopped answering ({0}); the change may or may not have been made: check with `session-auth user list` or `session-auth sessions list`"
+    )]
+    Interrupted(String),
+    /// The server that carried out the command refused it: its message.
+    #[error("{0}")]
+    Remote(String),
     /// No user has this email or id.
     #[error("no user has the email or id {0:?}")]
     NoSuchUser(String),
     /// The user has no such session (any more).
     #[error("no such session")]
     NoSuchSession,
+    /// No session has this handle.
+    #[error(
+        "no live session has the handle {0:?} (handles are the second column of `session-auth sessions list`)"
+    )]
+    NoSuchHandle(String),
     /// The password could not be read.
     #[error("password: {0}")]
     Password(String),
@@ -64,15 +97,38 @@ pub enum CommandError {
     /// The administrator right could not be granted or revoked.
     #[error("cannot change the administrator right: {0}")]
     SetAdmin(#[from] domain::SetAdminError),
+    /// The operator did not confirm (or could not be asked).
+    #[error("{0}")]
+    NotConfirmed(String),
     /// `config check` found a problem.
     #[error("{0}")]
     Config(String),
     /// The output could not be written.
     #[error("cannot write the output: {0}")]
     Output(String),
-    /// `--from` names no readable folder.
+    /// `--from` names no readable folder, or one with nothing to import.
     #[error("import: {0}")]
     ImportSource(String),
+}
+
+impl CommandError {
+    /// The message with every cause not already said, one per line, as
+    /// the command prints it (and a server sends it back over its admin
+    /// socket).
+    pub fn describe(&self) -> String {
+        use std::error::Error;
+        let mut said = self.to_string();
+        let mut source = self.source();
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !said.contains(&text) {
+                said.push_str("\n  caused by: ");
+                said.push_str(&text);
+            }
+            source = cause.source();
+        }
+        said
+    }
 }
 
 impl From<domain::SessionError> for CommandError {
@@ -86,26 +142,11 @@ impl From<domain::SessionError> for CommandError {
     }
 }
 
-/// Opens the storage for an operator command, turning the file storage's
-/// lock into advice.
-///
-/// # Errors
-/// [`CommandError::InUse`] when a server holds the data folder, or why the
-/// storage could not be opened.
-pub async fn open_for_command(args: &StorageArgs) -> Result<Storage, CommandError> {
-    match open_storage(args).await {
-        Ok(storage) => Ok(storage),
-        Err(StartError::File(locked @ adapter_file::OpenError::Locked { .. })) => {
-            Err(CommandError::InUse(locked.to_string()))
-        }
-        Err(error) => Err(error.into()),
-    }
-}
-
 /// The use cases an operator command reaches: sessions in the storage
 /// (those of `session_db_auth`, the one policy whose sessions outlive a
-/// server).
-fn operator_use_cases(settings: &ServeArgs, storage: &Storage) -> UseCases {
+/// server). A server builds the same over its storage for the commands
+/// its admin socket carries out.
+pub fn operator_use_cases(settings: &ServeArgs, storage: &Storage) -> UseCases {
     let settings = Settings {
         auth_type: AuthType::SessionDbAuth,
         ..settings.settings()
@@ -113,19 +154,23 @@ fn operator_use_cases(settings: &ServeArgs, storage: &Storage) -> UseCases {
     use_cases(&settings, storage, &Infrastructure::real()).0
 }
 
-/// Runs a command that changes the storage, then closes the storage
-/// whatever the outcome, so a file store leaves plain Flask files behind
-/// (its journal compacted) as the server does at shutdown.
-async fn changing<T, Fut>(
-    storage: Storage,
-    command: impl FnOnce(Storage) -> Fut,
-) -> Result<T, CommandError>
-where
-    Fut: std::future::Future<Output = Result<T, CommandError>>,
-{
-    let outcome = command(storage.clone()).await;
-    storage.close().await;
-    outcome
+/// Opens the storage for a command that needs it itself rather than an
+/// [`Operation`] a server could carry out (`import`).
+///
+/// # Errors
+/// [`CommandError::InUse`] when a server holds the file storage's folder
+/// (saying to stop it: the user and session commands work while it runs,
+/// this one does not), or why the storage could not be opened.
+pub async fn open_for_command(args: &StorageArgs) -> Result<Storage, CommandError> {
+    match open_storage(args).await {
+        Ok(storage) => Ok(storage),
+        Err(StartError::File(locked @ adapter_file::OpenError::Locked { .. })) => {
+            Err(CommandError::InUse(format!(
+                "{locked}. This command needs the folder to itself (the user and sessions commands work while a server runs; this one does not): stop the server, run it, and start the server again"
+            )))
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// The user an operator names by email or id.

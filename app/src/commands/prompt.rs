@@ -1,5 +1,6 @@
-//! The password of `user create` and `user set-password`: from standard
-//! input, or asked twice on the terminal without echo.
+//! What a command asks the operator: the password of `user create` and
+//! `user set-password` (from standard input, or asked twice on the
+//! terminal without echo), and the confirmation of `user delete`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -38,4 +39,36 @@ pub fn read_password(input: &PasswordInput) -> Result<String, CommandError> {
         ));
     }
     Ok(first)
+}
+
+/// Asks `question` on the terminal and returns when the answer is yes
+/// (`y` or `yes`, any case).
+///
+/// # Errors
+/// [`CommandError::NotConfirmed`] for any other answer, or when standard
+/// input is not a terminal (a script must say `--yes`).
+pub fn confirm(question: &str) -> Result<(), CommandError> {
+    use std::io::Write;
+    if !std::io::stdin().is_terminal() {
+        return Err(CommandError::NotConfirmed(
+            "no terminal to confirm on; nothing was deleted (add --yes to delete without asking)"
+                .into(),
+        ));
+    }
+    let mut err = std::io::stderr().lock();
+    let _ = write!(err, "{question}");
+    let _ = err.flush();
+    drop(err);
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CommandError::NotConfirmed(format!("cannot read the answer: {e}")))?;
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        Err(CommandError::NotConfirmed(
+            "not confirmed; nothing was deleted".into(),
+        ))
+    }
 }

@@ -1,7 +1,7 @@
 //! The command tree: `session-auth`'s subcommands and the arguments each
 //! takes, as clap reads them from the command line and the environment.
 
-use clap::{Args, FromArgMatches, Parser, Subcommand};
+use clap::{ArgGroup, Args, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 use super::settings::{ServeArgs, StorageArgs};
@@ -29,17 +29,55 @@ pub struct Cli {
 
 impl Cli {
     /// The command line definition, with the server's settings hidden from
-    /// the top-level help (they are listed once, by `serve --help`).
+    /// the top-level help (they are listed once, by `serve --help`), and
+    /// the shared settings described in the operator commands' own words.
     pub fn definition() -> clap::Command {
-        <Self as clap::CommandFactory>::command().mut_args(|arg| {
-            if arg.get_id() == "help" || arg.get_id() == "version" {
-                arg
-            } else {
-                arg.hide(true)
-            }
-        })
+        <Self as clap::CommandFactory>::command()
+            .mut_args(|arg| {
+                if arg.get_id() == "help" || arg.get_id() == "version" {
+                    arg
+                } else {
+                    arg.hide(true)
+                }
+            })
+            .mut_subcommands(|command| match command.get_name() {
+                // The server's settings, as the server reads them.
+                "serve" | "config" => command,
+                "migrate" => in_command_words(command)
+                    .mut_arg("auto_migrate", |arg| arg.hide(true))
+                    .mut_arg("admin_socket_timeout", |arg| arg.hide(true)),
+                _ => in_command_words(command),
+            })
     }
+}
 
+/// A storage setting's help as an operator command reads it (the clap
+/// definitions describe them for `serve`).
+fn in_command_words(command: clap::Command) -> clap::Command {
+    let say = |arg: clap::Arg, text: &'static str| arg.help(text).long_help(text);
+    command
+        .mut_args(move |arg| match arg.get_id().as_str() {
+            "auto_migrate" => say(
+                arg,
+                "SQL storage: apply pending migrations before the command runs (else a schema behind this build is refused)",
+            ),
+            "db_statement_timeout" => say(
+                arg,
+                "Seconds one SQL statement may run (or wait for a lock) before the command gives up",
+            ),
+            "db_pool_size" => say(arg, "Most database connections this command opens"),
+            "admin_socket_timeout" => say(
+                arg,
+                "File storage: seconds to wait for a server that holds DATA_DIR to answer on its admin socket (the command is then carried out by that server)",
+            ),
+            // Only a server keeps a session cache.
+            "session_cache_size" => arg.hide(true),
+            _ => arg,
+        })
+        .mut_subcommands(in_command_words)
+}
+
+impl Cli {
     /// Parses these arguments (the first is the program name).
     ///
     /// # Errors
@@ -111,9 +149,10 @@ pub struct ConfigCheckArgs {
 /// server's memory).
 #[derive(Subcommand, Debug)]
 pub enum SessionsCommand {
-    /// List live sessions (of one user with --user).
+    /// List live sessions (of one user with --user), each with its handle.
     List(SessionsListArgs),
-    /// End every session of a user.
+    /// End every session of a user (--user), or one session (--handle, a
+    /// handle `sessions list` prints).
     Revoke(SessionsRevokeArgs),
     /// Remove expired and idle sessions (and failed-login records too old to
     /// count) now, as the server's sweeper does every SWEEP_INTERVAL.
@@ -133,10 +172,16 @@ pub struct SessionsListArgs {
 
 /// `session-auth sessions revoke`.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("which").required(true).multiple(true).args(["user", "handle"])))]
 pub struct SessionsRevokeArgs {
-    /// The user whose sessions end (an email or an id).
+    /// The user whose sessions end (an email or an id); with --handle, the
+    /// user that session belongs to.
     #[arg(long, value_name = "EMAIL|ID")]
-    pub user: String,
+    pub user: Option<String>,
+    /// End only the session with this handle (the second column of
+    /// `session-auth sessions list`).
+    #[arg(long, value_name = "HANDLE")]
+    pub handle: Option<String>,
     /// Where sessions are stored.
     #[command(flatten)]
     pub settings: SessionSettings,
@@ -179,8 +224,9 @@ pub enum UserCommand {
     List(StorageArgs),
     /// Show one user.
     Show(UserRefArgs),
-    /// Delete a user and end their sessions.
-    Delete(UserRefArgs),
+    /// Delete a user and end their sessions, after showing the user and
+    /// asking for confirmation (--yes: without asking).
+    Delete(DeleteUserArgs),
     /// Set a user's password (asked twice, or --password-stdin) and end
     /// their sessions.
     SetPassword(SetPasswordArgs),
@@ -235,6 +281,18 @@ pub struct UserRefArgs {
     /// Where users are stored.
     #[command(flatten)]
     pub storage: StorageArgs,
+}
+
+/// `session-auth user delete`.
+#[derive(Args, Debug)]
+pub struct DeleteUserArgs {
+    /// Delete without asking for confirmation (needed when standard input
+    /// is not a terminal).
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// The user.
+    #[command(flatten)]
+    pub user: UserRefArgs,
 }
 
 /// `session-auth user set-password`.

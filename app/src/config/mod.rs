@@ -14,7 +14,8 @@ mod subset;
 mod tests;
 
 pub use cli::{
-    Cli, Command, ConfigCheckArgs, ConfigCommand, CreateUserArgs, ImportArgs, MigrateArgs,
+    Cli, Command, ConfigCheckArgs, ConfigCommand, CreateUserArgs, DeleteUserArgs, ImportArgs,
+    MigrateArgs,
     PasswordInput, SessionsCommand, SessionsListArgs, SessionsRevokeArgs, SetPasswordArgs,
     UserCommand, UserRefArgs,
 };

@@ -52,6 +52,12 @@ pub struct StorageArgs {
     /// Apply pending migrations when the server starts.
     #[arg(long, env = "AUTO_MIGRATE", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub auto_migrate: bool,
+    /// File storage: seconds the server's admin socket
+    /// (`DATA_DIR/.session-auth.admin.sock`, through which the CLI reaches a
+    /// running server) waits for a command's request and its answer to be
+    /// taken; a command waits as long for the server.
+    #[arg(long, env = "ADMIN_SOCKET_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub admin_socket_timeout: u32,
 }
 
 /// The storage backends.

@@ -14,6 +14,7 @@ const STORAGE_SETTINGS: &[&str] = &[
     "database_url",
     "db_pool_size",
     "auto_migrate",
+    "admin_socket_timeout",
 ];
 
 /// The part of [`ServeArgs`] a command reads: the others keep their

@@ -160,7 +160,7 @@ async fn the_clis_changes_reach_a_running_servers_sessions_at_once() {
 
     let cookie = server.login("ann@example.com", "n3w-secret").cookie_pair();
     warm(&cookie);
-    cli(&["user", "delete", "ann@example.com"], None);
+    cli(&["user", "delete", "ann@example.com", "--yes"], None);
     assert_eq!(me(&cookie), 403, "a user deleted by the CLI");
 
     drop(server);
