@@ -44,6 +44,7 @@
 //! [`SILENCE`]: session_cache::SILENCE
 
 mod change;
+mod clock;
 mod entries;
 mod fence;
 mod listener;
