@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::change::Change;
 use super::clock;
-use super::entries::{Entries, Entry};
+use super::entries::{Entries, Entry, Named};
 
 /// How long after sending a ping it has heard back a cache still answers.
 pub(super) const SILENCE: Duration = Duration::from_secs(3);
@@ -123,11 +123,12 @@ impl SessionCache {
         }
     }
 
-    /// Keeps what the database said under `digest`, unless anything
-    /// changed since `epoch` was taken (the read may predate the change).
+    /// Keeps what the database said under `digest`, unless a change since
+    /// `epoch` was taken named that session or its user, or emptied the
+    /// cache (the read may predate the change).
     pub(crate) fn keep(&self, epoch: u64, digest: &str, session: &Session, user: &User) {
         let mut entries = self.write();
-        if entries.epoch != epoch || !self.trusted() {
+        if !self.trusted() || entries.changed_since(epoch, digest, &user.id.as_uuid()) {
             return;
         }
         if !entries.by_digest.contains_key(digest)
@@ -153,16 +154,25 @@ impl SessionCache {
     /// nothing).
     pub(crate) fn forget(&self, change: &Change<'_>) {
         let mut entries = self.write();
-        match change {
-            Change::Session(digest) => entries.remove_session(digest),
-            Change::User(id) => entries.remove_user(id),
-            Change::Everything => entries.clear(),
+        let named = match change {
+            Change::Session(digest) => {
+                entries.remove_session(digest);
+                Named::Session((*digest).to_owned())
+            }
+            Change::User(id) => {
+                entries.remove_user(id);
+                Named::User(*id)
+            }
+            Change::Everything => {
+                entries.clear();
+                Named::Everything
+            }
             Change::Ping { .. }
             | Change::Probe { .. }
             | Change::Fence { .. }
             | Change::Ack { .. } => return,
-        }
-        entries.epoch += 1;
+        };
+        entries.bump(named);
     }
 
     /// The listener heard this cache's own ping number `seq`, sent at

@@ -1,4 +1,4 @@
-//! Unit tests of the cache: the epoch guard, forgetting by user, the
+//! Unit tests of the cache: the epoch guard (by key), forgetting by user, the
 //! bound, trust lost with the listener or given up with the row, and the
 //! payloads.
 
@@ -215,4 +215,35 @@ fn a_ping_sent_longer_ago_than_the_silence_gives_no_trust() {
     cache.receive(&Change::Probe { from: cache.id() });
     assert!(cache.hearing.load(std::sync::atomic::Ordering::Acquire));
     assert!(!cache.trusted());
+}
+
+#[test]
+fn a_read_is_discarded_only_by_a_change_naming_its_session_or_user() {
+    let cache = listening(10);
+    let (ann, bob) = (user(), user());
+    let mine = session_of(&ann, "a1");
+    let epoch = cache.epoch().expect("listening");
+    // Other sessions and users change during the read: it is kept.
+    cache.forget(&Change::Session(session_of(&bob, "b1").key.as_str()));
+    cache.forget(&Change::User(bob.id.as_uuid()));
+    cache.keep(epoch, mine.key.as_str(), &mine, &ann);
+    assert!(cache.get(mine.key.as_str()).is_some());
+    // Its user changes during the read: discarded.
+    let other = session_of(&ann, "a2");
+    let epoch = cache.epoch().expect("listening");
+    cache.forget(&Change::User(ann.id.as_uuid()));
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
+    // Everything emptied during the read: discarded.
+    let epoch = cache.epoch().expect("listening");
+    cache.forget(&Change::Everything);
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
+    // More changes than are remembered: discarded, whatever they named.
+    let epoch = cache.epoch().expect("listening");
+    for n in 0..300 {
+        cache.forget(&Change::Session(&format!("other-{n}")));
+    }
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
 }
