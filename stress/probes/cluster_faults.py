@@ -56,9 +56,14 @@ class Cluster:
         proxied = f"{pg.scheme}://{user}127.0.0.1:{self.proxy.port}/{st.db}?sslmode=disable"
         self.binary = ctx.binary
         self.store = st
-        self.b = Server(ctx.binary, st).start()  # migrates first
-        self.c = Server(ctx.binary, st).start()
-        self.a = Server(ctx.binary, st, env={"DATABASE_URL": proxied}).start()
+        # STRESS_CLUSTER_CACHE=0: every instance without its session cache
+        # (SESSION_CACHE_SIZE=0), for the writes' latency without fences.
+        cache = os.environ.get("STRESS_CLUSTER_CACHE")
+        extra = {"SESSION_CACHE_SIZE": cache} if cache else {}
+        self.caches = "0" if cache == "0" else "3"
+        self.b = Server(ctx.binary, st, env=extra).start()  # migrates first
+        self.c = Server(ctx.binary, st, env=extra).start()
+        self.a = Server(ctx.binary, st, env={"DATABASE_URL": proxied, **extra}).start()
         self.email = unique_email("cf")
         self.b.user_create(self.email, PASSWORD)
         self.cli_env = dict(self.b.env)
@@ -90,7 +95,7 @@ class Cluster:
         end = time.monotonic() + deadline
         while time.monotonic() < end:
             listed = psql("SELECT count(*) FROM session_cache_listeners", db=self.store.db)
-            if listed == "3" and all(
+            if listed == self.caches and all(
                     s.req("GET", "/users/me", cookie=cookie, timeout=3).status == 200
                     for s in (self.a, self.c, self.a, self.c)):
                 return True
