@@ -37,6 +37,7 @@ PROBES = [
     "overflow_settings",
     "blocked_statements",
     "schemathesis_run",
+    "cluster_faults",
 ]
 
 

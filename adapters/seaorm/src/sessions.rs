@@ -103,8 +103,7 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.changed(&Change::Session(key.as_str()), result.rows_affected)
-            .await;
+        self.changed(&Change::Session(key.as_str())).await;
         Ok(result.rows_affected > 0)
     }
 
@@ -116,8 +115,10 @@ impl SessionRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.changed(&Change::Session(key.as_str()), result.rows_affected)
-            .await;
+        // Not a change anyone must wait for: the other caches hear it from
+        // its notification, and an idle expiry decided on a stale
+        // activity time is checked against the row before it refuses.
+        self.forget(&Change::Session(key.as_str()));
         Ok(result.rows_affected > 0)
     }
 
@@ -145,8 +146,7 @@ impl SessionRepository for SqlStore {
             delete = delete.filter(session::Column::TokenDigest.ne(kept.as_str()));
         }
         let result = delete.exec(&self.db).await.map_err(classify)?;
-        self.changed(&Change::User(user_id.as_uuid()), result.rows_affected)
-            .await;
+        self.changed(&Change::User(user_id.as_uuid())).await;
         Ok(result.rows_affected)
     }
 
@@ -203,14 +203,24 @@ impl SessionRepository for SqlStore {
             // to say so.
             return Ok(0);
         }
-        let result = session::Entity::delete_many()
-            .filter(dead)
-            .exec(&self.db)
+        let delete = session::Entity::delete_many().filter(dead);
+        let Some(cache) = &self.cache else {
+            let result = delete.exec(&self.db).await.map_err(classify)?;
+            self.changed(&Change::Everything).await;
+            return Ok(result.rows_affected);
+        };
+        // This process's cache forgets exactly the sessions swept (the
+        // others hear each from its notification, or are emptied by one
+        // `*` when a statement swept more than 100).
+        let swept = delete
+            .exec_with_returning(&self.db)
             .await
             .map_err(classify)?;
-        self.changed(&Change::Everything, result.rows_affected)
-            .await;
-        Ok(result.rows_affected)
+        for row in &swept {
+            cache.forget(&Change::Session(&row.token_digest));
+        }
+        self.fence_others().await;
+        Ok(u64::try_from(swept.len()).unwrap_or(u64::MAX))
     }
 
     async fn insert_new_batch(

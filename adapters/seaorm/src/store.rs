@@ -100,7 +100,12 @@ impl SqlStore {
             }
         }
         let cache = (options.session_cache > 0 && db.get_database_backend() == DbBackend::Postgres)
-            .then(|| SessionCache::start(&options.url, db.clone(), options.session_cache));
+            .then(|| SessionCache::start(&options.url, options.session_cache))
+            .transpose()
+            .map_err(|e| ConnectError {
+                url: redact_url(&options.url),
+                source: DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))),
+            })?;
         Ok(Self {
             db,
             direct: Arc::new(direct),

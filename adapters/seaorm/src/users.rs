@@ -191,8 +191,7 @@ impl UserRepository for SqlStore {
             .await
             .map_err(user_write_error)?
             .rows_affected();
-        self.changed(&Change::User(user.id.as_uuid()), updated)
-            .await;
+        self.changed(&Change::User(user.id.as_uuid())).await;
         if updated > 0 {
             return Ok(true);
         }
@@ -220,8 +219,7 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::LastName, Expr::value(last_name.clone()));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
-        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
-            .await;
+        self.changed(&Change::User(id.as_uuid())).await;
         if result.rows_affected == 0 {
             return Ok(None);
         }
@@ -250,8 +248,7 @@ impl UserRepository for SqlStore {
             update = update.col_expr(user::Column::UpdatedAt, Expr::value(at));
         }
         let result = update.exec(&self.db).await.map_err(classify)?;
-        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
-            .await;
+        self.changed(&Change::User(id.as_uuid())).await;
         Ok(result.rows_affected > 0)
     }
 
@@ -297,8 +294,7 @@ impl UserRepository for SqlStore {
             .await
             .map_err(classify)?;
         txn.commit().await.map_err(classify)?;
-        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
-            .await;
+        self.changed(&Change::User(id.as_uuid())).await;
         let Some(found) = found else {
             return Ok(None);
         };
@@ -316,8 +312,7 @@ impl UserRepository for SqlStore {
             .exec(&self.db)
             .await
             .map_err(classify)?;
-        self.changed(&Change::User(id.as_uuid()), result.rows_affected)
-            .await;
+        self.changed(&Change::User(id.as_uuid())).await;
         Ok(result.rows_affected > 0)
     }
 

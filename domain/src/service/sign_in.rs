@@ -75,12 +75,21 @@ impl AuthService {
             .sessions
             .find_with_user(&token.key(), self.users.as_ref())
             .await?;
-        let Some((session, Some(user))) = found else {
+        let Some((mut session, Some(user))) = found else {
             return Ok(None);
         };
         let now = self.clock.now();
         if !self.rules.is_live(&session, now) {
-            return Ok(None);
+            // Idle by the activity time the look-up saw, which a cache may
+            // hold stale (another instance's touch not heard yet): the
+            // stored row decides before the session is refused.
+            if !self.rules.lifetime.is_valid_at(session.created_at, now) {
+                return Ok(None);
+            }
+            match self.sessions.find(&session.key).await? {
+                Some(stored) if self.rules.is_live(&stored, now) => session = stored,
+                _ => return Ok(None),
+            }
         }
         if self.rules.needs_touch(&session, now) {
             // Recording activity is bookkeeping: when it fails (a full

@@ -23,6 +23,9 @@ struct FakeStore {
     failing_touch: std::sync::atomic::AtomicBool,
     /// Session inserts find their user gone (deleted meanwhile).
     users_vanish: std::sync::atomic::AtomicBool,
+    /// The per-request look-up answers this activity time instead of the
+    /// stored one (a cache that has not heard another instance's touch).
+    stale_activity: Mutex<Option<DateTime<Utc>>>,
 }
 
 #[async_trait]
@@ -153,6 +156,20 @@ impl SessionRepository for FakeStore {
         key: &crate::session::SessionKey,
     ) -> Result<Option<Session>, RepositoryError> {
         Ok(self.sessions.lock().unwrap().get(key).cloned())
+    }
+    async fn find_with_user(
+        &self,
+        key: &crate::session::SessionKey,
+        users: &dyn UserRepository,
+    ) -> Result<Option<(Session, Option<User>)>, RepositoryError> {
+        let Some(mut session) = self.find(key).await? else {
+            return Ok(None);
+        };
+        if let Some(stale) = *self.stale_activity.lock().unwrap() {
+            session.last_used_at = stale;
+        }
+        let user = users.get(&session.user_id).await?;
+        Ok(Some((session, user)))
     }
     async fn delete(&self, key: &crate::session::SessionKey) -> Result<bool, RepositoryError> {
         Ok(self.sessions.lock().unwrap().remove(key).is_some())
@@ -1156,6 +1173,33 @@ async fn an_idle_session_ends_and_reads_write_at_most_once_per_interval() {
     w.clock.advance(Duration::seconds(1));
     user_for_token(&w.auth, &token).await.unwrap();
     assert_eq!(last_used(), login_time + Duration::seconds(20));
+    w.clock.advance(Duration::seconds(41));
+    assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
+}
+
+/// A look-up that saw a stale activity time (a cache on one instance that
+/// has not heard the touch another instance wrote) does not refuse the
+/// session as idle: the stored row decides.
+#[tokio::test]
+async fn a_session_idle_only_by_a_stale_activity_time_is_not_refused() {
+    let w = world_with(idle_rules(40));
+    bob(&w).await;
+    let token = login_bob(&w).await;
+    let login_time = w.clock.now();
+    w.clock.advance(Duration::seconds(30));
+    // Another instance records activity now; this one's look-up still
+    // sees the login time.
+    let touched = w.clock.now();
+    for session in w.store.sessions.lock().unwrap().values_mut() {
+        session.last_used_at = touched;
+    }
+    *w.store.stale_activity.lock().unwrap() = Some(login_time);
+    w.clock.advance(Duration::seconds(20));
+    assert!(
+        user_for_token(&w.auth, &token).await.unwrap().is_some(),
+        "used 20 s ago, refused for an idle time of 50 s"
+    );
+    // Really idle: refused.
     w.clock.advance(Duration::seconds(41));
     assert!(user_for_token(&w.auth, &token).await.unwrap().is_none());
 }

@@ -141,9 +141,10 @@ async fn the_activity_migration_steps_down_and_up_again(db: TestDatabase) {
 }
 
 /// Every session and failed-login method is one statement (so one round
-/// trip), and a sweep with no limit is none at all. On PostgreSQL a change
-/// that touched a row asks one more thing: which other processes keep a
-/// session cache that must hear of it first (none does here).
+/// trip), and a sweep with no limit is none at all. On PostgreSQL an
+/// ending operation asks one more thing, whether it deleted rows or not:
+/// which other processes keep a session cache that must hear of it first
+/// (none does here). Activity (a touch) asks nothing more.
 async fn each_session_and_attempt_method_is_one_statement(db: TestDatabase) {
     let fence = usize::from(db.url.starts_with("postgres"));
     let mut store = db.store().await;
@@ -173,19 +174,19 @@ async fn each_session_and_attempt_method_is_one_statement(db: TestDatabase) {
         .expect("find_with_user");
     statements("find_with_user", 1);
     store.touch(&session.key, noon(6)).await.expect("touch");
-    statements("touch", 1 + fence);
+    statements("touch", 1);
     store.list_by_user(&user.id).await.expect("list_by_user");
     statements("list_by_user", 1);
     store
         .delete_by_user(&user.id, Some(&session.key))
         .await
         .expect("delete_by_user");
-    statements("delete_by_user", 1);
+    statements("delete_by_user", 1 + fence);
     store
         .delete_expired(Some(noon(1)), Some(noon(1)))
         .await
         .expect("delete_expired");
-    statements("delete_expired", 1);
+    statements("delete_expired", 1 + fence);
     store
         .delete_expired(None, None)
         .await

@@ -16,8 +16,12 @@ pub(crate) enum Change<'a> {
     User(Uuid),
     /// Anything may have changed.
     Everything,
-    /// A cache's ping, sent at `sent` (its own milliseconds).
-    Ping { from: Uuid, sent: u64 },
+    /// A cache's ping number `seq`, sent at `sent` (its own milliseconds),
+    /// in the statement that set its row's `seq` to that number.
+    Ping { from: Uuid, sent: u64, seq: u64 },
+    /// A cache's probe: notified without touching its row, to learn
+    /// whether its listener hears at all.
+    Probe { from: Uuid },
     /// A process's fence after a change: acknowledge it.
     Fence { origin: Uuid, number: u64 },
     /// A cache acknowledging a fence.
@@ -44,11 +48,16 @@ impl<'a> Change<'a> {
             "*" if rest.is_empty() => Change::Everything,
             "p" => {
                 let from = uuid()?;
-                Change::Ping {
-                    from,
-                    sent: parts.next()?.parse().ok()?,
-                }
+                let sent = parts.next()?.parse().ok()?;
+                // Pings of builds before the sequence carry none: only
+                // their sender cares, and it reads its own kind.
+                let seq = match parts.next() {
+                    Some(seq) => seq.parse().ok()?,
+                    None => 0,
+                };
+                Change::Ping { from, sent, seq }
             }
+            "q" => Change::Probe { from: uuid()? },
             "f" => {
                 let origin = uuid()?;
                 Change::Fence {

@@ -1,7 +1,8 @@
-//! The sessions a cache holds, by digest and by user, and the epoch that
-//! every change bumps.
+//! The sessions a cache holds, by digest and by user, the epoch that
+//! every change bumps, and what the latest changes named (so that a read
+//! is discarded only when a change since named its session or user).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use domain::{Session, User};
 use uuid::Uuid;
@@ -20,6 +21,21 @@ pub(super) struct Entries {
     pub(super) epoch: u64,
     pub(super) by_digest: HashMap<String, Entry>,
     pub(super) by_user: HashMap<Uuid, Vec<String>>,
+    /// What the latest [`RECENT`] changes named, newest last; the epoch
+    /// after the last of them is `epoch`.
+    recent: VecDeque<Named>,
+}
+
+/// How many changes [`Entries::changed_since`] can tell apart; a read
+/// that raced more changes than this is discarded.
+const RECENT: usize = 256;
+
+/// What one change named.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Named {
+    Session(String),
+    User(Uuid),
+    Everything,
 }
 
 impl Entries {
@@ -39,6 +55,38 @@ impl Entries {
         for digest in self.by_user.remove(user).unwrap_or_default() {
             self.by_digest.remove(&digest);
         }
+    }
+
+    /// Records a change naming `named` and bumps the epoch.
+    pub(super) fn bump(&mut self, named: Named) {
+        if self.recent.len() == RECENT {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(named);
+        self.epoch += 1;
+    }
+
+    /// Whether a change since `epoch` may concern the session `digest` of
+    /// user `user` (or could not be told: too many changes since).
+    pub(super) fn changed_since(&self, epoch: u64, digest: &str, user: &Uuid) -> bool {
+        let Some(since) = self.epoch.checked_sub(epoch) else {
+            return true;
+        };
+        let Ok(since) = usize::try_from(since) else {
+            return true;
+        };
+        if since > self.recent.len() {
+            return true;
+        }
+        self.recent
+            .iter()
+            .rev()
+            .take(since)
+            .any(|named| match named {
+                Named::Session(d) => d == digest,
+                Named::User(u) => u == user,
+                Named::Everything => true,
+            })
     }
 
     pub(super) fn clear(&mut self) {

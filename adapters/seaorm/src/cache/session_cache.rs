@@ -1,18 +1,20 @@
 //! The cache of one process: look-ups and keeping (guarded by the epoch),
 //! forgetting what a change names, whether it may answer (its own pings
-//! heard back), and the notifications its listener hands it.
+//! heard back, on the boot clock), and the notifications its listener
+//! hands it.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use domain::{Session, User};
 use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use super::change::Change;
-use super::entries::{Entries, Entry};
+use super::clock;
+use super::entries::{Entries, Entry, Named};
 
 /// How long after sending a ping it has heard back a cache still answers.
 pub(super) const SILENCE: Duration = Duration::from_secs(3);
@@ -41,10 +43,15 @@ pub(crate) struct SessionCache {
     pub(super) id: Uuid,
     entries: RwLock<Entries>,
     capacity: usize,
-    /// Milliseconds since `origin` until which the cache may answer (0:
-    /// not at all, as after losing its listener).
+    /// The boot clock's millisecond ([`clock::now_ms`]) until which the
+    /// cache may answer (0: not at all, as after losing its listener).
     trusted_until: AtomicU64,
-    origin: Instant,
+    /// Pings numbered below this grant no trust (sent before the cache
+    /// last gave up its row: they may be heard after it was removed).
+    trust_floor: AtomicU64,
+    /// The listener heard one of this cache's own probes or pings since it
+    /// last (re)connected: only then does the cache refresh its row.
+    pub(super) hearing: AtomicBool,
     /// This process's fences in flight, by number.
     pub(super) fences: Mutex<HashMap<u64, Waiting>>,
     pub(super) next_fence: AtomicU64,
@@ -72,7 +79,8 @@ impl SessionCache {
             entries: RwLock::new(Entries::default()),
             capacity: capacity.max(1),
             trusted_until: AtomicU64::new(0),
-            origin: Instant::now(),
+            trust_floor: AtomicU64::new(0),
+            hearing: AtomicBool::new(false),
             fences: Mutex::new(HashMap::new()),
             next_fence: AtomicU64::new(0),
             _stop: stop,
@@ -86,7 +94,7 @@ impl SessionCache {
     }
 
     pub(super) fn now_ms(&self) -> u64 {
-        u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX)
+        clock::now_ms()
     }
 
     pub(super) fn trusted(&self) -> bool {
@@ -115,11 +123,12 @@ impl SessionCache {
         }
     }
 
-    /// Keeps what the database said under `digest`, unless anything
-    /// changed since `epoch` was taken (the read may predate the change).
+    /// Keeps what the database said under `digest`, unless a change since
+    /// `epoch` was taken named that session or its user, or emptied the
+    /// cache (the read may predate the change).
     pub(crate) fn keep(&self, epoch: u64, digest: &str, session: &Session, user: &User) {
         let mut entries = self.write();
-        if entries.epoch != epoch || !self.trusted() {
+        if !self.trusted() || entries.changed_since(epoch, digest, &user.id.as_uuid()) {
             return;
         }
         if !entries.by_digest.contains_key(digest)
@@ -145,25 +154,52 @@ impl SessionCache {
     /// nothing).
     pub(crate) fn forget(&self, change: &Change<'_>) {
         let mut entries = self.write();
-        match change {
-            Change::Session(digest) => entries.remove_session(digest),
-            Change::User(id) => entries.remove_user(id),
-            Change::Everything => entries.clear(),
-            Change::Ping { .. } | Change::Fence { .. } | Change::Ack { .. } => return,
-        }
-        entries.epoch += 1;
+        let named = match change {
+            Change::Session(digest) => {
+                entries.remove_session(digest);
+                Named::Session((*digest).to_owned())
+            }
+            Change::User(id) => {
+                entries.remove_user(id);
+                Named::User(*id)
+            }
+            Change::Everything => {
+                entries.clear();
+                Named::Everything
+            }
+            Change::Ping { .. }
+            | Change::Probe { .. }
+            | Change::Fence { .. }
+            | Change::Ack { .. } => return,
+        };
+        entries.bump(named);
     }
 
-    /// The listener heard this cache's own ping sent at `sent`: the cache
-    /// may answer until [`SILENCE`] after that.
-    pub(super) fn heard_own_ping(&self, sent: u64) {
+    /// The listener heard this cache's own ping number `seq`, sent at
+    /// `sent`: the cache may answer until [`SILENCE`] after that, unless
+    /// the ping predates the cache's last giving up its row.
+    pub(super) fn heard_own_ping(&self, sent: u64, seq: u64) {
+        if seq < self.trust_floor.load(Ordering::Acquire) {
+            return;
+        }
+        self.hearing.store(true, Ordering::Release);
         let until = sent.saturating_add(u64::try_from(SILENCE.as_millis()).unwrap_or(u64::MAX));
         self.trusted_until.fetch_max(until, Ordering::AcqRel);
+    }
+
+    /// The cache is about to remove its row (its listener went deaf): no
+    /// ping numbered below `next` may give it trust again, and it stops
+    /// refreshing its row until its listener is heard again.
+    pub(super) fn give_up(&self, next: u64) {
+        self.trust_floor.fetch_max(next, Ordering::AcqRel);
+        self.hearing.store(false, Ordering::Release);
+        self.trusted_until.store(0, Ordering::Release);
     }
 
     /// The listener lost its connection: notifications may be missed until
     /// it is back, so nothing cached can be trusted.
     pub(super) fn lost(&self) {
+        self.hearing.store(false, Ordering::Release);
         self.trusted_until.store(0, Ordering::Release);
         self.forget(&Change::Everything);
     }
@@ -172,8 +208,11 @@ impl SessionCache {
     /// notify in answer (the acknowledgement of another process's fence).
     pub(super) fn receive(&self, change: &Change<'_>) -> Option<String> {
         match *change {
-            Change::Ping { from, sent } if from == self.id => self.heard_own_ping(sent),
-            Change::Ping { .. } => {}
+            Change::Ping { from, sent, seq } if from == self.id => self.heard_own_ping(sent, seq),
+            Change::Probe { from } if from == self.id => {
+                self.hearing.store(true, Ordering::Release);
+            }
+            Change::Ping { .. } | Change::Probe { .. } => {}
             Change::Fence { origin, number } if origin != self.id => {
                 return Some(format!("a{origin}:{number}:{}", self.id));
             }

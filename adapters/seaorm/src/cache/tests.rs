@@ -1,5 +1,6 @@
-//! Unit tests of the cache: the epoch guard, forgetting by user, the
-//! bound, trust lost with the listener, and the payloads.
+//! Unit tests of the cache: the epoch guard (by key), forgetting by user, the
+//! bound, trust lost with the listener or given up with the row, and the
+//! payloads.
 
 use std::sync::Arc;
 
@@ -60,7 +61,7 @@ impl SessionCache {
 
 fn listening(capacity: usize) -> Arc<SessionCache> {
     let (cache, _) = SessionCache::new(capacity);
-    cache.heard_own_ping(cache.now_ms());
+    cache.heard_own_ping(cache.now_ms(), 1);
     cache
 }
 
@@ -120,7 +121,7 @@ fn the_cache_holds_at_most_its_capacity() {
 fn without_a_listener_or_after_losing_it_the_cache_answers_nothing() {
     let (cache, _) = SessionCache::new(10);
     assert!(cache.epoch().is_none(), "nobody listens yet");
-    cache.heard_own_ping(cache.now_ms());
+    cache.heard_own_ping(cache.now_ms(), 1);
     let user = user();
     let session = session_of(&user, "t1");
     let epoch = cache.epoch().expect("listening");
@@ -129,7 +130,7 @@ fn without_a_listener_or_after_losing_it_the_cache_answers_nothing() {
     cache.lost();
     assert!(cache.get(session.key.as_str()).is_none());
     assert!(cache.epoch().is_none());
-    cache.heard_own_ping(cache.now_ms());
+    cache.heard_own_ping(cache.now_ms(), 1);
     assert!(
         cache.get(session.key.as_str()).is_none(),
         "emptied, not hidden"
@@ -144,9 +145,23 @@ fn payloads_name_their_change_and_anything_unknown_empties_the_cache() {
     assert_eq!(Change::parse("unot-a-uuid"), Change::Everything);
     assert_eq!(Change::parse("*"), Change::Everything);
     assert_eq!(
-        Change::parse(&format!("p{id}:42")),
-        Change::Ping { from: id, sent: 42 }
+        Change::parse(&format!("p{id}:42:7")),
+        Change::Ping {
+            from: id,
+            sent: 42,
+            seq: 7
+        }
     );
+    assert_eq!(
+        Change::parse(&format!("p{id}:42")),
+        Change::Ping {
+            from: id,
+            sent: 42,
+            seq: 0
+        },
+        "a ping of an older build"
+    );
+    assert_eq!(Change::parse(&format!("q{id}")), Change::Probe { from: id });
     assert_eq!(
         Change::parse(&format!("f{id}:7")),
         Change::Fence {
@@ -166,4 +181,69 @@ fn payloads_name_their_change_and_anything_unknown_empties_the_cache() {
     assert_eq!(Change::parse("p"), Change::Everything);
     assert_eq!(Change::parse(&format!("a{id}:7")), Change::Everything);
     assert_eq!(Change::parse("?"), Change::Everything);
+}
+
+#[test]
+fn after_giving_up_its_row_only_a_later_ping_gives_trust_back() {
+    let cache = listening(10);
+    assert!(cache.trusted());
+    cache.give_up(5);
+    assert!(
+        !cache.trusted(),
+        "giving up the row ends the answers at once"
+    );
+    // A ping sent before, heard late (its row was removed after it).
+    let own = |sent, seq| Change::Ping {
+        from: cache.id(),
+        sent,
+        seq,
+    };
+    assert_eq!(cache.receive(&own(cache.now_ms(), 4)), None);
+    assert!(!cache.trusted(), "a ping numbered before giving up");
+    assert!(!cache.hearing.load(std::sync::atomic::Ordering::Acquire));
+    cache.receive(&own(cache.now_ms(), 5));
+    assert!(cache.trusted(), "the first ping after");
+}
+
+#[test]
+fn a_ping_sent_longer_ago_than_the_silence_gives_no_trust() {
+    let (cache, _) = SessionCache::new(10);
+    let silence = u64::try_from(super::session_cache::SILENCE.as_millis()).expect("ms");
+    cache.heard_own_ping(cache.now_ms().saturating_sub(silence + 1), 1);
+    assert!(!cache.trusted());
+    // Its own probe shows the listener hears, and gives no trust either.
+    cache.receive(&Change::Probe { from: cache.id() });
+    assert!(cache.hearing.load(std::sync::atomic::Ordering::Acquire));
+    assert!(!cache.trusted());
+}
+
+#[test]
+fn a_read_is_discarded_only_by_a_change_naming_its_session_or_user() {
+    let cache = listening(10);
+    let (ann, bob) = (user(), user());
+    let mine = session_of(&ann, "a1");
+    let epoch = cache.epoch().expect("listening");
+    // Other sessions and users change during the read: it is kept.
+    cache.forget(&Change::Session(session_of(&bob, "b1").key.as_str()));
+    cache.forget(&Change::User(bob.id.as_uuid()));
+    cache.keep(epoch, mine.key.as_str(), &mine, &ann);
+    assert!(cache.get(mine.key.as_str()).is_some());
+    // Its user changes during the read: discarded.
+    let other = session_of(&ann, "a2");
+    let epoch = cache.epoch().expect("listening");
+    cache.forget(&Change::User(ann.id.as_uuid()));
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
+    // Everything emptied during the read: discarded.
+    let epoch = cache.epoch().expect("listening");
+    cache.forget(&Change::Everything);
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
+    // More changes than are remembered: discarded, whatever they named.
+    let epoch = cache.epoch().expect("listening");
+    for n in 0..300 {
+        cache.forget(&Change::Session(&format!("other-{n}")));
+    }
+    cache.keep(epoch, other.key.as_str(), &other, &ann);
+    assert!(cache.get(other.key.as_str()).is_none());
 }
