@@ -1738,3 +1738,5 @@ async fn a_user_without_a_session_has_no_sessions_to_manage_and_no_one_else_sees
     );
     assert!(user_for_token(&w.auth, &token).await.unwrap().is_some());
 }
+
+mod recovery;
