@@ -10,6 +10,7 @@ mod m20261201_000004_digests_as_text;
 mod m20261210_000005_administrators;
 mod m20261215_000006_email_fold_index;
 mod m20261220_000007_change_notifications;
+mod m20261231_000009_recovery_tickets;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261210_000005_administrators::Migration),
             Box::new(m20261215_000006_email_fold_index::Migration),
             Box::new(m20261220_000007_change_notifications::Migration),
+            Box::new(m20261231_000009_recovery_tickets::Migration),
         ]
     }
 }

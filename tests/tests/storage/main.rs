@@ -11,4 +11,5 @@ mod sql_plans;
 mod sql_service;
 mod storage_file;
 mod storage_memory;
+mod storage_recovery;
 mod storage_sql;
