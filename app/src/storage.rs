@@ -103,6 +103,9 @@ pub enum StartError {
     /// The bootstrap user could not be created.
     #[error("{0}")]
     Bootstrap(String),
+    /// The mail settings are unusable.
+    #[error("{0}")]
+    Mail(String),
     /// The listen address is unusable.
     #[error("cannot listen on {address}: {source}")]
     Listen {

@@ -13,5 +13,7 @@ mod outbox;
 mod templates;
 
 pub use delivery::{Delivery, SmtpSecurity, SmtpSettings};
+/// A sender or recipient (`Name <address>`), as [`Templates`] takes it.
+pub use lettre::message::Mailbox;
 pub use outbox::{Outbox, OutboxCounts, OutboxSettings};
 pub use templates::{RenderError, Templates};
