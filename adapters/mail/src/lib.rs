@@ -12,7 +12,7 @@ mod delivery;
 mod outbox;
 mod templates;
 
-pub use delivery::{Delivery, SmtpSecurity, SmtpSettings};
+pub use delivery::{Delivery, DeliveryError, SmtpSecurity, SmtpSettings};
 /// A sender or recipient (`Name <address>`), as [`Templates`] takes it.
 pub use lettre::message::Mailbox;
 pub use outbox::{Outbox, OutboxCounts, OutboxSettings};
