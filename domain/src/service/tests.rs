@@ -250,11 +250,14 @@ impl AttemptLog for FakeAttempts {
 #[derive(Default)]
 struct FakeHasher {
     verifications: std::sync::atomic::AtomicUsize,
+    hashes: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
 impl PasswordHasher for FakeHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.hashes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(PasswordHash::Argon2id(format!(
             "$argon2id$fake${}",
             password.expose()
