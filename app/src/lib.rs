@@ -16,5 +16,6 @@ pub use storage::{
     DEFAULT_SQLITE_URL, StartError, Storage, connect_sql, open_storage, open_storage_serving,
 };
 pub use wiring::{
-    Infrastructure, Settings, http_endpoint, http_settings, services, use_cases, with_metrics,
+    Infrastructure, MailSetup, Settings, http_endpoint, http_settings, services, use_cases,
+    with_metrics,
 };

@@ -33,7 +33,8 @@ pub fn init_logging(level: &str, format: LogFormat) {
 pub async fn serve(args: ServeArgs) -> Result<(), StartError> {
     let storage = open_storage_serving(&args.storage).await?;
     let settings = args.settings();
-    let (infra, queue_depth) = Infrastructure::real_with_queue_depth(args.hash_niceness);
+    let (mut infra, queue_depth) = Infrastructure::real_with_queue_depth(args.hash_niceness);
+    infra.mail = crate::wiring::MailSetup::from_args(&args.mail)?;
     let services = services(&settings, &storage, &infra);
     crate::bootstrap::bootstrap_user(&args, &services.use_cases).await?;
     let housekeeping = services.use_cases.housekeeping.clone();

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use adapter_file::{FileStore, JournalSettings};
-use adapter_memory::{MemoryAttemptLog, MemoryStore};
+use adapter_file::{FileRecoveryTickets, FileStore, JournalSettings};
+use adapter_memory::{MemoryAttemptLog, MemoryRecoveryTickets, MemoryStore};
 use adapter_seaorm::{SchemaError, SchemaState, SqlOptions, SqlStore};
-use domain::{AttemptLog, SessionRepository, UserRepository};
+use domain::{AttemptLog, RecoveryTokenRepository, SessionRepository, UserRepository};
 
 use crate::config::{StorageArgs, StorageKind};
 
@@ -20,6 +20,9 @@ pub struct Storage {
     pub sessions: Arc<dyn SessionRepository>,
     /// Failed password checks (the brute-force limits).
     pub attempts: Arc<dyn AttemptLog>,
+    /// Password-reset tickets: in the database, in the file storage's own
+    /// file, or in process memory.
+    pub recovery: Arc<dyn RecoveryTokenRepository>,
     /// The file store, which has a clean shutdown of its own.
     file: Option<Arc<FileStore>>,
 }
@@ -33,6 +36,7 @@ impl Storage {
             users: store.clone(),
             sessions: store,
             attempts: Arc::new(MemoryAttemptLog::new()),
+            recovery: Arc::new(MemoryRecoveryTickets::new()),
             file: None,
         }
     }
@@ -45,6 +49,7 @@ impl Storage {
             users: store.clone(),
             sessions: store.clone(),
             attempts: Arc::new(MemoryAttemptLog::new()),
+            recovery: Arc::new(MemoryRecoveryTickets::new()),
             file: Some(store),
         }
     }
@@ -73,7 +78,8 @@ impl Storage {
         Self {
             users: store.clone(),
             sessions: store.clone(),
-            attempts: store,
+            attempts: store.clone(),
+            recovery: store,
             file: None,
         }
     }
@@ -97,6 +103,9 @@ pub enum StartError {
     /// The bootstrap user could not be created.
     #[error("{0}")]
     Bootstrap(String),
+    /// The mail settings are unusable.
+    #[error("{0}")]
+    Mail(String),
     /// The listen address is unusable.
     #[error("cannot listen on {address}: {source}")]
     Listen {
@@ -132,16 +141,21 @@ async fn open_storage_with(
 ) -> Result<Storage, StartError> {
     Ok(match args.storage {
         StorageKind::Memory => Storage::of(MemoryStore::new()),
-        StorageKind::File => Storage::file(
-            FileStore::open_with(
-                &args.data_dir,
-                JournalSettings {
-                    compact_bytes: args.journal_compact_bytes,
-                    compact_age: std::time::Duration::from_secs(args.journal_compact_age),
-                },
-            )
-            .await?,
-        ),
+        StorageKind::File => {
+            let mut storage = Storage::file(
+                FileStore::open_with(
+                    &args.data_dir,
+                    JournalSettings {
+                        compact_bytes: args.journal_compact_bytes,
+                        compact_age: std::time::Duration::from_secs(args.journal_compact_age),
+                    },
+                )
+                .await?,
+            );
+            // Opened once the directory is locked: this process owns it.
+            storage.recovery = Arc::new(FileRecoveryTickets::open(&args.data_dir)?);
+            storage
+        }
         StorageKind::Postgres | StorageKind::Sqlite => {
             let store = connect_sql(args, session_cache).await?;
             if args.auto_migrate {

@@ -9,9 +9,9 @@ use adapter_crypto::{Argon2Hasher, OsTokenGenerator, SystemClock, ZxcvbnStrength
 use adapter_http::{HttpSettings, MetricsExposure, QueueDepth, ServiceEndpoint, Services};
 use adapter_memory::MemoryStore;
 use domain::{
-    AccessRules, AuditLog, AuthService, AuthType, Clock, Gate, PasswordHasher, PasswordRules,
-    Ports, Rules, SessionLifetime, SessionRepository, SessionRules, ThrottleRules, TokenGenerator,
-    UseCases,
+    AccessRules, AuditLog, AuthService, AuthType, Clock, Gate, Mailer, PasswordHasher,
+    PasswordRules, Ports, RecoveryPorts, RecoveryRules, Rules, SessionLifetime, SessionRepository,
+    SessionRules, ThrottleRules, TokenGenerator, UseCases,
 };
 
 use crate::config;
@@ -97,6 +97,34 @@ pub struct Infrastructure {
     pub tokens: Arc<dyn TokenGenerator>,
     /// Where security events go.
     pub audit: Arc<dyn AuditLog>,
+    /// Outgoing mail and the rules of password reset; `None`
+    /// (`MAIL_TRANSPORT=off`): password reset is off.
+    pub mail: Option<MailSetup>,
+}
+
+/// What password reset by mail needs besides the storage.
+#[derive(Clone)]
+pub struct MailSetup {
+    /// Where mail goes.
+    pub mailer: Arc<dyn Mailer>,
+    /// Reset links' lifetime and the request limits.
+    pub rules: RecoveryRules,
+}
+
+impl MailSetup {
+    /// The outbox `MAIL_*` and `SMTP_*` describe (its delivery task
+    /// started on the current runtime), with the `PASSWORD_RESET_*`
+    /// rules; `None` under `MAIL_TRANSPORT=off`.
+    ///
+    /// # Errors
+    /// [`StartError::Mail`] naming the unusable setting.
+    pub fn from_args(args: &config::MailArgs) -> Result<Option<Self>, StartError> {
+        let outbox = args.outbox().map_err(StartError::Mail)?;
+        Ok(outbox.map(|outbox| Self {
+            mailer: Arc::new(outbox),
+            rules: args.recovery_rules(),
+        }))
+    }
 }
 
 impl Infrastructure {
@@ -118,6 +146,7 @@ impl Infrastructure {
             clock: Arc::new(SystemClock),
             tokens: Arc::new(OsTokenGenerator),
             audit: Arc::new(TracingAudit),
+            mail: None,
         };
         (infra, Arc::new(move || probe.queue_depth()))
     }
@@ -189,7 +218,21 @@ pub fn use_cases(
         },
         audit: infra.audit.clone(),
     };
-    UseCases::wire(&ports, &settings.rules())
+    let rules = settings.rules();
+    let (use_cases, auth) = UseCases::wire(&ports, &rules);
+    let use_cases = match &infra.mail {
+        Some(mail) => use_cases.with_recovery(
+            &ports,
+            &rules,
+            RecoveryPorts {
+                tickets: storage.recovery.clone(),
+                mailer: mail.mailer.clone(),
+            },
+            mail.rules,
+        ),
+        None => use_cases,
+    };
+    (use_cases, auth)
 }
 
 /// What the HTTP service needs: the gate of the configured policy and the

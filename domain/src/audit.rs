@@ -104,6 +104,24 @@ pub enum AuditEvent {
         /// Who.
         user: UserId,
     },
+    /// A password reset was asked for (answered alike whether or not the
+    /// email names an account; a link is mailed only when it does).
+    PasswordResetRequested {
+        /// The account the email named, when it named one.
+        user: Option<UserId>,
+    },
+    /// A password-reset request was dropped by its limits (per address,
+    /// per email); it was answered as any other.
+    PasswordResetThrottled,
+    /// A password was set with a reset token, ending every session.
+    PasswordReset {
+        /// Whose password.
+        user: UserId,
+        /// How many sessions ended.
+        sessions_ended: u64,
+    },
+    /// A reset token was refused (unknown, used or expired).
+    PasswordResetRefused,
     /// An action reserved to administrators was refused.
     AdminRefused {
         /// What was attempted (`create_user`, `count_users`,
@@ -129,6 +147,10 @@ impl AuditEvent {
             Self::UserPromoted { .. } => "user_promoted",
             Self::UserDemoted { .. } => "user_demoted",
             Self::AdminRefused { .. } => "admin_refused",
+            Self::PasswordResetRequested { .. } => "password_reset_requested",
+            Self::PasswordResetThrottled => "password_reset_throttled",
+            Self::PasswordReset { .. } => "password_reset",
+            Self::PasswordResetRefused => "password_reset_refused",
         }
     }
 
@@ -144,7 +166,11 @@ impl AuditEvent {
             | Self::UserDeleted { user }
             | Self::UserPromoted { user }
             | Self::UserDemoted { user } => Some(user),
-            Self::LoginThrottled { user, .. } => user.as_ref(),
+            Self::LoginThrottled { user, .. } | Self::PasswordResetRequested { user } => {
+                user.as_ref()
+            }
+            Self::PasswordReset { user, .. } => Some(user),
+            Self::PasswordResetThrottled | Self::PasswordResetRefused => None,
             Self::LoginFailed { .. } | Self::RegistrationThrottled | Self::AdminRefused { .. } => {
                 None
             }

@@ -366,3 +366,56 @@ pub struct UnknownAuthType {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("not an Argon2id PHC string nor a SHA-256 hex digest")]
 pub struct InvalidPasswordHash;
+
+/// Why a password-reset request was refused. Whether the email names an
+/// account is never among the reasons: both are answered alike.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestResetError {
+    /// Recovery by mail is off (no mail transport configured).
+    #[error("Not found")]
+    Disabled,
+    /// No email, or an empty one.
+    #[error("email missing")]
+    EmailMissing,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for RequestResetError {
+    fn from(error: RepositoryError) -> Self {
+        Self::Failure(error.into())
+    }
+}
+
+/// The one answer to a reset token that is unknown, used or expired.
+pub const INVALID_RESET_TOKEN: &str = "invalid or expired token";
+
+/// Why setting a password with a reset token failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ResetPasswordError {
+    /// Recovery by mail is off (no mail transport configured).
+    #[error("Not found")]
+    Disabled,
+    /// No token, or an empty one.
+    #[error("token missing")]
+    TokenMissing,
+    /// No new password, or an empty one.
+    #[error("new_password missing")]
+    PasswordMissing,
+    /// The new password breaks the password rules; the token stays usable.
+    #[error("new_password: {0}")]
+    Rule(#[from] PasswordRuleError),
+    /// The token is unknown, was used, or expired: one answer for all.
+    #[error("{}", INVALID_RESET_TOKEN)]
+    InvalidToken,
+    /// Infrastructure failure.
+    #[error(transparent)]
+    Failure(#[from] Failure),
+}
+
+impl From<RepositoryError> for ResetPasswordError {
+    fn from(error: RepositoryError) -> Self {
+        Self::Failure(error.into())
+    }
+}

@@ -12,7 +12,8 @@ use crate::access::AccessRules;
 use crate::actor::Actor;
 use crate::error::{
     AccessError, ChangePasswordError, CreateUserError, DeleteUserError, Failure, LoginError,
-    SessionError, SetAdminError, SetPasswordError, UpdateUserError,
+    RequestResetError, ResetPasswordError, SessionError, SetAdminError, SetPasswordError,
+    UpdateUserError,
 };
 use crate::input::{NewUser, PasswordChange, UserChange};
 use crate::password::Password;
@@ -240,4 +241,42 @@ pub trait Housekeeping: Send + Sync {
     /// # Errors
     /// Only infrastructure failures.
     async fn prune_expired(&self) -> Result<u64, Failure>;
+}
+
+/// Self-service password reset by mail: a request mails a single-use link
+/// to the account's address; the link's token then sets a new password.
+/// Off (every call [`RequestResetError::Disabled`] /
+/// [`ResetPasswordError::Disabled`]) unless a mailer is configured.
+#[async_trait]
+pub trait PasswordRecovery: Send + Sync {
+    /// Whether recovery by mail is on.
+    fn enabled(&self) -> bool;
+
+    /// Mails a reset link to the account `email` names, if any, within
+    /// the per-address and per-email limits. Answers alike whether or not
+    /// the email names an account, and whether or not a limit dropped the
+    /// request.
+    ///
+    /// # Errors
+    /// [`RequestResetError`]: the email missing, recovery off, or an
+    /// infrastructure failure.
+    async fn request_reset(
+        &self,
+        actor: &Actor,
+        email: Option<&str>,
+    ) -> Result<(), RequestResetError>;
+
+    /// Sets the password of the account a live reset token opens (under
+    /// the password rules), uses the token up, and ends every session of
+    /// the account.
+    ///
+    /// # Errors
+    /// [`ResetPasswordError`]; [`ResetPasswordError::InvalidToken`] for a
+    /// token that is unknown, used or expired.
+    async fn reset_password(
+        &self,
+        actor: &Actor,
+        token: Option<&str>,
+        new_password: Option<&str>,
+    ) -> Result<(), ResetPasswordError>;
 }

@@ -7,7 +7,8 @@
 //! API's `AUTH_TYPE`s and the gate that turns them into a [`Caller`]
 //! ([`policy`], [`gate`]), who may do what to which user ([`access`]), the
 //! brute-force limits ([`throttle`] over [`attempt`]s), the use cases that
-//! orchestrate the ports ([`service`]), and every error they speak
+//! orchestrate the ports ([`service`]), recovery by mail ([`recovery`]
+//! tickets, the [`mail`] port), and every error they speak
 //! ([`error`]).
 //!
 //! Nothing here performs I/O or reads the time: storage, hashing, randomness
@@ -22,9 +23,11 @@ pub mod error;
 pub mod gate;
 pub mod inbound;
 pub mod input;
+pub mod mail;
 pub mod password;
 pub mod policy;
 pub mod ports;
+pub mod recovery;
 pub mod service;
 pub mod session;
 pub mod throttle;
@@ -41,19 +44,26 @@ pub use error::{
     PasswordRuleError, RepositoryError, SessionError, SetAdminError, SetPasswordError,
     UnknownAuthType, UpdateUserError,
 };
+pub use error::{INVALID_RESET_TOKEN, RequestResetError, ResetPasswordError};
 pub use gate::{Authentication, Gate, GateDecision};
+pub use inbound::PasswordRecovery;
 pub use inbound::{
     Administration, Housekeeping, PasswordManagement, SessionManagement, SignIn, SignedIn,
     UserManagement,
 };
 pub use input::{AdminFlagRequest, NewUser, PasswordChange, UserChange};
+pub use mail::{Mail, MailError, Mailer};
 pub use password::{PASSWORD_MAX, Password, PasswordHash, PasswordRules};
 pub use policy::{AuthPolicy, AuthType, Identity};
 pub use ports::{
     AttemptLog, Clock, PasswordHasher, PasswordStrength, SessionBatchOutcome, SessionRepository,
     TokenGenerator, UserBatchOutcome, UserRepository,
 };
-pub use service::{AuthService, LoginErrors, Ports, Rules, UseCases};
+pub use recovery::{
+    RecoveryKey, RecoveryPurpose, RecoveryRules, RecoveryTicket, RecoveryToken,
+    RecoveryTokenRepository,
+};
+pub use service::{AuthService, LoginErrors, Ports, RecoveryPorts, Rules, UseCases};
 pub use session::{
     ClientInfo, Session, SessionId, SessionKey, SessionLifetime, SessionRules, SessionToken,
 };

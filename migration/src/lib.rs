@@ -11,6 +11,7 @@ mod m20261210_000005_administrators;
 mod m20261215_000006_email_fold_index;
 mod m20261220_000007_change_notifications;
 mod m20261230_000008_cache_liveness_by_sequence;
+mod m20261231_000009_recovery_tickets;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000006_email_fold_index::Migration),
             Box::new(m20261220_000007_change_notifications::Migration),
             Box::new(m20261230_000008_cache_liveness_by_sequence::Migration),
+            Box::new(m20261231_000009_recovery_tickets::Migration),
         ]
     }
 }

@@ -136,6 +136,7 @@ pub struct ServiceBuilder {
     backend: Backend,
     settings: Settings,
     dir: Option<TempDir>,
+    mail: Option<session_auth::MailSetup>,
 }
 
 impl ServiceBuilder {
@@ -164,6 +165,12 @@ impl ServiceBuilder {
         self
     }
 
+    /// Mail and password reset (default: off, as `MAIL_TRANSPORT=off`).
+    pub fn mail(mut self, mail: session_auth::MailSetup) -> Self {
+        self.mail = Some(mail);
+        self
+    }
+
     /// `COOKIE_SECURE` (default false).
     pub fn cookie_secure(mut self, secure: bool) -> Self {
         self.settings.cookie_secure = secure;
@@ -185,6 +192,7 @@ impl ServiceBuilder {
             clock: clock.clone(),
             tokens: Arc::new(OsTokenGenerator),
             audit: Arc::new(TracingAudit),
+            mail: self.mail,
         };
         let dir = match self.backend {
             Backend::File => Some(match self.dir {
@@ -311,6 +319,7 @@ impl Service {
                 ..Settings::default()
             },
             dir: None,
+            mail: None,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod http_harness;
 pub mod postgres_template;
 pub mod quick_hasher;
+pub mod recovery_contract;
 pub mod sql_database;
 pub mod storage_contract;
 pub mod tcp_proxy;

@@ -78,6 +78,21 @@ impl AuditLog for TracingAudit {
             }
             AuditEvent::RegistrationThrottled => line!(actor, event),
             AuditEvent::AdminRefused { action } => line!(actor, event, action = *action, by = by),
+            AuditEvent::PasswordResetRequested { user } => {
+                line!(actor, event, user_id = user.map(|id| id.to_string()))
+            }
+            AuditEvent::PasswordReset {
+                user,
+                sessions_ended,
+            } => line!(
+                actor,
+                event,
+                user_id = %user,
+                sessions_ended = *sessions_ended
+            ),
+            AuditEvent::PasswordResetThrottled | AuditEvent::PasswordResetRefused => {
+                line!(actor, event);
+            }
         }
     }
 }

@@ -14,7 +14,8 @@
 //! in the background once it passes a size or an age
 //! ([`JournalSettings`]), and by [`FileStore::close`] at a clean shutdown,
 //! which leaves no journal behind. Opening replays the journal over the
-//! Flask files.
+//! Flask files. Password-reset tickets live in a file of their own
+//! ([`FileRecoveryTickets`]).
 
 mod atomic_file;
 mod commit;
@@ -25,6 +26,7 @@ pub mod journal;
 mod load;
 mod ports;
 mod records;
+mod recovery_tickets;
 mod state;
 mod store;
 mod undo;
@@ -36,6 +38,7 @@ pub use error::OpenError;
 pub use journal::JOURNAL_PREFIX;
 pub use load::read_flask_records;
 pub use records::{FlaskRecords, SESSION_FILE, USER_FILE};
+pub use recovery_tickets::{FileRecoveryTickets, RECOVERY_FILE};
 pub use store::FileStore;
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ pub enum JsonBody<T> {
 
 /// The request's media type without parameters, lowercase; empty when the
 /// request has no `Content-Type`.
-fn media_type(request: &Request) -> String {
+pub(crate) fn media_type(request: &Request) -> String {
     request
         .content_type()
         .and_then(|ct| ct.split(';').next())
@@ -30,7 +30,7 @@ fn media_type(request: &Request) -> String {
         .unwrap_or_default()
 }
 
-fn is_json(media_type: &str) -> bool {
+pub(crate) fn is_json(media_type: &str) -> bool {
     media_type == "application/json"
         || (media_type.starts_with("application/") && media_type.ends_with("+json"))
 }
@@ -122,7 +122,7 @@ impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormB
     }
 }
 
-async fn read_multipart<T: DeserializeOwned>(
+pub(crate) async fn read_multipart<T: DeserializeOwned>(
     request: &Request,
     body: &mut RequestBody,
 ) -> Option<T> {

@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod observe;
 mod pipeline;
+mod recovery_api;
 #[cfg(test)]
 mod route_tests;
 #[cfg(test)]

@@ -229,6 +229,7 @@ fn served(stub: &Arc<Stub>) -> crate::ServiceEndpoint {
         users: stub.clone(),
         admin: stub.clone(),
         housekeeping: stub.clone(),
+        recovery: Arc::new(domain::service::RecoveryOff),
     };
     let gate = Gate::new(Some(Arc::new(AnyCookie(stub.user.clone()))));
     endpoint(

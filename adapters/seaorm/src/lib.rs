@@ -13,7 +13,8 @@
 //! `sql` (SQL text per backend), `direct` (the per-request look-up's
 //! connections), `cache` (the session cache), `store` (the store and its
 //! connections), `changes` (its hooks into the caches), `schema`, `batch`
-//! (bulk import), and the ports: `users`, `sessions`, `attempts`.
+//! (bulk import), and the ports: `users`, `sessions`, `attempts`,
+//! `recovery_tickets`.
 //!
 //! [`RepositoryError::DuplicateEmail`]: domain::RepositoryError::DuplicateEmail
 //! [`RepositoryError::Unavailable`]: domain::RepositoryError::Unavailable
@@ -27,6 +28,7 @@ mod direct;
 pub mod entity;
 mod errors;
 mod options;
+mod recovery_tickets;
 mod rows;
 mod schema;
 mod sessions;

@@ -260,6 +260,9 @@ pub struct ServeArgs {
     /// systemd or container secret.
     #[arg(long, env = "BOOTSTRAP_PASSWORD_FILE", requires = "bootstrap_email")]
     pub bootstrap_password_file: Option<PathBuf>,
+    /// Mail and password reset.
+    #[command(flatten)]
+    pub mail: super::mail::MailArgs,
     /// Where data lives.
     #[command(flatten)]
     pub storage: StorageArgs,

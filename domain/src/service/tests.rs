@@ -267,11 +267,14 @@ impl AttemptLog for FakeAttempts {
 #[derive(Default)]
 struct FakeHasher {
     verifications: std::sync::atomic::AtomicUsize,
+    hashes: std::sync::atomic::AtomicUsize,
 }
 
 #[async_trait]
 impl PasswordHasher for FakeHasher {
     async fn hash(&self, password: &Password) -> Result<PasswordHash, HashError> {
+        self.hashes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Ok(PasswordHash::Argon2id(format!(
             "$argon2id$fake${}",
             password.expose()
@@ -1782,3 +1785,5 @@ async fn a_user_without_a_session_has_no_sessions_to_manage_and_no_one_else_sees
     );
     assert!(user_for_token(&w.auth, &token).await.unwrap().is_some());
 }
+
+mod recovery;

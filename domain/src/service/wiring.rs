@@ -4,12 +4,15 @@
 use std::sync::Arc;
 
 use crate::inbound::{
-    Administration, Housekeeping, PasswordManagement, SessionManagement, SignIn, UserManagement,
+    Administration, Housekeeping, PasswordManagement, PasswordRecovery, SessionManagement, SignIn,
+    UserManagement,
 };
+use crate::recovery::RecoveryRules;
 use crate::service::context::{Ports, Rules};
 use crate::service::credentials::PasswordCheck;
 use crate::service::housekeeping::Maintenance;
 use crate::service::passwords::PasswordService;
+use crate::service::recovery::{RecoveryOff, RecoveryPorts, RecoveryService, SweepsTickets};
 use crate::service::sessions::SessionService;
 use crate::service::sign_in::AuthService;
 use crate::service::users::UserService;
@@ -29,6 +32,9 @@ pub struct UseCases {
     pub admin: Arc<dyn Administration>,
     /// Probes, metrics and the sweeper.
     pub housekeeping: Arc<dyn Housekeeping>,
+    /// Password reset by mail ([`RecoveryOff`] unless
+    /// [`Self::with_recovery`] turned it on).
+    pub recovery: Arc<dyn PasswordRecovery>,
 }
 
 impl UseCases {
@@ -46,7 +52,28 @@ impl UseCases {
             users: users.clone(),
             admin: users,
             housekeeping: Arc::new(Maintenance::new(ports, rules)),
+            recovery: Arc::new(RecoveryOff),
         };
         (use_cases, auth)
+    }
+
+    /// These use cases with password reset by mail turned on over
+    /// `recovery`'s tickets and mailer (the sweeper then removes expired
+    /// tickets too).
+    #[must_use]
+    pub fn with_recovery(
+        mut self,
+        ports: &Ports,
+        rules: &Rules,
+        recovery: RecoveryPorts,
+        recovery_rules: RecoveryRules,
+    ) -> Self {
+        self.housekeeping = Arc::new(SweepsTickets::new(
+            self.housekeeping,
+            recovery.tickets.clone(),
+            ports.clock.clone(),
+        ));
+        self.recovery = Arc::new(RecoveryService::new(ports, rules, recovery, recovery_rules));
+        self
     }
 }

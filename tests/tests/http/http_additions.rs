@@ -136,6 +136,13 @@ fn routes_table() -> Vec<(&'static str, &'static str, Vec<&'static str>, bool)> 
             vec!["200", "400", "401", "403", "404", "429"],
             true,
         ),
+        // Issue 21: password reset by mail.
+        (
+            "/api/v1/auth_session/password_reset",
+            "post",
+            vec!["200", "202", "400", "404"],
+            false,
+        ),
     ]
 }
 

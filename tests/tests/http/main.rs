@@ -9,5 +9,6 @@ mod http_contract;
 mod http_flask_files;
 mod http_hostile_input;
 mod http_hygiene;
+mod http_password_reset;
 mod http_security;
 mod http_sessions;

@@ -12,4 +12,5 @@ mod sql_plans;
 mod sql_service;
 mod storage_file;
 mod storage_memory;
+mod storage_recovery;
 mod storage_sql;

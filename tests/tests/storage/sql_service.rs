@@ -32,6 +32,7 @@ fn infra() -> Infrastructure {
         clock: Arc::new(SystemClock),
         tokens: Arc::new(OsTokenGenerator),
         audit: Arc::new(domain::NoAudit),
+        mail: None,
     }
 }
 

@@ -23,6 +23,7 @@ use domain::AccessRules;
 
 use crate::api::Api;
 use crate::extract::COOKIE_NAME_PLACEHOLDER;
+use crate::recovery_api::RecoveryApi;
 
 pub use allowed::AllowedMethods;
 pub use security::DocAuth;
@@ -62,7 +63,7 @@ impl Documents {
     /// Renders the documents of `service` for the active authentication
     /// (`auth`) and access rules, with the configured cookie name.
     pub fn new(
-        service: &OpenApiService<Api, ()>,
+        service: &OpenApiService<(Api, RecoveryApi), ()>,
         session_name: &str,
         auth: DocAuth,
         access: AccessRules,

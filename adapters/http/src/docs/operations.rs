@@ -162,6 +162,25 @@ const OPERATIONS: &[Operation] = &[
             THROTTLED,
         ],
     ),
+    operation(
+        "post",
+        "/api/v1/auth_session/password_reset",
+        "resetPassword",
+        &[
+            (
+                400,
+                &[
+                    "email missing",
+                    "token missing",
+                    "new_password missing",
+                    domain::INVALID_RESET_TOKEN,
+                    "new_password: password must be at least 12 characters",
+                ],
+            ),
+            (404, &["Not found"]),
+            BAD_BODY,
+        ],
+    ),
 ];
 
 /// Gives every operation of `doc` its id, what `access` changes in it

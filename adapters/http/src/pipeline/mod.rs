@@ -38,6 +38,7 @@ use domain::UserId;
 use crate::api::Api;
 use crate::docs::{self, DocAuth, Documents};
 use crate::observe::{Metrics, MetricsExposure, QueueDepth};
+use crate::recovery_api::RecoveryApi;
 use crate::{HttpSettings, Services};
 
 use access_log::AccessLine;
@@ -74,8 +75,9 @@ impl ServiceEndpoint {
         let body_limit = BodyLimit::new(settings.body_limit);
         let client = ClientAddress::new(settings.trust_forwarded_for);
         let session_name = settings.session_name.clone();
+        let recovery = RecoveryApi::new(services.use_cases.recovery.clone());
         let service = OpenApiService::new(
-            Api::new(services, settings),
+            (Api::new(services, settings), recovery),
             "session-auth",
             env!("CARGO_PKG_VERSION"),
         )

@@ -17,6 +17,7 @@ impl PublicPaths {
             "/api/v1/unauthorized/",
             "/api/v1/forbidden/",
             "/api/v1/auth_session/login/",
+            "/api/v1/auth_session/password_reset/",
             OPENAPI_PATH,
             DOCS_PATH,
         ])

@@ -13,6 +13,7 @@ use poem_openapi::OpenApiService;
 use crate::api::Api;
 use crate::docs::{AllowedMethods, Documents};
 use crate::error::{ApiError, error_response};
+use crate::recovery_api::RecoveryApi;
 use crate::{DOCS_PATH, OPENAPI_PATH};
 
 /// Every route, behind nothing but the panic catcher.
@@ -23,7 +24,10 @@ pub(super) struct Routes {
 
 impl Routes {
     /// The operations of `service`, and `documents` at their paths.
-    pub(super) fn new(service: OpenApiService<Api, ()>, documents: Documents) -> Self {
+    pub(super) fn new(
+        service: OpenApiService<(Api, RecoveryApi), ()>,
+        documents: Documents,
+    ) -> Self {
         let Documents {
             spec,
             swagger_html,

@@ -1,6 +1,8 @@
-//! SeaORM entities of the `users`, `sessions` and `login_failures` tables
+//! SeaORM entities of the `users`, `sessions`, `login_failures` and
+//! `recovery_tickets` tables
 //! (see the `migration` crate for the schema).
 
 pub mod login_failure;
+pub mod recovery_ticket;
 pub mod session;
 pub mod user;
