@@ -17,9 +17,8 @@ mod tests;
 
 pub use cli::{
     Cli, Command, ConfigCheckArgs, ConfigCommand, CreateUserArgs, DeleteUserArgs, ImportArgs,
-    MigrateArgs,
-    PasswordInput, SessionsCommand, SessionsListArgs, SessionsRevokeArgs, SetPasswordArgs,
-    UserCommand, UserRefArgs,
+    MigrateArgs, PasswordInput, SessionsCommand, SessionsListArgs, SessionsRevokeArgs,
+    SetPasswordArgs, UserCommand, UserRefArgs,
 };
 pub use mail::{MailArgs, MailTransport, SmtpTls};
 pub use settings::{

@@ -8,8 +8,8 @@ mod support;
 
 mod admin_cli;
 mod cli;
-mod config_check;
 mod completions;
+mod config_check;
 mod crash;
 mod operations;
 mod postgres_instances;
