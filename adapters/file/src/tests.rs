@@ -84,6 +84,22 @@ async fn open(dir: &Path) -> Result<FileStore, OpenError> {
     FileStore::open_with(dir, SETTINGS).await
 }
 
+/// Opens `dir` again after its store was dropped: a dropped store's
+/// background work (a compaction it had started) keeps the directory until
+/// it ends, so a lock still held is waited for, up to 5 s.
+async fn reopen(dir: &Path) -> FileStore {
+    for _ in 0..100 {
+        match open(dir).await {
+            Err(OpenError::Locked { .. }) => tokio::time::sleep(Duration::from_millis(50)).await,
+            other => return other.unwrap(),
+        }
+    }
+    panic!(
+        "{} stayed locked after its store was dropped",
+        dir.display()
+    )
+}
+
 async fn open_err(dir: &TempDir) -> OpenError {
     match open(dir.path()).await {
         Ok(_) => panic!("opening {} should have failed", dir.path().display()),
@@ -184,7 +200,7 @@ async fn legacy_raw_session_token_resolves_by_its_digest_and_is_written_back_as_
     );
     drop(store);
 
-    let reopened = open(dir.path()).await.unwrap();
+    let reopened = reopen(dir.path()).await;
     assert_eq!(reopened.find(&key).await.unwrap(), Some(session));
 }
 
