@@ -37,13 +37,16 @@ pub(crate) fn is_json(media_type: &str) -> bool {
 
 /// A required request body of `content_type` with `T`'s schema, as the
 /// OpenAPI document declares it.
-fn required_body<T: Type>(content_type: &'static str) -> Option<MetaRequest> {
+pub(crate) fn required_body<T: Type>(content_types: &[&'static str]) -> Option<MetaRequest> {
     Some(MetaRequest {
         description: None,
-        content: vec![MetaMediaType {
-            content_type,
-            schema: T::schema_ref(),
-        }],
+        content: content_types
+            .iter()
+            .map(|&content_type| MetaMediaType {
+                content_type,
+                schema: T::schema_ref(),
+            })
+            .collect(),
         required: true,
     })
 }
@@ -58,7 +61,7 @@ impl<'a, T: Type + DeserializeOwned + Send> ApiExtractor<'a> for JsonBody<T> {
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        required_body::<T>("application/json")
+        required_body::<T>(&["application/json"])
     }
 
     async fn from_request(
@@ -98,7 +101,34 @@ impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormB
     }
 
     fn request_meta() -> Option<MetaRequest> {
-        required_body::<T>("application/x-www-form-urlencoded")
+        required_body::<T>(&["application/x-www-form-urlencoded"])
+    }
+
+    async fn from_request(
+        request: &'a Request,
+        body: &mut RequestBody,
+        _: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        read_form(request, body).await.map(Self)
+    }
+}
+
+/// A body of a JSON object, a URL-encoded form or a multipart form, read
+/// into `T`; anything else (or a body of none of these shapes) reads as
+/// `T::default()`, whose fields are then missing.
+pub struct FormOrJson<T>(pub T);
+
+impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormOrJson<T> {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+
+    fn request_meta() -> Option<MetaRequest> {
+        required_body::<T>(&["application/json", "application/x-www-form-urlencoded"])
     }
 
     async fn from_request(
@@ -107,19 +137,30 @@ impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormB
         _: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         let essence = media_type(request);
-        if essence == "application/x-www-form-urlencoded" {
+        if is_json(&essence) {
             let bytes = body.take()?.into_bytes().await?;
-            return Ok(Self(
-                serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
-            ));
+            return Ok(Self(serde_json::from_slice(&bytes).unwrap_or_default()));
         }
-        if essence == "multipart/form-data" {
-            return Ok(Self(
-                read_multipart(request, body).await.unwrap_or_default(),
-            ));
-        }
-        Ok(Self(T::default()))
+        read_form(request, body).await.map(Self)
     }
+}
+
+/// The body as Flask's `request.form` read it: a URL-encoded or multipart
+/// form; any other body (or a form that does not read as `T`) is
+/// `T::default()`.
+pub(crate) async fn read_form<T: DeserializeOwned + Default>(
+    request: &Request,
+    body: &mut RequestBody,
+) -> poem::Result<T> {
+    let essence = media_type(request);
+    if essence == "application/x-www-form-urlencoded" {
+        let bytes = body.take()?.into_bytes().await?;
+        return Ok(serde_urlencoded::from_bytes(&bytes).unwrap_or_default());
+    }
+    if essence == "multipart/form-data" {
+        return Ok(read_multipart(request, body).await.unwrap_or_default());
+    }
+    Ok(T::default())
 }
 
 pub(crate) async fn read_multipart<T: DeserializeOwned>(

@@ -2,22 +2,16 @@
 //! one operation a client calls twice, first with an email (a link is
 //! mailed), then with the link's token and a new password.
 
-use poem::{Request, RequestBody};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
-use poem_openapi::types::Type;
-use poem_openapi::{
-    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApi, Tags,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi, Tags};
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use std::sync::Arc;
 
 use domain::{PasswordRecovery, RequestResetError, ResetPasswordError};
 
 use crate::dto::EmptyBody;
 use crate::error::ApiError;
-use crate::extract::{Client, is_json, media_type, read_multipart};
+use crate::extract::{Client, FormOrJson};
 
 #[derive(Tags)]
 enum Tag {
@@ -60,60 +54,6 @@ pub enum ResetAnswer {
     /// names an account.
     #[oai(status = 202)]
     Requested(Json<MessageBody>),
-}
-
-/// A body of a JSON object, a URL-encoded form or a multipart form, read
-/// into `T`; anything else (or a body of none of these shapes) reads as
-/// `T::default()`, whose fields are then missing.
-pub struct FormOrJson<T>(pub T);
-
-impl<'a, T: Type + DeserializeOwned + Default + Send> ApiExtractor<'a> for FormOrJson<T> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        let media = |content_type| MetaMediaType {
-            content_type,
-            schema: T::schema_ref(),
-        };
-        Some(MetaRequest {
-            description: None,
-            content: vec![
-                media("application/json"),
-                media("application/x-www-form-urlencoded"),
-            ],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let essence = media_type(request);
-        if is_json(&essence) {
-            let bytes = body.take()?.into_bytes().await?;
-            return Ok(Self(serde_json::from_slice(&bytes).unwrap_or_default()));
-        }
-        if essence == "application/x-www-form-urlencoded" {
-            let bytes = body.take()?.into_bytes().await?;
-            return Ok(Self(
-                serde_urlencoded::from_bytes(&bytes).unwrap_or_default(),
-            ));
-        }
-        if essence == "multipart/form-data" {
-            return Ok(Self(
-                read_multipart(request, body).await.unwrap_or_default(),
-            ));
-        }
-        Ok(Self(T::default()))
-    }
 }
 
 impl From<RequestResetError> for ApiError {
