@@ -68,15 +68,7 @@ pub(super) fn keep_working_schemes(doc: &mut Value, auth: DocAuth) {
             components.remove("securitySchemes");
         }
     }
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let operations = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
-        .filter_map(Value::as_object_mut);
-    for operation in operations {
+    for operation in operations_mut(doc) {
         let Some(requirements) = operation.get_mut("security").and_then(Value::as_array_mut) else {
             continue;
         };
@@ -105,15 +97,7 @@ pub(super) fn for_the_page(doc: &mut Value, auth: DocAuth) {
     if let Some(components) = doc.get_mut("components").and_then(Value::as_object_mut) {
         components.remove("securitySchemes");
     }
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    let operations = paths
-        .values_mut()
-        .filter_map(Value::as_object_mut)
-        .flat_map(|operations| operations.values_mut())
-        .filter_map(Value::as_object_mut);
-    for operation in operations {
+    for operation in operations_mut(doc) {
         if operation.remove("security").is_none() {
             continue;
         }
@@ -126,4 +110,15 @@ pub(super) fn for_the_page(doc: &mut Value, auth: DocAuth) {
         );
         operation.insert("description".into(), json!(said.trim_start()));
     }
+}
+
+/// Every operation of `doc`, under every path.
+fn operations_mut(doc: &mut Value) -> impl Iterator<Item = &mut serde_json::Map<String, Value>> {
+    doc.get_mut("paths")
+        .and_then(Value::as_object_mut)
+        .into_iter()
+        .flat_map(|paths| paths.values_mut())
+        .filter_map(Value::as_object_mut)
+        .flat_map(|operations| operations.values_mut())
+        .filter_map(Value::as_object_mut)
 }
