@@ -38,6 +38,7 @@ PROBES = [
     "blocked_statements",
     "schemathesis_run",
     "cluster_faults",
+    "outage",
 ]
 
 

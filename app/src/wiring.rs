@@ -41,6 +41,9 @@ pub struct Settings {
     pub passwords: PasswordRules,
     /// Largest request body accepted, bytes.
     pub body_limit: usize,
+    /// `REQUEST_TIMEOUT`: the longest a request may take before it is
+    /// answered 503.
+    pub request_timeout: std::time::Duration,
     /// Take the client address from `X-Forwarded-For` (behind a trusted
     /// proxy) instead of the connection.
     pub trust_forwarded_for: bool,
@@ -249,6 +252,7 @@ pub fn http_settings(settings: &Settings) -> HttpSettings {
         session_name: settings.session_name.clone(),
         cookie_secure: settings.cookie_secure,
         body_limit: settings.body_limit,
+        request_timeout: settings.request_timeout,
         trust_forwarded_for: settings.trust_forwarded_for,
     }
 }

@@ -86,6 +86,12 @@ impl ApiError {
         Self::PayloadTooLarge(Json(ErrorBody::new("Payload too large")))
     }
 
+    /// `503 {"error": "Service unavailable"}`: what a storage failure
+    /// answers, and a request that ran out of time.
+    pub fn unavailable() -> Self {
+        Self::Unavailable(Json(ErrorBody::new("Service unavailable")))
+    }
+
     /// `429 {"error": "Too many attempts"}` with `Retry-After`.
     pub fn too_many_attempts(wait: Duration) -> Self {
         Self::TooManyAttempts(
@@ -113,7 +119,7 @@ impl From<Failure> for ApiError {
         match failure {
             Failure::Unavailable(source) => {
                 tracing::error!(error = %source, "storage unavailable");
-                Self::Unavailable(Json(ErrorBody::new("Service unavailable")))
+                Self::unavailable()
             }
             Failure::Unexpected(source) => {
                 tracing::error!(error = %source, source = ?source, "unexpected failure");

@@ -43,6 +43,10 @@ pub struct HttpSettings {
     /// The largest request body accepted, in bytes; a larger one is
     /// answered `413` before the gate.
     pub body_limit: usize,
+    /// The longest a request may take, from the pipeline's first step to
+    /// its answer, before it is answered `503` (a storage that stopped
+    /// answering without an error holds a request until then).
+    pub request_timeout: std::time::Duration,
     /// Whether the first `X-Forwarded-For` entry is the client's address
     /// (only behind a proxy that sets it); otherwise the TCP peer is.
     pub trust_forwarded_for: bool,

@@ -60,6 +60,8 @@ struct Stub {
     user: User,
     login: Mutex<Option<Result<SignedIn, LoginError>>>,
     actors: Mutex<Vec<Actor>>,
+    /// `user` never answers, as over a database link gone silent.
+    stalls: bool,
 }
 
 impl Stub {
@@ -149,6 +151,9 @@ impl UserManagement for Stub {
         Err(AccessError::Forbidden)
     }
     async fn user(&self, _: &Actor, _: &UserId) -> Result<Option<User>, Failure> {
+        if self.stalls {
+            std::future::pending::<()>().await;
+        }
         Ok(None)
     }
     async fn find_user(&self, _: &Actor, _: &str) -> Result<Option<User>, Failure> {
@@ -222,6 +227,10 @@ impl AuthPolicy for AnyCookie {
 }
 
 fn served(stub: &Arc<Stub>) -> crate::ServiceEndpoint {
+    served_within(stub, std::time::Duration::from_secs(15))
+}
+
+fn served_within(stub: &Arc<Stub>, request_timeout: std::time::Duration) -> crate::ServiceEndpoint {
     let use_cases = UseCases {
         sign_in: stub.clone(),
         sessions: stub.clone(),
@@ -238,6 +247,7 @@ fn served(stub: &Arc<Stub>) -> crate::ServiceEndpoint {
             session_name: COOKIE.into(),
             cookie_secure: true,
             body_limit: 1024,
+            request_timeout,
             trust_forwarded_for: false,
         },
     )
@@ -248,6 +258,7 @@ fn stub() -> Arc<Stub> {
         user: bob(),
         login: Mutex::new(None),
         actors: Mutex::new(Vec::new()),
+        stalls: false,
     })
 }
 
@@ -386,4 +397,36 @@ async fn session_routes_hand_the_core_the_signed_in_actor_and_its_session() {
     let me = format!("user:{}", stub.user.id);
     assert!(actors.iter().all(|actor| actor.label().to_string() == me));
     assert!(actors.iter().all(|actor| actor.session().is_some()));
+}
+
+#[tokio::test]
+async fn a_request_the_core_never_answers_is_503_at_the_request_timeout() {
+    let stub = Arc::new(Stub {
+        stalls: true,
+        ..Arc::into_inner(stub()).unwrap()
+    });
+    let served = served_within(&stub, std::time::Duration::from_millis(200));
+    let started = std::time::Instant::now();
+    let response = served
+        .call(
+            request(
+                Method::GET,
+                &format!("/api/v1/users/{}", UserId::generate()),
+            )
+            .header("cookie", format!("{COOKIE}=any"))
+            .finish(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "req-42",
+        "the timed-out answer keeps the request id"
+    );
+    assert_eq!(
+        body(response).await,
+        serde_json::json!({"error": "Service unavailable"})
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

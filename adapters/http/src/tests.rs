@@ -111,6 +111,7 @@ impl Server {
             session_name: COOKIE.into(),
             cookie_secure: false,
             body_limit: 1024,
+            request_timeout: std::time::Duration::from_secs(15),
             trust_forwarded_for: false,
         };
         settings(&mut http);

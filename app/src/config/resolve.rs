@@ -90,6 +90,7 @@ impl ServeArgs {
                 max_length: domain::PASSWORD_MAX,
             },
             body_limit: self.body_limit as usize,
+            request_timeout: std::time::Duration::from_secs(self.request_timeout.into()),
             trust_forwarded_for: self.trust_forwarded_for,
             access: domain::AccessRules {
                 policy: profile.pick(self.access_policy, AccessPolicy::Open, AccessPolicy::Owner),

@@ -234,6 +234,11 @@ pub struct ServeArgs {
     /// are disconnected).
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub header_read_timeout: u32,
+    /// Seconds a request may take, from its headers to its answer, before it
+    /// is answered 503: a database link that stopped answering (no error,
+    /// no reset) holds a statement until this runs out.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub request_timeout: u32,
     /// Largest header section of a request, in bytes (at least 8192;
     /// larger: the connection is refused with 431).
     #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = 16_384, value_parser = clap::value_parser!(u32).range(8192..=1_048_576))]

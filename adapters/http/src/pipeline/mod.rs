@@ -2,7 +2,8 @@
 //! [`ServiceEndpoint::call`]: trailing-slash tolerance, the probes, the
 //! client's address, the request id, the CORS preflight, the body size
 //! limit, the authentication gate (before routing, as in the Flask API),
-//! routing, JSON bodies for every error, the response headers, the
+//! routing (these last three within the request deadline, `503` when it
+//! runs out), JSON bodies for every error, the response headers, the
 //! metrics and the access log. Each step lives in a file of its own.
 //!
 //! The steps are plain calls in one `async fn`, not a stack of poem
@@ -27,7 +28,7 @@ mod request_id;
 mod routes;
 mod slash;
 
-use poem::{Endpoint, Request, Response};
+use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OpenApiService;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use domain::UserId;
 
 use crate::api::Api;
 use crate::docs::{self, DocAuth, Documents};
+use crate::error::ApiError;
 use crate::observe::{Metrics, MetricsExposure, QueueDepth};
 use crate::recovery_api::RecoveryApi;
 use crate::{HttpSettings, Services};
@@ -54,6 +56,7 @@ pub struct ServiceEndpoint {
     routes: Routes,
     admission: Admission,
     body_limit: BodyLimit,
+    deadline: std::time::Duration,
     client: ClientAddress,
     metrics: Arc<Metrics>,
     exposure: MetricsExposure,
@@ -73,6 +76,7 @@ impl ServiceEndpoint {
         let admission =
             Admission::new(services.gate.clone(), access, settings.session_name.clone());
         let body_limit = BodyLimit::new(settings.body_limit);
+        let deadline = settings.request_timeout;
         let client = ClientAddress::new(settings.trust_forwarded_for);
         let session_name = settings.session_name.clone();
         let recovery = RecoveryApi::new(services.use_cases.recovery.clone());
@@ -87,6 +91,7 @@ impl ServiceEndpoint {
             routes: Routes::new(service, documents),
             admission,
             body_limit,
+            deadline,
             client,
             metrics,
             exposure: MetricsExposure::Off,
@@ -150,10 +155,22 @@ impl Endpoint for ServiceEndpoint {
         let ip = self.client.ip(&req);
         let line = AccessLine::begin(&req, ip);
         let request_id = RequestId::of(&req);
-        let (response, user) = self
-            .respond(req, ip, line.path(), request_id.as_str())
-            .instrument(request_id.span())
-            .await;
+        let answer = tokio::time::timeout(
+            self.deadline,
+            self.respond(req, ip, line.path(), request_id.as_str()),
+        )
+        .instrument(request_id.span())
+        .await;
+        let (response, user) = answer.unwrap_or_else(|_| {
+            // Dropping the route's future cancels what it waited on (a
+            // statement on a database link that went silent, say).
+            tracing::error!(
+                request_id = request_id.as_str(),
+                timeout_s = self.deadline.as_secs_f64(),
+                "request timed out (REQUEST_TIMEOUT); answered 503"
+            );
+            (ApiError::unavailable().into_response(), None)
+        });
         let mut response = json_errors::json_error_body(response);
         if cors::is_api_path(line.path()) {
             cors::allow_any_origin(&mut response);
