@@ -1,5 +1,6 @@
 //! What the commands print, as a shell and a pipe take it: completion
-//! scripts that complete (bash run for real), a reader that stops early
+//! scripts that complete (bash, zsh and fish run for real; zsh and fish
+//! where installed, see tests/build.rs), a reader that stops early
 //! (`| head -1`) as a normal end, and each command's help in its own words.
 
 #![cfg(unix)]
@@ -75,22 +76,113 @@ fn bash_completes_the_subcommands_and_the_options_of_each_command() {
     assert!(top.iter().any(|w| w == "sessions"), "{top:?}");
 }
 
-#[test]
-fn zsh_and_fish_scripts_name_every_command_and_its_options() {
-    for shell in ["zsh", "fish"] {
-        let script = run(session_auth(&["completions", shell]), QUICK);
-        assert!(script.status.success(), "{}", script.describe());
-        for expected in ["set-password", "revoke-admin", "handle", "password-stdin"] {
-            assert!(script.stdout.contains(expected), "{shell} lacks {expected}");
-        }
+/// What zsh offers after `line`: the script of `session-auth completions
+/// zsh` on `fpath` as `_session-auth`, `compinit`, then `line` typed into an
+/// interactive zsh on a pseudo-terminal (zsh/zpty) followed by a Tab, with
+/// `compadd` wrapped to print every match it is given.
+#[cfg(zsh_tests)]
+fn zsh_completes(line: &str) -> Vec<String> {
+    let script = run(session_auth(&["completions", "zsh"]), QUICK);
+    assert!(script.status.success(), "{}", script.describe());
+    let dir = data_dir();
+    std::fs::write(dir.path().join("_session-auth"), &script.stdout).expect("write the script");
+    let driver = r#"
+zmodload zsh/zpty || exit 3
+zpty z zsh -f -i
+zpty -w z "fpath=($1 \$fpath); autoload -U compinit; compinit -u -D"
+zpty -w z 'compadd () { if [[ ${@[1,(i)(-|--)]} == *-(O|A|D)\ * ]]; then builtin compadd "$@"; return $?; fi; typeset -a hits; builtin compadd -A hits "$@"; local r=$?; print -l -- "<M>"${^hits}; return r }'
+zpty -w z 'zstyle ":completion:*" menu no; zstyle ":completion:*:default" list-prompt ""; PROMPT=""'
+zpty -w z 'print "<READY>"'
+zpty -r z ready '*<READY>*' || exit 4
+zpty -w -n z "$2"$'\t'
+out=""
+integer quiet=0
+integer deadline=$(( SECONDS + 15 ))
+while (( SECONDS < deadline && quiet < 20 )); do
+  if zpty -r -t z chunk; then out+=$chunk; quiet=0; else sleep 0.05; [[ -n $out ]] && (( quiet++ )); fi
+done
+zpty -d z
+print -r -- "$out" | grep -a -o '<M>[^[:cntrl:]]*' | sed 's/^<M>//' | sort -u
+"#;
+    let mut zsh = std::process::Command::new("zsh");
+    zsh.args(["-f", "-c", driver, "zsh"])
+        .arg(dir.path())
+        .arg(line)
+        .stdin(Stdio::null());
+    let finished = run(zsh, QUICK);
+    assert!(finished.status.success(), "{}", finished.describe());
+    finished.stdout.lines().map(str::to_owned).collect()
+}
+
+/// What fish offers after `line` (`complete -C`), with the script of
+/// `session-auth completions fish` sourced.
+#[cfg(fish_tests)]
+fn fish_completes(line: &str) -> Vec<String> {
+    let script = run(session_auth(&["completions", "fish"]), QUICK);
+    assert!(script.status.success(), "{}", script.describe());
+    let dir = data_dir();
+    let path = dir.path().join("session-auth.fish");
+    std::fs::write(&path, &script.stdout).expect("write the script");
+    let mut fish = std::process::Command::new("fish");
+    fish.args(["--no-config", "-c", "source $argv[1]; complete -C $argv[2]"])
+        .arg(&path)
+        .arg(line)
+        .stdin(Stdio::null());
+    let finished = run(fish, QUICK);
+    assert!(finished.status.success(), "{}", finished.describe());
+    // Each line: the word, then a tab and its description.
+    finished
+        .stdout
+        .lines()
+        .filter_map(|l| l.split('\t').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The same expectations of every shell: `user`'s subcommands, `revoke`'s
+/// options (and not the server's), the commands starting with `se`.
+#[cfg(any(zsh_tests, fish_tests))]
+fn completes_like_bash(shell: &str, completes: fn(&str) -> Vec<String>) {
+    let user = completes("session-auth user ");
+    for expected in [
+        "create",
+        "list",
+        "show",
+        "delete",
+        "set-password",
+        "revoke-admin",
+    ] {
+        assert!(
+            user.iter().any(|w| w == expected),
+            "{shell}, {expected}: {user:?}"
+        );
     }
-    // fish: `revoke`'s options are offered under `sessions revoke`.
-    let fish = run(session_auth(&["completions", "fish"]), QUICK).stdout;
+    let revoke = completes("session-auth sessions revoke --");
+    for expected in ["--user", "--handle", "--storage"] {
+        assert!(
+            revoke.iter().any(|w| w == expected),
+            "{shell}, {expected}: {revoke:?}"
+        );
+    }
     assert!(
-        fish.lines()
-            .any(|line| line.contains("revoke") && line.contains("-l handle")),
-        "{fish}"
+        !revoke.iter().any(|w| w == "--api-port"),
+        "{shell}: {revoke:?}"
     );
+    let top = completes("session-auth se");
+    assert!(top.iter().any(|w| w == "serve"), "{shell}: {top:?}");
+    assert!(top.iter().any(|w| w == "sessions"), "{shell}: {top:?}");
+}
+
+#[cfg(zsh_tests)]
+#[test]
+fn zsh_completes_the_subcommands_and_the_options_of_each_command() {
+    completes_like_bash("zsh", zsh_completes);
+}
+
+#[cfg(fish_tests)]
+#[test]
+fn fish_completes_the_subcommands_and_the_options_of_each_command() {
+    completes_like_bash("fish", fish_completes);
 }
 
 /// Every command that prints, with its standard output already closed by
