@@ -10,7 +10,11 @@ import asyncio
 import os
 import sys
 
-from aiosmtpd.controller import Controller
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "..", "..", "tests", "python"))
+from require import require  # noqa: E402
+
+Controller = require("aiosmtpd.controller", "aiosmtpd").Controller
 
 
 class Sink:
