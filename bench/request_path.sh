@@ -3,8 +3,8 @@
 # side in one run:
 #   bench/request_path.sh
 # Starts the peers of bench/peers (bare poem answering /status; poem with a
-# HashMap of sessions answering /users/me) and session-auth on memory and on
-# file storage (each with one signed-in session; request ids, limits and the
+# HashMap of sessions answering /users/me) and session-auth on memory, file
+# and SQLite storage (each with one signed-in session; request ids, limits and the
 # access log at their defaults), then measures, in ROUNDS rounds (default
 # 3), each server in turn with wrk (1 thread, 32 connections, DURATION
 # seconds, default 10) while the others sit idle. Prints, per case, the
@@ -13,8 +13,9 @@
 #   GET /status        session-auth / bare poem
 #   GET /users/me      session-auth / poem + HashMap
 #   METRICS=true       session-auth with metrics / without (file storage)
+#   GET /users/me      SQLite / file storage, and SQLite's µs (goal <= 60)
 # Environment: ROUNDS, DURATION, PORT (first port; the servers use PORT to
-# PORT+4), BIN, PEERS (folder of the peers' binaries).
+# PORT+5), BIN, PEERS (folder of the peers' binaries).
 source "$(dirname "$0")/lib.sh"
 ROUNDS="${ROUNDS:-3}"
 PEERS="${PEERS:-$(dirname "$BIN")}"
@@ -39,6 +40,7 @@ start_ours() {
   mkdir -p "$dir"
   printf '%s' bench-password > "$dir/password"
   [ "$storage" = file ] && python3 "$BENCH/flask_data.py" "$dir" 1 0 >/dev/null
+  [ "$storage" = sqlite ] && set -- DATABASE_URL="sqlite://$dir/bench.db?mode=rwc" "$@"
   env STORAGE="$storage" DATA_DIR="$dir" AUTH_TYPE=session_db_auth LOG_LEVEL=warn \
     API_HOST=127.0.0.1 API_PORT="$port" BOOTSTRAP_EMAIL=bench@example.com \
     BOOTSTRAP_PASSWORD_FILE="$dir/password" "$@" "$BIN" serve >/dev/null 2>&1 &
@@ -69,17 +71,20 @@ measure_into() {
     }' >> "$WORK/results"
 }
 
-PORT_BARE=$PORT PORT_PEER=$((PORT + 1)) PORT_MEM=$((PORT + 2)) PORT_FILE=$((PORT + 3)) PORT_METRICS=$((PORT + 4))
+PORT_BARE=$PORT PORT_PEER=$((PORT + 1)) PORT_MEM=$((PORT + 2)) PORT_FILE=$((PORT + 3)) PORT_METRICS=$((PORT + 4)) PORT_SQLITE=$((PORT + 5))
 PORT=$PORT_BARE "$PEERS/bare_poem" & PIDS+=($!); BARE=$!
 PORT=$PORT_PEER SESSIONS=1 "$PEERS/poem_sessions" & PIDS+=($!); PEER=$!
 start_ours "$PORT_MEM" memory; MEM=${PIDS[-1]}
 start_ours "$PORT_FILE" file; FILE=${PIDS[-1]}
 start_ours "$PORT_METRICS" file METRICS=true; METRICS=${PIDS[-1]}
+start_ours "$PORT_SQLITE" sqlite; SQLITE=${PIDS[-1]}
 wait_for "$PORT_BARE" /api/v1/status
 wait_for "$PORT_PEER" /api/v1/users/me
 MEM_COOKIE=$(sign_in "$PORT_MEM")
 FILE_COOKIE=_my_session_id=token-0
 [ -n "$MEM_COOKIE" ] || { echo "sign-in on memory storage failed" >&2; exit 1; }
+SQLITE_COOKIE=$(sign_in "$PORT_SQLITE")
+[ -n "$SQLITE_COOKIE" ] || { echo "sign-in on SQLite storage failed" >&2; exit 1; }
 
 echo "== request path, ${ROUNDS} rounds of ${DURATION}s runs, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 for round in $(seq "$ROUNDS"); do
@@ -90,6 +95,7 @@ for round in $(seq "$ROUNDS"); do
   measure_into me_memory "$MEM" "http://127.0.0.1:$PORT_MEM/api/v1/users/me" "$MEM_COOKIE"
   measure_into me_file "$FILE" "http://127.0.0.1:$PORT_FILE/api/v1/users/me" "$FILE_COOKIE"
   measure_into me_file_metrics "$METRICS" "http://127.0.0.1:$PORT_METRICS/api/v1/users/me" "$FILE_COOKIE"
+  measure_into me_sqlite "$SQLITE" "http://127.0.0.1:$PORT_SQLITE/api/v1/users/me" "$SQLITE_COOKIE"
   echo "round $round of $ROUNDS done, load $(cut -d' ' -f1 /proc/loadavg)"
 done
 awk '
@@ -100,12 +106,14 @@ awk '
     return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
   }
   END {
-    split("status_bare status_memory status_file me_peer me_memory me_file me_file_metrics", order, " ")
+    split("status_bare status_memory status_file me_peer me_memory me_file me_file_metrics me_sqlite", order, " ")
     printf "%-18s %10s %14s\n", "case", "req/s", "server µs/req"
-    for (i = 1; i <= 7; i++) { c = order[i]; m[c] = median(us[c]); printf "%-18s %10.0f %14.1f\n", c, median(rps[c]), m[c] }
+    for (i = 1; i <= 8; i++) { c = order[i]; m[c] = median(us[c]); printf "%-18s %10.0f %14.1f\n", c, median(rps[c]), m[c] }
     printf "ratio /status, memory / bare poem:          %.2f (goal <= 1.2)\n", m["status_memory"] / m["status_bare"]
     printf "ratio /status, file / bare poem:            %.2f (goal <= 1.2)\n", m["status_file"] / m["status_bare"]
     printf "ratio /users/me, memory / poem + HashMap:   %.2f (goal <= 1.5)\n", m["me_memory"] / m["me_peer"]
     printf "ratio /users/me, file / poem + HashMap:     %.2f (goal <= 1.5)\n", m["me_file"] / m["me_peer"]
     printf "ratio METRICS=true / off, /users/me, file:  %.2f (goal <= 1.1)\n", m["me_file_metrics"] / m["me_file"]
+    printf "ratio /users/me, SQLite / file:             %.2f\n", m["me_sqlite"] / m["me_file"]
+    printf "/users/me on SQLite, server µs/req:         %.1f (goal <= 60)\n", m["me_sqlite"]
   }' "$WORK/results"

@@ -1,6 +1,6 @@
 //! The look-up of every session-authenticated request (the session joined
 //! with its user), on connections of its own, as one prepared statement
-//! and one round trip.
+//! and one round trip (on SQLite, see `direct_sqlite`).
 //!
 //! Through SeaORM each request paid for more than its query: sqlx's pool
 //! pings a connection when it hands it out (SeaORM's default) and always
@@ -18,12 +18,12 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use sea_orm::sqlx::{
-    self, Connection, PgConnection, Row, SqliteConnection, postgres::PgConnectOptions,
-    sqlite::SqliteConnectOptions,
+    self, Connection, PgConnection, Row, postgres::PgConnectOptions, sqlite::SqliteConnectOptions,
 };
 use tokio::sync::{Semaphore, SemaphorePermit};
 use uuid::Uuid;
 
+use crate::direct_sqlite::{SESSION_WITH_USER_SQLITE, SqliteLane};
 use crate::entity::{session, user};
 use crate::options::IDLE_BEFORE_PING;
 
@@ -34,24 +34,15 @@ const SESSION_WITH_USER_PG: &str = "SELECT s.token_digest, s.id, s.user_id, s.cr
      u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at, u.is_admin \
      FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_digest = $1";
 
-/// The same for SQLite, whose parameters are spelt `?`.
-const SESSION_WITH_USER_SQLITE: &str = "SELECT s.token_digest, s.id, s.user_id, s.created_at, \
-     s.updated_at, s.last_used_at, s.client_address, s.user_agent, u.seq, u.id, u.email, \
-     u.password_hash, u.first_name, u.last_name, u.created_at, u.updated_at, u.is_admin \
-     FROM sessions s LEFT JOIN users u ON u.id = s.user_id WHERE s.token_digest = ?";
-
-/// Bytes of the database file the SQLite look-up connections map.
-const MMAP_SIZE: &str = "268435456";
-
 /// A session row and its user row, if any.
 pub(crate) type SessionAndUser = (session::Model, Option<user::Model>);
 
 /// Connections for the per-request look-up, of one engine.
 pub(crate) enum Direct {
     /// PostgreSQL.
-    Postgres(Lane<PgConnection>),
-    /// SQLite.
-    Sqlite(Lane<SqliteConnection>),
+    Postgres(Box<Lane<PgConnection>>),
+    /// SQLite, called on the request's thread.
+    Sqlite(SqliteLane),
 }
 
 impl std::fmt::Debug for Direct {
@@ -75,14 +66,8 @@ impl Direct {
         use sqlx::ConnectOptions as _;
         if url.starts_with("sqlite:") {
             let options: SqliteConnectOptions = url.parse()?;
-            // Reads through a shared memory map rather than a copy of each
-            // page into every connection's small page cache: with 100,000
-            // sessions a look-up touches pages that the cache has not
-            // kept. Only these connections, which only read.
-            Ok(Direct::Sqlite(Lane::new(
-                options
-                    .pragma("mmap_size", MMAP_SIZE)
-                    .disable_statement_logging(),
+            Ok(Direct::Sqlite(SqliteLane::new(
+                options.get_filename().to_path_buf(),
                 size,
                 timeout,
             )))
@@ -90,11 +75,11 @@ impl Direct {
             // The URL's parameters (sslmode, sslrootcert, …) are sqlx's
             // reading of libpq's, the same as the pool's.
             let options: PgConnectOptions = url.parse()?;
-            Ok(Direct::Postgres(Lane::new(
+            Ok(Direct::Postgres(Box::new(Lane::new(
                 options.disable_statement_logging(),
                 size,
                 timeout,
-            )))
+            ))))
         }
     }
 
@@ -125,21 +110,12 @@ impl Direct {
                 let row = lane.settle(connection, permit, outcome)?;
                 row.map(|row| decode!(row)).transpose()
             }
-            Direct::Sqlite(lane) => {
-                let (mut connection, permit) = lane.checkout().await?;
-                let query = sqlx::query(SESSION_WITH_USER_SQLITE)
-                    .bind(digest)
-                    .fetch_optional(&mut connection);
-                let outcome = tokio::time::timeout(lane.timeout, query).await;
-                let row = lane.settle(connection, permit, outcome)?;
-                row.map(|row| decode!(row)).transpose()
-            }
+            Direct::Sqlite(lane) => lane.session_with_user(digest).await,
         }
     }
 }
 
-/// Decodes a row of `SESSION_WITH_USER_*` by position (the same code for
-/// both engines' row types).
+/// Decodes a row of `SESSION_WITH_USER_PG` by position.
 macro_rules! decode {
     ($row:expr) => {{
         let row = $row;

@@ -10,8 +10,9 @@
 //!
 //! Its files, each importing only from those listed before it: `options`
 //! (the settings), `errors`, `entity`, `rows` (rows and domain values),
-//! `sql` (SQL text per backend), `direct` (the per-request look-up's
-//! connections), `cache` (the session cache), `store` (the store and its
+//! `sql` (SQL text per backend), `direct_sqlite` (the per-request look-up
+//! on SQLite, on the request's thread), `direct` (the per-request
+//! look-up's connections), `cache` (the session cache), `store` (the store and its
 //! connections), `changes` (its hooks into the caches), `schema`, `batch`
 //! (bulk import), and the ports: `users`, `sessions`, `attempts`,
 //! `recovery_tickets`.
@@ -25,6 +26,7 @@ mod batch;
 mod cache;
 mod changes;
 mod direct;
+mod direct_sqlite;
 pub mod entity;
 mod errors;
 mod options;
